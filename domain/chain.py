@@ -1,0 +1,35 @@
+"""The hash chain: each event's digest commits to the event before it.
+
+The digest is SHA-256 over a canonical JSON record of the event (number, type,
+timestamp, business date, actor, payload and the previous digest), so anyone
+with an export can recompute the chain without our database or code paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+# The digest before event 1: 64 zeros, so event 1's `prev` is well defined.
+GENESIS = "0" * 64
+# Characters of the head digest a member writes down; 64 bits is plenty for one pot.
+SHORT = 16
+
+
+def iso_at(timestamp: datetime) -> str:
+    """The recording timestamp in one fixed ISO form (UTC, microseconds)."""
+    return timestamp.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_record(
+    *, no: int, type_: str, at: str, on: str, actor: str, prev: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    return {"no": no, "type": type_, "at": at, "on": on, "actor": actor, "prev": prev, "fields": fields}
+
+
+def digest(record: dict[str, Any]) -> str:
+    """SHA-256 hex of the record's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

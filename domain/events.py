@@ -1,0 +1,182 @@
+"""The pot's events: immutable facts, one class each, stored forever.
+
+Events are frozen pydantic models mixed with eventsourcing's aggregate-event
+protocol, so the library builds, stores and replays them while pydantic
+validates their payload. Once released, a class or field is never renamed,
+moved or removed: add a new class, a field with a default, or an upcaster.
+
+Money fields end in `_minor` and hold integer minor units of the pot's currency.
+Every event carries the acting member (`actor`), its business date (`on`), and
+`prev`, the chain digest of the event before it (see `domain.chain`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from uuid import UUID
+
+from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from pydantic import BaseModel, ConfigDict
+
+from domain import chain
+
+if TYPE_CHECKING:
+    from domain.pot import Pot
+
+Role = Literal["member", "treasurer"]
+Position = Literal["agree", "abstain", "disagree", "block"]
+Outcome = Literal["approved", "rejected"]
+
+
+class PotEvent(BaseModel, CanMutateAggregate[UUID]):
+    """Base of every event in a pot's stream; `originator_version` is its number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The SPEC's name for this kind of event (`history --type`, JSON `type`).
+    TYPE: ClassVar[str] = ""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    actor: str
+    on: date
+    prev: str
+
+    def apply(self, aggregate: Any) -> None:
+        # Every state change lives in Pot.evolve, so a reader finds the fold in one place.
+        pot: Pot = aggregate
+        pot.evolve(self)
+
+    @property
+    def no(self) -> int:
+        return self.originator_version
+
+
+class PotOpened(PotEvent, CanInitAggregate[UUID]):
+    TYPE: ClassVar[str] = "pot_opened"
+    originator_topic: str
+    slug: str
+    name: str
+    currency: str
+    digits: int
+    quorum: str
+    voting_days: int
+
+
+class MemberJoined(PotEvent):
+    TYPE: ClassVar[str] = "member_joined"
+    member: str
+    role: Role
+
+
+class MemberLeft(PotEvent):
+    TYPE: ClassVar[str] = "member_left"
+    member: str
+
+
+class RoleChanged(PotEvent):
+    TYPE: ClassVar[str] = "role_changed"
+    member: str
+    role: Role
+
+
+class ContributionRecorded(PotEvent):
+    TYPE: ClassVar[str] = "contribution_recorded"
+    member: str
+    amount_minor: int
+    note: str = ""
+    ref: str | None = None
+    income_minor: int | None = None
+
+
+class ContributionReversed(PotEvent):
+    TYPE: ClassVar[str] = "contribution_reversed"
+    contribution_no: int
+    member: str
+    amount_minor: int
+    reason: str
+
+
+class WithdrawalProposed(PotEvent):
+    TYPE: ClassVar[str] = "withdrawal_proposed"
+    proposal_no: int
+    amount_minor: int
+    purpose: str
+    recipient: str
+    closes: date
+    eligible: tuple[str, ...]
+
+
+class VoteCast(PotEvent):
+    TYPE: ClassVar[str] = "vote_cast"
+    proposal_no: int
+    member: str
+    position: Position
+    reason: str = ""
+
+
+class ProposalDecided(PotEvent):
+    TYPE: ClassVar[str] = "proposal_decided"
+    proposal_no: int
+    outcome: Outcome
+    agree: int
+    abstain: int
+    disagree: int
+    block: int
+    eligible_count: int
+    # True when every eligible member had voted (SPEC §2, level 1 listening point).
+    all_voted: bool
+
+
+class ProposalCancelled(PotEvent):
+    TYPE: ClassVar[str] = "proposal_cancelled"
+    proposal_no: int
+
+
+class WithdrawalPaid(PotEvent):
+    TYPE: ClassVar[str] = "withdrawal_paid"
+    proposal_no: int
+    amount_minor: int
+    recipient: str
+
+
+EVENT_TYPES: dict[str, type[PotEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        PotOpened,
+        MemberJoined,
+        MemberLeft,
+        RoleChanged,
+        ContributionRecorded,
+        ContributionReversed,
+        WithdrawalProposed,
+        VoteCast,
+        ProposalDecided,
+        ProposalCancelled,
+        WithdrawalPaid,
+    )
+}
+
+# Fields every event has; the rest are its own payload.
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "on", "prev"}
+
+
+def payload(event: PotEvent) -> dict[str, Any]:
+    """The event's own fields as JSON values (dates ISO, tuples as lists)."""
+    data = event.model_dump(mode="json")
+    return {k: v for k, v in data.items() if k not in _ENVELOPE}
+
+
+def record_of(event: PotEvent) -> dict[str, Any]:
+    """The canonical record of an event that its chain digest is taken over."""
+    return chain.canonical_record(
+        no=event.originator_version,
+        type_=event.TYPE,
+        at=chain.iso_at(event.timestamp),
+        on=event.on.isoformat(),
+        actor=event.actor,
+        prev=event.prev,
+        fields=payload(event),
+    )

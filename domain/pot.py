@@ -1,0 +1,476 @@
+"""The Pot aggregate: one crew's pot, its members, money and proposals.
+
+Each public method checks SPEC §1's rules against the current state and raises
+before anything changes; only then does it trigger an event. `evolve` is the
+fold: the one place where an event changes state, run both when the event is
+new and on every replay, so it holds no rule checks and no I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from eventsourcing.domain import BaseAggregate, CanSnapshotAggregate
+from eventsourcing.utils import get_topic
+from pydantic import BaseModel, ConfigDict
+
+from domain import chain
+from domain.consent import POSITIONS, tally
+from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    MemberJoined,
+    MemberLeft,
+    PotEvent,
+    PotOpened,
+    ProposalCancelled,
+    ProposalDecided,
+    RoleChanged,
+    VoteCast,
+    WithdrawalPaid,
+    WithdrawalProposed,
+    record_of,
+)
+from domain.values import format_amount, name_key
+
+# Pots are natural keys: the same slug always maps to the same aggregate id.
+POT_NAMESPACE = uuid.UUID("0b6f4a52-2f3c-4d84-9a55-6c0a3f1e9d21")
+
+
+def pot_id(slug: str) -> uuid.UUID:
+    return uuid.uuid5(POT_NAMESPACE, slug)
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberState(_State):
+    name: str
+    role: Literal["member", "treasurer"]
+    joined: date
+    left: date | None = None
+
+
+class ContributionState(_State):
+    member: str
+    amount_minor: int
+    on: date
+    ref: str | None = None
+    reversed: bool = False
+
+
+class ProposalState(_State):
+    no: int
+    proposer: str
+    amount_minor: int
+    purpose: str
+    recipient: str
+    closes: date
+    eligible: list[str]
+    # Latest position per voter name; every vote stays in the event log.
+    votes: dict[str, str] = {}
+    status: Literal["open", "approved", "rejected", "cancelled", "paid"] = "open"
+
+
+class PotState(_State):
+    slug: str
+    name: str
+    currency: str
+    digits: int
+    quorum: str
+    voting_days: int
+    members: dict[str, MemberState] = {}
+    balance_minor: int = 0
+    contributions: dict[int, ContributionState] = {}
+    refs: dict[str, int] = {}
+    proposals: dict[int, ProposalState] = {}
+    head: str = chain.GENESIS
+
+
+class Pot(BaseAggregate[uuid.UUID]):
+    """A crew's pot. Its event numbers are the aggregate's versions, from 1."""
+
+    state: PotState
+
+    class Snapshot(BaseModel, CanSnapshotAggregate[uuid.UUID]):
+        """The whole pot state at one version, so long-lived pots load fast."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        originator_id: uuid.UUID
+        originator_version: int
+        timestamp: datetime
+        topic: str
+        state: PotState
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Pot.Snapshot:
+            pot: Pot = aggregate
+            return cls(
+                originator_id=pot.id,
+                originator_version=pot.version,
+                timestamp=cls.create_timestamp(),
+                topic=get_topic(type(pot)),
+                state=pot.state.model_copy(deep=True),
+            )
+
+        def mutate(self, _: Any) -> Any:
+            pot = object.__new__(Pot)
+            pot.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+            pot.state = self.state.model_copy(deep=True)
+            return pot
+
+    def __init__(self, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int) -> None:
+        self.state = PotState(
+            slug=slug, name=name, currency=currency, digits=digits, quorum=quorum, voting_days=voting_days
+        )
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(
+        cls,
+        *,
+        slug: str,
+        name: str,
+        currency: str,
+        digits: int,
+        quorum: Decimal,
+        voting_days: int,
+        treasurer: str,
+        today: date,
+    ) -> Pot:
+        if not 0 <= quorum <= 1:
+            raise BadInput(f"quorum {quorum} must be between 0 and 1")
+        if not 1 <= voting_days <= 365:
+            raise BadInput(f"voting days {voting_days} must be between 1 and 365")
+        if not name.strip():
+            raise BadInput("pot name is empty")
+        pot = cls._create(
+            PotOpened,
+            id=pot_id(slug),
+            actor=treasurer,
+            on=today,
+            prev=chain.GENESIS,
+            slug=slug,
+            name=name.strip(),
+            currency=currency,
+            digits=digits,
+            quorum=str(quorum),
+            voting_days=voting_days,
+        )
+        pot._emit(MemberJoined, actor=treasurer, on=today, member=treasurer, role="treasurer")
+        return pot
+
+    # ------------------------------------------------------------- lookups
+    @property
+    def slug(self) -> str:
+        return self.state.slug
+
+    def money(self, minor: int) -> str:
+        return format_amount(minor, self.state.digits)
+
+    def find_member(self, name: str) -> MemberState | None:
+        return self.state.members.get(name_key(name))
+
+    def current_member(self, name: str) -> MemberState:
+        """The current member called `name` (any case), or a refusal saying why not."""
+        member = self.find_member(name)
+        if member is None:
+            raise Refused(f"{name!r} is not a member of pot {self.slug!r}")
+        if member.left is not None:
+            raise Refused(f"{member.name} left pot {self.slug!r} on {member.left}")
+        return member
+
+    def acting_treasurer(self, actor: str, doing: str) -> MemberState:
+        member = self.current_member(actor)
+        if member.role != "treasurer":
+            raise NotAuthorized(f"only a treasurer may {doing}; {member.name} is a member")
+        return member
+
+    def proposal(self, no: int) -> ProposalState:
+        found = self.state.proposals.get(no)
+        if found is None:
+            raise Refused(f"there is no proposal {no} in pot {self.slug!r}")
+        return found
+
+    @property
+    def reserved_minor(self) -> int:
+        return sum(p.amount_minor for p in self.state.proposals.values() if p.status == "approved")
+
+    # ------------------------------------------------------------- membership
+    def add_member(self, *, actor: str, name: str, treasurer: bool, today: date) -> str:
+        self.acting_treasurer(actor, "add members")
+        existing = self.find_member(name)
+        if existing is not None:
+            if existing.left is None:
+                raise Refused(f"{existing.name} is already a member (names are compared ignoring case)")
+            raise Refused(f"{existing.name} was a member until {existing.left}; names stay unique in a pot's history")
+        self._emit(
+            MemberJoined, actor=self._canon(actor), on=today, member=name, role="treasurer" if treasurer else "member"
+        )
+        return name
+
+    def remove_member(self, *, actor: str, name: str, today: date) -> str:
+        acting = self.current_member(actor)
+        member = self.current_member(name)
+        if acting.role != "treasurer" and name_key(acting.name) != name_key(member.name):
+            raise NotAuthorized(f"only a treasurer may remove another member; {acting.name} is a member")
+        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
+        if member.role == "treasurer" and len(treasurers) == 1:
+            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+        self._emit(MemberLeft, actor=acting.name, on=today, member=member.name)
+        # A proposal whose remaining voters have all voted is now complete.
+        for proposal in list(self.state.proposals.values()):
+            if proposal.status == "open" and self._everyone_voted(proposal):
+                self._decide(proposal, actor=acting.name, today=today)
+        return member.name
+
+    def change_role(self, *, actor: str, name: str, treasurer: bool, today: date) -> str:
+        acting = self.acting_treasurer(actor, "change roles")
+        member = self.current_member(name)
+        role = "treasurer" if treasurer else "member"
+        if member.role == role:
+            raise Refused(f"{member.name} is already a {role}")
+        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
+        if role == "member" and len(treasurers) == 1:
+            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+        self._emit(RoleChanged, actor=acting.name, on=today, member=member.name, role=role)
+        return member.name
+
+    # ------------------------------------------------------------- money in
+    def contribute(
+        self,
+        *,
+        actor: str,
+        member: str,
+        amount_minor: int,
+        on: date,
+        today: date,
+        note: str = "",
+        ref: str | None = None,
+        income_minor: int | None = None,
+    ) -> int:
+        acting = self.acting_treasurer(actor, "record contributions")
+        who = self.current_member(member)
+        if amount_minor <= 0:
+            raise BadInput("amount must be above zero")
+        if on > today:
+            raise BadInput(f"value date {on} is in the future (today is {today})")
+        if ref is not None and ref in self.state.refs:
+            raise Refused(f"reference {ref!r} is already recorded (event {self.state.refs[ref]})")
+        if income_minor is not None and income_minor < amount_minor:
+            raise BadInput("income must be at least the contribution amount")
+        self._emit(
+            ContributionRecorded,
+            actor=acting.name,
+            on=on,
+            member=who.name,
+            amount_minor=amount_minor,
+            note=note,
+            ref=ref,
+            income_minor=income_minor,
+        )
+        return self.version
+
+    def reverse(self, *, actor: str, contribution_no: int, reason: str, today: date) -> int:
+        acting = self.acting_treasurer(actor, "reverse contributions")
+        if not reason.strip():
+            raise BadInput("a reversal needs a reason (--reason)")
+        found = self.state.contributions.get(contribution_no)
+        if found is None:
+            raise Refused(f"event {contribution_no} is not a contribution in pot {self.slug!r}")
+        if found.reversed:
+            raise Refused(f"contribution {contribution_no} is already reversed")
+        if found.amount_minor > self.state.balance_minor:
+            raise InsufficientFunds(
+                f"reversing {self.money(found.amount_minor)} would take the balance "
+                f"({self.money(self.state.balance_minor)}) below zero: the money was already spent"
+            )
+        self._emit(
+            ContributionReversed,
+            actor=acting.name,
+            on=today,
+            contribution_no=contribution_no,
+            member=found.member,
+            amount_minor=found.amount_minor,
+            reason=reason.strip(),
+        )
+        return self.version
+
+    # ------------------------------------------------------------- proposals
+    def propose(
+        self,
+        *,
+        actor: str,
+        amount_minor: int,
+        purpose: str,
+        recipient: str | None,
+        closes: date | None,
+        today: date,
+    ) -> int:
+        proposer = self.current_member(actor)
+        if not purpose.strip():
+            raise BadInput("a proposal needs a purpose (--purpose)")
+        if amount_minor <= 0:
+            raise BadInput("amount must be above zero")
+        closing = closes if closes is not None else today + timedelta(days=self.state.voting_days)
+        if closing < today:
+            raise BadInput(f"closing date {closing} is in the past (today is {today})")
+        if recipient is None or not recipient.strip():
+            to = proposer.name
+        else:
+            # A recipient who is a member is named as the member is; anyone else as given.
+            known = self.find_member(recipient)
+            to = known.name if known is not None else recipient.strip()
+        eligible = tuple(m.name for m in self.state.members.values() if m.left is None)
+        number = len(self.state.proposals) + 1
+        self._emit(
+            WithdrawalProposed,
+            actor=proposer.name,
+            on=today,
+            proposal_no=number,
+            amount_minor=amount_minor,
+            purpose=purpose.strip(),
+            recipient=to,
+            closes=closing,
+            eligible=eligible,
+        )
+        return number
+
+    def vote(self, *, actor: str, proposal_no: int, position: str, reason: str, today: date) -> str:
+        if position not in POSITIONS:
+            raise BadInput(f"vote {position!r} is not one of {', '.join(POSITIONS)}")
+        voter = self.current_member(actor)
+        proposal = self.proposal(proposal_no)
+        self._require_open(proposal)
+        if voter.name not in proposal.eligible:
+            raise NotAuthorized(f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it")
+        self._emit(
+            VoteCast,
+            actor=voter.name,
+            on=today,
+            proposal_no=proposal_no,
+            member=voter.name,
+            position=position,  # type: ignore[arg-type]
+            reason=reason.strip(),
+        )
+        if self._everyone_voted(proposal):
+            self._decide(proposal, actor=voter.name, today=today)
+        return proposal.status
+
+    def close(self, *, actor: str, proposal_no: int, today: date) -> str:
+        closer = self.current_member(actor)
+        proposal = self.proposal(proposal_no)
+        self._require_open(proposal)
+        if today < proposal.closes and not self._everyone_voted(proposal):
+            raise Refused(f"proposal {proposal_no} is open for votes until {proposal.closes}")
+        self._decide(proposal, actor=closer.name, today=today)
+        return proposal.status
+
+    def cancel(self, *, actor: str, proposal_no: int, today: date) -> None:
+        canceller = self.current_member(actor)
+        proposal = self.proposal(proposal_no)
+        self._require_open(proposal)
+        if name_key(canceller.name) != name_key(proposal.proposer):
+            raise NotAuthorized(f"only {proposal.proposer}, who proposed it, may cancel proposal {proposal_no}")
+        self._emit(ProposalCancelled, actor=canceller.name, on=today, proposal_no=proposal_no)
+
+    def pay(self, *, actor: str, proposal_no: int, today: date) -> int:
+        acting = self.acting_treasurer(actor, "pay out")
+        proposal = self.proposal(proposal_no)
+        if proposal.status == "paid":
+            raise Refused(f"proposal {proposal_no} is already paid")
+        if proposal.status != "approved":
+            raise Refused(f"proposal {proposal_no} is {proposal.status}, not approved: only approved proposals are paid")
+        if proposal.amount_minor > self.state.balance_minor:
+            raise InsufficientFunds(
+                f"insufficient funds: proposal {proposal_no} asks {self.money(proposal.amount_minor)} "
+                f"but the pot holds {self.money(self.state.balance_minor)}"
+            )
+        self._emit(
+            WithdrawalPaid,
+            actor=acting.name,
+            on=today,
+            proposal_no=proposal_no,
+            amount_minor=proposal.amount_minor,
+            recipient=proposal.recipient,
+        )
+        return self.version
+
+    def _require_open(self, proposal: ProposalState) -> None:
+        if proposal.status != "open":
+            raise Refused(f"proposal {proposal.no} is {proposal.status}: it is no longer open")
+
+    def _everyone_voted(self, proposal: ProposalState) -> bool:
+        still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
+        return all(n in proposal.votes for n in still_here)
+
+    def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
+        counted = tally(proposal.votes.values(), len(proposal.eligible))
+        self._emit(
+            ProposalDecided,
+            actor=actor,
+            on=today,
+            proposal_no=proposal.no,
+            outcome=counted.outcome(Decimal(self.state.quorum)),  # type: ignore[arg-type]
+            agree=counted.agree,
+            abstain=counted.abstain,
+            disagree=counted.disagree,
+            block=counted.block,
+            eligible_count=counted.eligible,
+            all_voted=all(n in proposal.votes for n in proposal.eligible),
+        )
+
+    # ------------------------------------------------------------- the fold
+    def _canon(self, name: str) -> str:
+        found = self.find_member(name)
+        return found.name if found is not None else name
+
+    def _emit(self, event_class: type[PotEvent], **fields: Any) -> None:
+        self.trigger_event(event_class, prev=self.state.head, **fields)
+
+    def evolve(self, event: PotEvent) -> None:
+        """Apply one event to the state. Runs on replay: no checks, no clock, no I/O."""
+        s = self.state
+        match event:
+            case PotOpened():
+                pass  # __init__ built the state from the event's fields.
+            case MemberJoined(member=member, role=role, on=on):
+                s.members[name_key(member)] = MemberState(name=member, role=role, joined=on)
+            case MemberLeft(member=member, on=on):
+                s.members[name_key(member)].left = on
+            case RoleChanged(member=member, role=role):
+                s.members[name_key(member)].role = role
+            case ContributionRecorded(member=member, amount_minor=amount, on=on, ref=ref):
+                s.contributions[event.no] = ContributionState(member=member, amount_minor=amount, on=on, ref=ref)
+                s.balance_minor += amount
+                if ref is not None:
+                    s.refs[ref] = event.no
+            case ContributionReversed(contribution_no=no, amount_minor=amount):
+                s.contributions[no].reversed = True
+                s.balance_minor -= amount
+            case WithdrawalProposed():
+                s.proposals[event.proposal_no] = ProposalState(
+                    no=event.proposal_no,
+                    proposer=event.actor,
+                    amount_minor=event.amount_minor,
+                    purpose=event.purpose,
+                    recipient=event.recipient,
+                    closes=event.closes,
+                    eligible=list(event.eligible),
+                )
+            case VoteCast(proposal_no=no, member=member, position=position):
+                s.proposals[no].votes[member] = position
+            case ProposalDecided(proposal_no=no, outcome=outcome):
+                s.proposals[no].status = outcome
+            case ProposalCancelled(proposal_no=no):
+                s.proposals[no].status = "cancelled"
+            case WithdrawalPaid(proposal_no=no, amount_minor=amount):
+                s.proposals[no].status = "paid"
+                s.balance_minor -= amount
+        s.head = chain.digest(record_of(event))
+

@@ -1,0 +1,138 @@
+"""Value parsing for the pot: money, currencies, member names, slugs, dates.
+
+Every user-supplied value passes through one of these functions before it reaches
+an event, so an event only ever holds values that obey SPEC §1.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from domain.errors import BadInput
+
+# Above this, an amount is refused whatever the currency (SPEC §1 Money).
+MAX_MAJOR_UNITS = 1_000_000_000
+
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,47}", re.ASCII)
+_FEELING = re.compile(r"[^\W\d_]{1,32}")
+
+
+@lru_cache(maxsize=64)
+def currency_digits(code: str) -> int:
+    """Minor digits of an ISO 4217 currency (EUR 2, JPY 0, BHD 3)."""
+    from babel.numbers import get_currency_precision
+
+    return int(get_currency_precision(code))
+
+
+def parse_currency(text: str) -> str:
+    """An ISO 4217 code, upper-cased; refuse codes babel does not know."""
+    from babel.numbers import list_currencies
+
+    code = text.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code, re.ASCII) or code not in list_currencies():
+        raise BadInput(f"unknown currency {text!r}: use an ISO 4217 code such as EUR")
+    return code
+
+
+def parse_amount(text: str, digits: int) -> int:
+    """Parse a plain decimal amount into integer minor units.
+
+    Accepts `25`, `25.5`, `25.50`; refuses everything SPEC §1 lists, each with a
+    message that says what to type instead.
+    """
+    raw = text.strip()
+    if raw == "":
+        raise BadInput("amount is empty: give a plain decimal such as 25.50")
+    if "," in raw:
+        raise BadInput(f"amount {text!r} uses a comma: use a dot as the decimal separator and no thousands separators")
+    if not _PLAIN_DECIMAL.fullmatch(raw):
+        if raw.startswith("-"):
+            raise BadInput(f"amount {text!r} is negative: amounts must be above zero")
+        raise BadInput(f"amount {text!r} is not a plain decimal: use digits 0-9 and a dot, e.g. 25.50")
+    whole, _, frac = raw.partition(".")
+    if len(frac) > digits:
+        raise BadInput(f"amount {text!r} has more than {digits} decimal{'s' if digits != 1 else ''} for this currency")
+    minor = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
+    if minor == 0:
+        raise BadInput(f"amount {text!r} is zero: amounts must be above zero")
+    if minor > MAX_MAJOR_UNITS * 10**digits:
+        raise BadInput(f"amount {text!r} is above the limit of {MAX_MAJOR_UNITS:,}")
+    return minor
+
+
+def format_amount(minor: int, digits: int) -> str:
+    """Integer minor units as a decimal string with the currency's digits (`"125.50"`)."""
+    return str(Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits)))
+
+
+def parse_name(text: str, what: str = "member name") -> str:
+    """A member name: trimmed, 1-64 printable characters, no control characters."""
+    name = text.strip()
+    if not name:
+        raise BadInput(f"{what} is empty")
+    if len(name) > 64:
+        raise BadInput(f"{what} is {len(name)} characters long: at most 64")
+    for ch in name:
+        # Cc covers ESC (ANSI escapes), newlines, tabs; Cf/Cs/Co/Cn are invisible or invalid.
+        if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} or ch in "\u2028\u2029":
+            raise BadInput(f"{what} contains a control or invisible character ({ch!r})")
+    return name
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive identity of a member name."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def parse_slug(text: str) -> str:
+    if not _SLUG.fullmatch(text):
+        raise BadInput(f"slug {text!r} is not valid: lower-case letters, digits and '-', 1-48 characters, not starting with '-'")
+    return text
+
+
+def slugify(name: str) -> str:
+    """A slug from a display name: ASCII letters and digits joined by '-'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    return slug or "pot"
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """An ISO 8601 calendar date, YYYY-MM-DD."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip(), re.ASCII):
+        raise BadInput(f"{what} {text!r} is not a date: use YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"{what} {text!r} is not a real date") from None
+
+
+def parse_quorum(text: str) -> Decimal:
+    if not re.fullmatch(r"(0(\.[0-9]{1,4})?|1(\.0{1,4})?)", text.strip(), re.ASCII):
+        raise BadInput(f"quorum {text!r} must be a fraction between 0 and 1, e.g. 0.5")
+    return Decimal(text.strip())
+
+
+def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = False) -> str:
+    """Free text (notes, reasons, purposes): trimmed, no control characters but none required."""
+    value = text.strip()
+    if required and not value:
+        raise BadInput(f"{what} is required")
+    if len(value) > max_len:
+        raise BadInput(f"{what} is {len(value)} characters long: at most {max_len}")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise BadInput(f"{what} contains a control character")
+    return value
+
+
+def parse_feeling(text: str) -> str:
+    word = text.strip()
+    if not _FEELING.fullmatch(word):
+        raise BadInput(f"feeling {text!r} must be one word of 1-32 letters")
+    return word.lower()

@@ -1,0 +1,1 @@
+"""The application: the eventsourcing Application, persistence settings, queries, integrity."""

@@ -1,0 +1,205 @@
+"""The ledger: commands that change a pot, and queries that read its views.
+
+`Ledger` wraps the eventsourcing `Application` (events and snapshots) and a
+SQLAlchemy engine on the same database (read models). A command loads the pot,
+lets the domain decide, and saves every new event in one atomic `save()`; if
+another process saved first, the store's optimistic concurrency refuses ours
+and the command runs again on fresh state. Queries first catch the projections
+up from the event log, then read the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from domain.errors import BadInput, Refused, Tampered, UnknownPot
+from domain.pot import Pot, pot_id
+from domain.values import currency_digits, name_key
+from ledger.store import Store
+from projections import queries
+from projections.core import CoreProjection
+from projections.reports import PotInfo
+from projections.runner import Projection, catch_up, reset
+from projections.tables import metadata
+
+T = TypeVar("T")
+
+# Attempts at a command when other processes keep saving first.
+RETRIES = 50
+# Snapshot a pot every this many events, so loading a long-lived pot stays cheap.
+SNAPSHOT_EVERY = 500
+
+
+class PotApplication(Application[UUID]):
+    name = "commonpot"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Pot: SNAPSHOT_EVERY}
+
+
+def _sqlite_engine(store: Store) -> Engine:
+    engine = create_engine(store.sqlalchemy_url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves: pysqlite's implicit BEGIN comes too late to lock.
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {store.es_env.get('SQLITE_LOCK_TIMEOUT', '30')}000")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Writers take the lock at BEGIN, so a catch-up never reads a position another
+        # process is about to move; readers get a consistent WAL snapshot.
+        mode = "DEFERRED" if conn.get_execution_options().get("pot_read_only") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+_APPEND_ONLY_SQLITE = (
+    "CREATE TRIGGER IF NOT EXISTS stored_events_no_update BEFORE UPDATE ON stored_events "
+    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS stored_events_no_delete BEFORE DELETE ON stored_events "
+    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
+)
+
+
+class Ledger:
+    """One open store: the event-sourced application plus its read models."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.app = PotApplication(env=store.es_env)
+        if store.kind == "sqlite":
+            self.engine = _sqlite_engine(store)
+        else:
+            self.engine = create_engine(store.sqlalchemy_url, pool_pre_ping=True)
+        self.reader = self.engine.execution_options(pot_read_only=True)
+        metadata.create_all(self.engine)
+        if store.kind == "sqlite":
+            with self.engine.begin() as conn:
+                for statement in _APPEND_ONLY_SQLITE:
+                    conn.exec_driver_sql(statement)
+        self.projections: list[Projection] = [CoreProjection()]
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.app.close()
+
+    # ------------------------------------------------------------------ views
+    def catch_up(self) -> int:
+        def read(after: int, limit: int) -> Any:
+            return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+
+        try:
+            return sum(
+                catch_up(self.engine, p, read, self.app.mapper.to_domain_event) for p in self.projections
+            )
+        except MapperDeserialisationError as e:
+            raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
+
+    def rebuild(self) -> int:
+        self.projections = [type(p)() for p in self.projections]
+        for projection in self.projections:
+            reset(self.engine, projection)
+        return self.catch_up()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent read of the views, after catching them up."""
+        self.catch_up()
+        with self.reader.begin() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ pots
+    def resolve_pot(self, slug: str | None) -> PotInfo:
+        """The pot `--pot` names, or the only pot in the store."""
+        with self.read() as conn:
+            if slug is None:
+                slugs = queries.pot_slugs(conn)
+                if not slugs:
+                    raise UnknownPot("this store holds no pot yet: open one with `pot init NAME --currency EUR --as YOU`")
+                if len(slugs) > 1:
+                    raise UnknownPot(f"this store holds {len(slugs)} pots ({', '.join(slugs)}): choose one with --pot")
+                slug = slugs[0]
+            info = queries.pot_info(conn, slug)
+        if info is None:
+            raise UnknownPot(f"there is no pot {slug!r} in this store")
+        return info
+
+    def open_pot(
+        self,
+        *,
+        slug: str,
+        name: str,
+        currency: str,
+        quorum: Decimal,
+        voting_days: int,
+        treasurer: str,
+        today: date,
+    ) -> str:
+        if self._exists(slug):
+            raise Refused(f"a pot with slug {slug!r} already exists in this store")
+        pot = Pot.open(
+            slug=slug,
+            name=name,
+            currency=currency,
+            digits=currency_digits(currency),
+            quorum=quorum,
+            voting_days=voting_days,
+            treasurer=treasurer,
+            today=today,
+        )
+        try:
+            self.app.save(pot)
+        except IntegrityError:
+            # Deterministic ids: a conflict on create means someone opened it first.
+            raise Refused(f"a pot with slug {slug!r} already exists in this store") from None
+        self.catch_up()
+        return slug
+
+    def _exists(self, slug: str) -> bool:
+        try:
+            self.app.repository.get(pot_id(slug))
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def load(self, slug: str) -> Pot:
+        try:
+            pot: Pot = self.app.repository.get(pot_id(slug))
+        except AggregateNotFoundError:
+            raise UnknownPot(f"there is no pot {slug!r} in this store") from None
+        except MapperDeserialisationError as e:
+            raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
+        return pot
+
+    def command(self, slug: str, decide: Callable[[Pot], T]) -> T:
+        """Load the pot, let `decide` trigger events, save them atomically; retry on conflict."""
+        for _attempt in range(RETRIES):
+            pot = self.load(slug)
+            result = decide(pot)
+            try:
+                self.app.save(pot)
+            except IntegrityError:
+                continue  # Another process saved first: decide again on fresh state.
+            self.catch_up()
+            return result
+        raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
+
+    # ------------------------------------------------------------------ helpers
+    def member_name(self, slug: str, name: str) -> str:
+        """The stored spelling of a member name given in any case; refuse unknown names."""
+        with self.read() as conn:
+            found = queries.canonical_member(conn, slug, name_key(name))
+        if found is None:
+            raise Refused(f"{name!r} is not a member of pot {slug!r}")
+        return found

@@ -1,0 +1,76 @@
+"""`pot demo`: a sample crew of four with a year of history, built through the real commands.
+
+Dates run back from `today`, so the demo always shows a full recent year; the
+same `--today` always gives the same history (timestamps aside).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ledger.app import Ledger
+
+DEMO_SLUG = "demo-crew"
+CREW = ("Ana", "Bo", "Cy", "Dee")
+# Monthly amounts in cents, "within their stated capacity": Cy works part-time.
+MONTHLY = {"Ana": 5000, "Bo": 4000, "Cy": 2500, "Dee": 4500}
+
+
+def _month_start(day: date, months_back: int) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def build_demo(ledger: Ledger, today: date) -> bool:
+    """Create the demo pot in `ledger`; False if it is already there."""
+    if ledger._exists(DEMO_SLUG):
+        return False
+    start = _month_start(today, 12)
+    ledger.open_pot(
+        slug=DEMO_SLUG,
+        name="Demo crew",
+        currency="EUR",
+        quorum=Decimal("0.5"),
+        voting_days=7,
+        treasurer="Ana",
+        today=start,
+    )
+
+    def run(day: date, action: str, **kw: object) -> object:
+        return ledger.command(DEMO_SLUG, lambda pot: getattr(pot, action)(today=day, **kw))
+
+    for name in CREW[1:]:
+        run(start, "add_member", actor="Ana", name=name, treasurer=False)
+
+    for months_back in range(12, 0, -1):
+        first = _month_start(today, months_back)
+        for offset, name in enumerate(CREW):
+            # Dee skipped one month in the summer: the history is honest about it.
+            if name == "Dee" and months_back == 6:
+                continue
+            on = first + timedelta(days=2 + offset)
+            run(on, "contribute", actor="Ana", member=name, amount_minor=MONTHLY[name], on=on, note=first.strftime("%B"))
+        if months_back == 10:
+            # Bo's payment was entered twice by mistake, then reversed.
+            on = first + timedelta(days=3)
+            no = run(on, "contribute", actor="Ana", member="Bo", amount_minor=MONTHLY["Bo"], on=on, note="duplicate entry")
+            run(on + timedelta(days=1), "reverse", actor="Ana", contribution_no=no, reason="entered twice by mistake")
+        if months_back == 8:
+            day = first + timedelta(days=10)
+            n = run(day, "propose", actor="Bo", amount_minor=12000, purpose="Dee's laptop repair", recipient="Dee", closes=None)
+            run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="of course")
+            run(day + timedelta(days=1), "vote", actor="Cy", proposal_no=n, position="agree", reason="")
+            run(day + timedelta(days=1), "vote", actor="Dee", proposal_no=n, position="abstain", reason="it's for me")
+            run(day + timedelta(days=2), "vote", actor="Bo", proposal_no=n, position="agree", reason="")
+            run(day + timedelta(days=3), "pay", actor="Ana", proposal_no=n)
+        if months_back == 4:
+            day = first + timedelta(days=12)
+            n = run(day, "propose", actor="Dee", amount_minor=30000, purpose="crew retreat deposit", recipient="Hostel De Kat", closes=None)
+            run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="")
+            run(day + timedelta(days=1), "vote", actor="Cy", proposal_no=n, position="block", reason="we said no spending before the reserve reaches 1000")
+            run(day + timedelta(days=8), "close", actor="Ana", proposal_no=n)
+    day = today - timedelta(days=2)
+    n = run(day, "propose", actor="Cy", amount_minor=8000, purpose="bike repair", recipient=None, closes=None)
+    run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="")
+    return True

@@ -1,0 +1,97 @@
+"""Where the events and views live: one place that turns `--db` into settings.
+
+A file path means SQLite (the library's own `eventsourcing.sqlite` recorder, the
+fastest measured); a `postgresql…` URL means the library's `eventsourcing.postgres`
+recorder. Read models go into tables of the same database through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from domain.errors import BadInput
+from ledger.mapper import JSONTranscoder, PydanticMapper
+
+# Seconds a writer waits for another writer's lock before giving up.
+LOCK_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Store:
+    """Settings for one store: the eventsourcing environment and the SQLAlchemy URL."""
+
+    kind: str  # "sqlite" or "postgresql"
+    sqlalchemy_url: str
+    es_env: dict[str, str] = field(default_factory=dict)
+    schema: str | None = None
+    location: str = ""
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("commonpot", appauthor=False) / "pots.sqlite"
+
+
+def resolve(db: str | None) -> Store:
+    """Turn `--db` (or `POT_DB`) into a Store; no value means the user's data directory."""
+    common = {
+        "MAPPER_TOPIC": get_topic(PydanticMapper),
+        "TRANSCODER_TOPIC": get_topic(JSONTranscoder),
+        # Aggregates are always read fresh from the store: several processes write.
+        "AGGREGATE_CACHE_MAXSIZE": "",
+    }
+    if db and "://" in db:
+        return _postgres(db, common)
+    path = Path(db) if db else default_path()
+    if path.is_dir():
+        raise BadInput(f"--db {str(path)!r} is a directory: give a file path or a database URL")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    absolute = path.resolve()
+    env = {
+        **common,
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(absolute),
+        "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+    }
+    return Store("sqlite", f"sqlite:///{absolute}", env, location=str(absolute))
+
+
+def _postgres(url: str, common: dict[str, str]) -> Store:
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise BadInput(f"--db {url!r} is not a database URL") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise BadInput(f"--db {url!r}: only SQLite files and postgresql:// URLs are supported")
+    query: dict[str, Any] = dict(parsed.query)
+    schema = query.pop("schema", None) or os.environ.get("POT_SCHEMA") or None
+    env = {
+        **common,
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parsed.database or "postgres",
+        "POSTGRES_HOST": parsed.host or "localhost",
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_USER": parsed.username or "postgres",
+        "POSTGRES_PASSWORD": parsed.password or "",
+        # The library waits forever for a lock by default; a crew would rather hear why.
+        "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(LOCK_TIMEOUT_SECONDS * 2),
+    }
+    if schema:
+        env["POSTGRES_SCHEMA"] = str(schema)
+    sa_url = parsed.set(drivername="postgresql+psycopg", query=query)
+    return Store(
+        "postgresql",
+        sa_url.render_as_string(hide_password=False),
+        env,
+        schema=str(schema) if schema else None,
+        location=parsed.render_as_string(hide_password=True),
+    )

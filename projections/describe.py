@@ -1,0 +1,50 @@
+"""One-line human descriptions of history items ("Bo proposed 120.00 for Dee's laptop repair")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe(item: dict[str, Any]) -> str:
+    actor = item["actor"]
+    kind = item["type"]
+    note = f" ({item['note']})" if item.get("note") else ""
+    match kind:
+        case "pot_opened":
+            return f"{actor} opened the pot {item['name']} in {item['currency']}"
+        case "member_joined":
+            role = " as treasurer" if item["role"] == "treasurer" else ""
+            if item["member"] == actor:
+                return f"{actor} joined{role}"
+            return f"{actor} added {item['member']}{role}"
+        case "member_left":
+            if item["member"] == actor:
+                return f"{actor} left the crew"
+            return f"{actor} removed {item['member']}"
+        case "role_changed":
+            return f"{actor} made {item['member']} a {item['role']}"
+        case "contribution_recorded":
+            who = "" if item["member"] == actor else f" from {item['member']}"
+            return f"{actor} recorded {item['amount']}{who}{note}"
+        case "contribution_reversed":
+            return (
+                f"{actor} reversed contribution {item['contribution_no']} "
+                f"({item['amount']} from {item['member']}): {item['reason']}"
+            )
+        case "withdrawal_proposed":
+            to = "" if item["recipient"] == actor else f" to {item['recipient']}"
+            return f"{actor} proposed {item['amount']}{to} for {item['purpose']} (proposal {item['proposal_no']})"
+        case "vote_cast":
+            reason = f": {item['reason']}" if item.get("reason") else ""
+            return f"{actor} voted {item['position']} on proposal {item['proposal_no']}{reason}"
+        case "proposal_decided":
+            return (
+                f"proposal {item['proposal_no']} {item['outcome']} "
+                f"({item['agree']} agree, {item['abstain']} abstain, "
+                f"{item['disagree']} disagree, {item['block']} block)"
+            )
+        case "proposal_cancelled":
+            return f"{actor} cancelled proposal {item['proposal_no']}"
+        case "withdrawal_paid":
+            return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']})"
+    return f"{actor}: {kind}"

@@ -1,0 +1,241 @@
+"""Queries over the materialized tables: never a replay of the log.
+
+Current figures come straight from the running totals; `--as-of` figures are
+sums over the indexed audit-trail rows dated on or before that day.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select
+
+from domain.values import format_amount
+from projections.reports import (
+    Ballot,
+    BalanceReport,
+    MemberRow,
+    MemberShare,
+    PotInfo,
+    ProposalDetail,
+    ProposalRow,
+    Votes,
+)
+from projections.shares import largest_remainder
+from projections.tables import ballots, history, members, pots, proposals
+
+CONTRIBUTION_TYPES = ("contribution_recorded", "contribution_reversed")
+
+
+def pot_slugs(conn: Connection) -> list[str]:
+    return [row[0] for row in conn.execute(select(pots.c.slug).order_by(pots.c.slug))]
+
+
+def pot_info(conn: Connection, slug: str) -> PotInfo | None:
+    row = conn.execute(select(pots).where(pots.c.slug == slug)).mappings().first()
+    if row is None:
+        return None
+    return PotInfo(
+        slug=row["slug"],
+        name=row["name"],
+        currency=row["currency"],
+        digits=row["digits"],
+        quorum=row["quorum"],
+        voting_days=row["voting_days"],
+        events=row["events"],
+        head=row["head"],
+    )
+
+
+def member_rows(conn: Connection, slug: str, as_of: date | None = None) -> list[MemberRow]:
+    query = select(members).where(members.c.slug == slug).order_by(members.c.joined_no)
+    if as_of is not None:
+        query = query.where(members.c.joined <= as_of)
+    return [
+        MemberRow(
+            name=r["name"],
+            role=r["role"],
+            joined=r["joined"],
+            left=r["left"] if as_of is None or (r["left"] is not None and r["left"] <= as_of) else None,
+        )
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def canonical_member(conn: Connection, slug: str, key: str) -> str | None:
+    value = conn.execute(select(members.c.name).where(members.c.slug == slug, members.c.key == key)).scalar()
+    return None if value is None else str(value)
+
+
+def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) -> BalanceReport:
+    slug, digits = info.slug, info.digits
+    if as_of is None:
+        totals = conn.execute(select(pots).where(pots.c.slug == slug)).mappings().one()
+        bal, contributed, paid, reserved = (
+            int(totals["balance"]),
+            int(totals["contributed"]),
+            int(totals["paid_out"]),
+            int(totals["reserved"]),
+        )
+        per_member = [
+            (r["name"], int(r["contributed"]), int(r["received"]))
+            for r in conn.execute(
+                select(members.c.name, members.c.contributed, members.c.received)
+                .where(members.c.slug == slug)
+                .order_by(members.c.joined_no)
+            ).mappings()
+        ]
+    else:
+        bal, contributed, paid, reserved, per_member = _balance_as_of(conn, slug, as_of)
+    shares = largest_remainder([max(c, 0) for _, c, _ in per_member])
+    money = lambda minor: format_amount(minor, digits)  # noqa: E731
+    return BalanceReport(
+        pot=slug,
+        currency=info.currency,
+        as_of=as_of or today,
+        balance=money(bal),
+        contributed=money(contributed),
+        paid_out=money(paid),
+        reserved=money(reserved),
+        available=money(bal - reserved),
+        members=[
+            MemberShare(name=name, contributed=money(c), share_pct=str(share), received=money(r))
+            for (name, c, r), share in zip(per_member, shares, strict=True)
+        ],
+    )
+
+
+def _balance_as_of(conn: Connection, slug: str, as_of: date) -> tuple[int, int, int, int, list[tuple[str, int, int]]]:
+    dated = and_(history.c.slug == slug, history.c.on <= as_of)
+    is_contribution = history.c.type.in_(CONTRIBUTION_TYPES)
+    is_payout = history.c.type == "withdrawal_paid"
+    totals = conn.execute(
+        select(
+            func.coalesce(func.sum(history.c.delta), 0),
+            func.coalesce(func.sum(case((is_contribution, history.c.delta), else_=0)), 0),
+            func.coalesce(func.sum(case((is_payout, -history.c.delta), else_=0)), 0),
+        ).where(dated)
+    ).one()
+    reserved = conn.execute(
+        select(func.coalesce(func.sum(proposals.c.amount), 0)).where(
+            proposals.c.slug == slug,
+            proposals.c.approved.is_(True),
+            proposals.c.decided_on <= as_of,
+            or_(proposals.c.paid_on.is_(None), proposals.c.paid_on > as_of),
+        )
+    ).scalar_one()
+    sums = {
+        r["member"]: (int(r["c"]), int(r["r"]))
+        for r in conn.execute(
+            select(
+                history.c.member,
+                func.sum(case((is_contribution, history.c.delta), else_=0)).label("c"),
+                func.sum(case((is_payout, -history.c.delta), else_=0)).label("r"),
+            )
+            .where(dated, history.c.member.is_not(None))
+            .group_by(history.c.member)
+        ).mappings()
+    }
+    per_member = [(m.name, *sums.get(m.name, (0, 0))) for m in member_rows(conn, slug, as_of)]
+    return int(totals[0]), int(totals[1]), int(totals[2]), int(reserved), per_member
+
+
+def public_fields(fields: dict[str, Any], digits: int) -> dict[str, Any]:
+    """An event's stored fields as members read them: `amount_minor` becomes `amount: "25.00"`."""
+    shown: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key.endswith("_minor"):
+            shown[key.removesuffix("_minor")] = None if value is None else format_amount(int(value), digits)
+        else:
+            shown[key] = value
+    return shown
+
+
+def history_items(
+    conn: Connection,
+    info: PotInfo,
+    *,
+    member: str | None = None,
+    types: tuple[str, ...] = (),
+    since: date | None = None,
+    until: date | None = None,
+    from_no: int | None = None,
+    to_no: int | None = None,
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """The audit trail in event order: each item `{"no","at","on","type","actor", …fields, "digest"}`
+    with the event's signed change to the balance."""
+    query = select(history).where(history.c.slug == info.slug).order_by(history.c.no)
+    if member is not None:
+        query = query.where(or_(history.c.actor == member, history.c.member == member))
+    if types:
+        query = query.where(history.c.type.in_(types))
+    if since is not None:
+        query = query.where(history.c.on >= since)
+    if until is not None:
+        query = query.where(history.c.on <= until)
+    if from_no is not None:
+        query = query.where(history.c.no >= from_no)
+    if to_no is not None:
+        query = query.where(history.c.no <= to_no)
+    for row in conn.execute(query.execution_options(yield_per=1000)).mappings():
+        item = {
+            "no": row["no"],
+            "at": row["at"],
+            "on": row["on"].isoformat(),
+            "type": row["type"],
+            "actor": row["actor"],
+            **public_fields(json.loads(row["fields"]), info.digits),
+            "digest": row["digest"],
+        }
+        yield item, int(row["delta"])
+
+
+def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[Ballot]]:
+    cast_ballots = [
+        Ballot(member=r["member"], position=r["position"], reason=r["reason"], on=r["on"])
+        for r in conn.execute(
+            select(ballots)
+            .where(ballots.c.slug == slug, ballots.c.proposal_no == proposal_no)
+            .order_by(ballots.c.event_no)
+        ).mappings()
+    ]
+    latest = {b.member: b.position for b in cast_ballots}
+    counts = {p: 0 for p in ("agree", "abstain", "disagree", "block")}
+    for position in latest.values():
+        counts[position] += 1
+    return Votes(**counts), cast_ballots
+
+
+def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) -> list[ProposalRow]:
+    query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
+    if status is not None:
+        query = query.where(proposals.c.status == status)
+    rows = []
+    for r in conn.execute(query).mappings():
+        votes, _ = _votes(conn, info.slug, r["no"])
+        rows.append(_proposal_row(r, votes, info.digits))
+    return rows
+
+
+def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
+    r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
+    if r is None:
+        return None
+    votes, cast_ballots = _votes(conn, info.slug, no)
+    return ProposalDetail(**_proposal_row(r, votes, info.digits).model_dump(), ballots=cast_ballots)
+
+
+def _proposal_row(r: Any, votes: Votes, digits: int) -> ProposalRow:
+    return ProposalRow(
+        no=r["no"],
+        proposer=r["proposer"],
+        amount=format_amount(int(r["amount"]), digits),
+        purpose=r["purpose"],
+        recipient=r["recipient"],
+        closes=r["closes"],
+        status=r["status"],
+        votes=votes,
+    )

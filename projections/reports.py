@@ -1,0 +1,90 @@
+"""Report models: the plain data each query returns, with SPEC §4's JSON field names."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MemberShare(Report):
+    name: str
+    contributed: str
+    share_pct: str
+    received: str
+
+
+class BalanceReport(Report):
+    pot: str
+    currency: str
+    as_of: date
+    balance: str
+    contributed: str
+    paid_out: str
+    reserved: str
+    available: str
+    members: list[MemberShare]
+
+
+class MemberRow(Report):
+    name: str
+    role: str
+    joined: date
+    left: date | None
+
+
+class Votes(Report):
+    agree: int = 0
+    abstain: int = 0
+    disagree: int = 0
+    block: int = 0
+
+
+class Ballot(Report):
+    member: str
+    position: str
+    reason: str
+    on: date
+
+
+class ProposalRow(Report):
+    no: int
+    proposer: str
+    amount: str
+    purpose: str
+    recipient: str
+    closes: date
+    status: str
+    votes: Votes
+
+
+class ProposalDetail(ProposalRow):
+    ballots: list[Ballot]
+
+
+class VerifyReport(Report):
+    ok: bool
+    events: int
+    head: str
+    first_bad: int | None
+    # Not part of the JSON contract: why verification failed, for the error line.
+    problem: str | None = None
+
+    def contract(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"problem"})
+
+
+class PotInfo(Report):
+    slug: str
+    name: str
+    currency: str
+    digits: int
+    quorum: str
+    voting_days: int
+    events: int
+    head: str
