@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
-from functools import update_wrapper
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -41,7 +40,7 @@ def fail(message: str, code: int) -> NoReturn:
 class PotGroup(click.Group):
     """A group that turns every failure into one `error:` line and SPEC's exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         from eventsourcing.persistence import OperationalError as StoreBusy
         from sqlalchemy.exc import OperationalError as SQLBusy
 
@@ -143,7 +142,8 @@ def emit_json(data: Any) -> None:
 def console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output is read by people and scripts alike: never truncate a cell.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
@@ -351,7 +351,9 @@ def reverse(s: Session, event_no: int, reason: str) -> None:
 @click.argument("amount")
 @click.option("--purpose", required=True, help="What the money is for.")
 @click.option("--to", "recipient", help="Who receives it: a member or free text (default you).")
-@click.option("--closes", metavar="DATE", callback=parse_option_date, help="Closing date (default today + voting days).")
+@click.option(
+    "--closes", metavar="DATE", callback=parse_option_date, help="Closing date (default today + voting days)."
+)
 @as_option
 @pass_session
 def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes: date | None) -> None:
@@ -385,7 +387,9 @@ def vote(s: Session, proposal_no: int, position: str, reason: str) -> None:
     status = s.command(
         lambda pot: pot.vote(actor=s.actor, proposal_no=proposal_no, position=position, reason=why, today=s.today)
     )
-    click.echo(f"{s.actor} voted {position} on proposal {proposal_no}" + ("" if status == "open" else f"; it is {status}"))
+    click.echo(
+        f"{s.actor} voted {position} on proposal {proposal_no}" + ("" if status == "open" else f"; it is {status}")
+    )
 
 
 @main.command()
@@ -445,10 +449,7 @@ def proposals(s: Session, status: str | None, as_json: bool) -> None:
     table(
         None,
         ["no", "amount", "purpose", "recipient", "closes", "status", "agree", "abstain", "disagree", "block"],
-        [
-            (p.no, p.amount, p.purpose, p.recipient, p.closes, p.status, *p.votes.model_dump().values())
-            for p in rows
-        ],
+        [(p.no, p.amount, p.purpose, p.recipient, p.closes, p.status, *p.votes.model_dump().values()) for p in rows],
     )
 
 
@@ -540,7 +541,11 @@ def history(
         items = [item for item, _ in history_items(conn, s.info, member=who, types=types, since=since, until=limit)]
     if as_json:
         return emit_json(items)
-    table(None, ["no", "on", "type", "actor", "what"], [(i["no"], i["on"], i["type"], i["actor"], describe(i)) for i in items])
+    table(
+        None,
+        ["no", "on", "type", "actor", "what"],
+        [(i["no"], i["on"], i["type"], i["actor"], describe(i)) for i in items],
+    )
 
 
 # --------------------------------------------------------------------------- integrity

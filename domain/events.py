@@ -142,6 +142,50 @@ class WithdrawalPaid(PotEvent):
     recipient: str
 
 
+class PledgeSet(PotEvent):
+    """A member's pledge from a month on; it replaces any earlier pledge from that month."""
+
+    TYPE: ClassVar[str] = "pledge_set"
+    member: str
+    kind: Literal["percent", "monthly"]
+    # Percent of declared income as a decimal string ("10", "7.5"); set when kind is percent.
+    percent: str | None = None
+    # Fixed amount per month; set when kind is monthly.
+    monthly_minor: int | None = None
+    # First month the pledge applies to, "YYYY-MM".
+    from_month: str
+
+
+Game = Literal["listening", "money", "meeting", "conflict", "co-own"]
+
+
+class GamePlayed(PotEvent):
+    """A reciprocity-game event (SPEC §2); which fields matter depends on `game`.
+
+    listening / co-own: `participants`; money: `asker` and `offered`;
+    meeting: `participants` attended and `missed`; conflict: `participants`
+    are the parties and `resolved` says how it ended.
+    """
+
+    TYPE: ClassVar[str] = "game_played"
+    game: Game
+    participants: tuple[str, ...] = ()
+    asker: str | None = None
+    offered: tuple[str, ...] = ()
+    missed: tuple[str, ...] = ()
+    resolved: bool | None = None
+
+
+class ReflectionNoted(PotEvent):
+    """A member's feeling about an earlier event, for the crew's reflection."""
+
+    TYPE: ClassVar[str] = "reflection_noted"
+    event_no: int
+    member: str
+    feeling: str
+    note: str = ""
+
+
 EVENT_TYPES: dict[str, type[PotEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -156,6 +200,9 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
         ProposalDecided,
         ProposalCancelled,
         WithdrawalPaid,
+        PledgeSet,
+        GamePlayed,
+        ReflectionNoted,
     )
 }
 

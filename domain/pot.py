@@ -23,12 +23,15 @@ from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
+    GamePlayed,
     MemberJoined,
     MemberLeft,
+    PledgeSet,
     PotEvent,
     PotOpened,
     ProposalCancelled,
     ProposalDecided,
+    ReflectionNoted,
     RoleChanged,
     VoteCast,
     WithdrawalPaid,
@@ -89,6 +92,8 @@ class PotState(_State):
     contributions: dict[int, ContributionState] = {}
     refs: dict[str, int] = {}
     proposals: dict[int, ProposalState] = {}
+    # Numbers of events that are reflections: a reflection is never about another one.
+    reflection_nos: set[int] = set()
     head: str = chain.GENESIS
 
 
@@ -348,14 +353,16 @@ class Pot(BaseAggregate[uuid.UUID]):
         proposal = self.proposal(proposal_no)
         self._require_open(proposal)
         if voter.name not in proposal.eligible:
-            raise NotAuthorized(f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it")
+            raise NotAuthorized(
+                f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it"
+            )
         self._emit(
             VoteCast,
             actor=voter.name,
             on=today,
             proposal_no=proposal_no,
             member=voter.name,
-            position=position,  # type: ignore[arg-type]
+            position=position,
             reason=reason.strip(),
         )
         if self._everyone_voted(proposal):
@@ -385,7 +392,9 @@ class Pot(BaseAggregate[uuid.UUID]):
         if proposal.status == "paid":
             raise Refused(f"proposal {proposal_no} is already paid")
         if proposal.status != "approved":
-            raise Refused(f"proposal {proposal_no} is {proposal.status}, not approved: only approved proposals are paid")
+            raise Refused(
+                f"proposal {proposal_no} is {proposal.status}, not approved: only approved proposals are paid"
+            )
         if proposal.amount_minor > self.state.balance_minor:
             raise InsufficientFunds(
                 f"insufficient funds: proposal {proposal_no} asks {self.money(proposal.amount_minor)} "
@@ -398,6 +407,126 @@ class Pot(BaseAggregate[uuid.UUID]):
             proposal_no=proposal_no,
             amount_minor=proposal.amount_minor,
             recipient=proposal.recipient,
+        )
+        return self.version
+
+    # ------------------------------------------------------------- pledges
+    def set_pledge(
+        self,
+        *,
+        actor: str,
+        member: str,
+        percent: Decimal | None,
+        monthly_minor: int | None,
+        from_month: str,
+        today: date,
+    ) -> int:
+        acting = self.current_member(actor)
+        who = self.current_member(member)
+        if acting.role != "treasurer" and name_key(acting.name) != name_key(who.name):
+            raise NotAuthorized(f"{acting.name} may set only their own pledge; a treasurer may set anyone's")
+        if (percent is None) == (monthly_minor is None):
+            raise BadInput("give exactly one of --percent and --monthly")
+        if percent is not None and not (0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))):
+            raise BadInput(f"percent {percent} must be above 0 and at most 100, with at most two decimals")
+        if monthly_minor is not None and monthly_minor <= 0:
+            raise BadInput("a monthly pledge must be above zero")
+        if from_month > today.strftime("%Y-%m"):
+            raise BadInput(f"pledge month {from_month} is after the current month")
+        self._emit(
+            PledgeSet,
+            actor=acting.name,
+            on=today,
+            member=who.name,
+            kind="percent" if percent is not None else "monthly",
+            percent=None if percent is None else str(percent),
+            monthly_minor=monthly_minor,
+            from_month=from_month,
+        )
+        return self.version
+
+    # ------------------------------------------------------------- the game
+    def play_game(
+        self,
+        *,
+        actor: str,
+        game: str,
+        on: date,
+        today: date,
+        participants: tuple[str, ...] = (),
+        asker: str | None = None,
+        offered: tuple[str, ...] = (),
+        missed: tuple[str, ...] = (),
+        resolved: bool | None = None,
+    ) -> int:
+        acting = self.current_member(actor)
+        if on > today:
+            raise BadInput(f"date {on} is in the future (today is {today})")
+        people = self._names(participants, "names")
+        late = self._names(missed, "--missed", allow_empty=True)
+        offers = self._names(offered, "--offered", allow_empty=True)
+        who_asked = self.current_member(asker).name if asker else None
+        match game:
+            case "listening" | "co-own":
+                if len(people) < 2:
+                    raise BadInput(f"a {game} game needs at least two members (--with)")
+            case "money":
+                if who_asked is None or not offers:
+                    raise BadInput("a money talk needs --asker and at least one --offered")
+                if who_asked in offers:
+                    raise BadInput(f"{who_asked} cannot both ask and offer in the same money talk")
+            case "meeting":
+                if overlap := set(people) & set(late):
+                    raise BadInput(f"{sorted(overlap)[0]} cannot both attend and miss the meeting")
+            case "conflict":
+                if len(people) < 2:
+                    raise BadInput("a conflict is between at least two members (--between)")
+                if resolved is None:
+                    raise BadInput("say how the conflict ended: --resolved or --unresolved")
+            case _:
+                raise BadInput(f"unknown game {game!r}")
+        self._emit(
+            GamePlayed,
+            actor=acting.name,
+            on=on,
+            game=game,
+            participants=people,
+            asker=who_asked,
+            offered=offers,
+            missed=late,
+            resolved=resolved if game == "conflict" else None,
+        )
+        return self.version
+
+    def _names(self, names: tuple[str, ...], what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+        """Current members' stored names, each once; refuse unknown names and repeats."""
+        if not names and not allow_empty:
+            raise BadInput(f"{what}: name at least one member")
+        found: list[str] = []
+        for name in names:
+            member = self.current_member(name)
+            if member.name in found:
+                raise BadInput(f"{what}: {member.name} is listed twice")
+            found.append(member.name)
+        return tuple(found)
+
+    # ------------------------------------------------------------- reflection
+    def reflect(self, *, actor: str, event_no: int, feeling: str, note: str, today: date) -> int:
+        acting = self.current_member(actor)
+        if not 1 <= event_no <= self.version:
+            raise Refused(f"there is no event {event_no} in pot {self.slug!r} (it has {self.version})")
+        if event_no in self.state.reflection_nos:
+            raise Refused(f"event {event_no} is itself a reflection: reflect on the event it is about")
+        if len(note) > 500:
+            raise BadInput(f"note is {len(note)} characters long: at most 500")
+        self._emit(
+            ReflectionNoted,
+            actor=acting.name,
+            on=today,
+            event_no=event_no,
+            member=acting.name,
+            feeling=feeling,
+            note=note,
         )
         return self.version
 
@@ -416,7 +545,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             actor=actor,
             on=today,
             proposal_no=proposal.no,
-            outcome=counted.outcome(Decimal(self.state.quorum)),  # type: ignore[arg-type]
+            outcome=counted.outcome(Decimal(self.state.quorum)),
             agree=counted.agree,
             abstain=counted.abstain,
             disagree=counted.disagree,
@@ -472,5 +601,8 @@ class Pot(BaseAggregate[uuid.UUID]):
             case WithdrawalPaid(proposal_no=no, amount_minor=amount):
                 s.proposals[no].status = "paid"
                 s.balance_minor -= amount
+            case ReflectionNoted():
+                s.reflection_nos.add(event.no)
+            case PledgeSet() | GamePlayed():
+                pass  # Views read these; no rule depends on them.
         s.head = chain.digest(record_of(event))
-

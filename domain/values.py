@@ -27,7 +27,7 @@ def currency_digits(code: str) -> int:
     """Minor digits of an ISO 4217 currency (EUR 2, JPY 0, BHD 3)."""
     from babel.numbers import get_currency_precision
 
-    return int(get_currency_precision(code))
+    return int(str(get_currency_precision(code)))
 
 
 def parse_currency(text: str) -> str:
@@ -58,10 +58,11 @@ def parse_amount(text: str, digits: int) -> int:
     whole, _, frac = raw.partition(".")
     if len(frac) > digits:
         raise BadInput(f"amount {text!r} has more than {digits} decimal{'s' if digits != 1 else ''} for this currency")
-    minor = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
+    scale = int(10**digits)
+    minor = int(whole) * scale + (int(frac.ljust(digits, "0")) if digits else 0)
     if minor == 0:
         raise BadInput(f"amount {text!r} is zero: amounts must be above zero")
-    if minor > MAX_MAJOR_UNITS * 10**digits:
+    if minor > MAX_MAJOR_UNITS * scale:
         raise BadInput(f"amount {text!r} is above the limit of {MAX_MAJOR_UNITS:,}")
     return minor
 
@@ -92,7 +93,9 @@ def name_key(name: str) -> str:
 
 def parse_slug(text: str) -> str:
     if not _SLUG.fullmatch(text):
-        raise BadInput(f"slug {text!r} is not valid: lower-case letters, digits and '-', 1-48 characters, not starting with '-'")
+        raise BadInput(
+            f"slug {text!r} is not valid: lower-case letters, digits and '-', 1-48 characters, not starting with '-'"
+        )
     return text
 
 

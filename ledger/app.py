@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from domain.errors import BadInput, Refused, Tampered, UnknownPot
+from domain.errors import Refused, Tampered, UnknownPot
 from domain.pot import Pot, pot_id
 from domain.values import currency_digits, name_key
 from ledger.store import Store
@@ -100,9 +100,7 @@ class Ledger:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return sum(
-                catch_up(self.engine, p, read, self.app.mapper.to_domain_event) for p in self.projections
-            )
+            return sum(catch_up(self.engine, p, read, self.app.mapper.to_domain_event) for p in self.projections)
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 
@@ -126,7 +124,9 @@ class Ledger:
             if slug is None:
                 slugs = queries.pot_slugs(conn)
                 if not slugs:
-                    raise UnknownPot("this store holds no pot yet: open one with `pot init NAME --currency EUR --as YOU`")
+                    raise UnknownPot(
+                        "this store holds no pot yet: open one with `pot init NAME --currency EUR --as YOU`"
+                    )
                 if len(slugs) > 1:
                     raise UnknownPot(f"this store holds {len(slugs)} pots ({', '.join(slugs)}): choose one with --pot")
                 slug = slugs[0]

@@ -10,6 +10,7 @@ must equal a fresh fold of the log into an empty in-memory database.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -47,10 +48,9 @@ def _recorded_digests(ledger: Ledger, slug: str) -> dict[int, str]:
 
 
 def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> VerifyReport:
-    try:
+    # An unreadable new event is reported below, with its number.
+    with suppress(PotError):
         ledger.catch_up()
-    except PotError:
-        pass  # An unreadable new event is reported below, with its number.
     recorded = _recorded_digests(ledger, info.slug)
     fresh = create_engine("sqlite://")
     metadata.create_all(fresh)
@@ -69,7 +69,9 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
             except Exception as e:
                 first_bad, problem = expected, f"event {expected} cannot be read: {e}"
                 break
-            assert isinstance(event, PotEvent)
+            if not isinstance(event, PotEvent):
+                first_bad, problem = expected, f"event {expected} is not a pot event"
+                break
             if event.prev != running:
                 first_bad, problem = expected, f"event {expected} does not follow from event {expected - 1}"
                 break

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from domain import chain
 from domain.events import (
@@ -56,7 +56,7 @@ _set_head = update(pots).where(pots.c.slug == bindparam("s")).values(events=bind
 
 class CoreProjection:
     name = "core"
-    tables = CORE_TABLES
+    tables: tuple[Table, ...] = CORE_TABLES
 
     def __init__(self) -> None:
         # pot id (hex) -> slug; pots never change slug, so this never goes stale.
@@ -147,7 +147,9 @@ class CoreProjection:
                 )
                 return member, 0
             case ContributionRecorded(member=member, amount_minor=amount):
-                conn.execute(_add_to_member, {"s": slug, "k": name_key(member), "d_contributed": amount, "d_received": 0})
+                conn.execute(
+                    _add_to_member, {"s": slug, "k": name_key(member), "d_contributed": amount, "d_received": 0}
+                )
                 self._money(conn, slug, balance=amount, contributed=amount)
                 return member, amount
             case ContributionReversed(member=member, amount_minor=amount):
@@ -178,7 +180,13 @@ class CoreProjection:
             case VoteCast(proposal_no=no, member=member, position=position, reason=reason, on=on):
                 conn.execute(
                     ballots.insert().values(
-                        slug=slug, event_no=event.no, proposal_no=no, member=member, position=position, reason=reason, on=on
+                        slug=slug,
+                        event_no=event.no,
+                        proposal_no=no,
+                        member=member,
+                        position=position,
+                        reason=reason,
+                        on=on,
                     )
                 )
                 return member, 0

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from domain.values import format_amount
 from projections.reports import (
-    Ballot,
     BalanceReport,
+    Ballot,
     MemberRow,
     MemberShare,
     PotInfo,
@@ -91,7 +91,10 @@ def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) ->
     else:
         bal, contributed, paid, reserved, per_member = _balance_as_of(conn, slug, as_of)
     shares = largest_remainder([max(c, 0) for _, c, _ in per_member])
-    money = lambda minor: format_amount(minor, digits)  # noqa: E731
+
+    def money(minor: int) -> str:
+        return format_amount(minor, digits)
+
     return BalanceReport(
         pot=slug,
         currency=info.currency,
