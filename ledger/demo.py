@@ -6,10 +6,9 @@ same `--today` always gives the same history (timestamps aside).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-
-from collections.abc import Callable
 
 from ledger.app import Ledger
 

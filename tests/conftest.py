@@ -79,7 +79,8 @@ def refused(db: Path, *args: str, code: int, says: str, today: str | None = TODA
     result = pot(db, *args, today=today)
     assert result.code == code, (result.code, result.out, result.err)
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: "), result.err
     assert says.lower() in lines[0].lower(), lines[0]
     assert result.out == ""
     assert fingerprint(db) == before, "a refused command changed the store"
