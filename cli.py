@@ -7,9 +7,12 @@ Errors are one line on stderr starting `error: `; exit 1 when a rule refuses,
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -68,6 +71,8 @@ class Session:
         self.db, self.pot_slug, self.actor_name, self.today = db, pot, actor, today
         self._ledger: Any = None
         self._info: Any = None
+        # Only commands that make pots (init, demo, import) may create a new store file.
+        self.may_create = False
 
     @property
     def ledger(self) -> Any:
@@ -75,7 +80,7 @@ class Session:
             from ledger.app import Ledger
             from ledger.store import resolve
 
-            self._ledger = Ledger(resolve(self.db))
+            self._ledger = Ledger(resolve(self.db, create=self.may_create))
             click.get_current_context().call_on_close(self._ledger.close)
         return self._ledger
 
@@ -197,6 +202,7 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
     Example: pot init "Maastricht crew" --currency EUR --as Ana
     """
     title = parse_text(name, "pot name", max_len=200, required=True)
+    s.may_create = True
     opened = s.ledger.open_pot(
         slug=parse_slug(slug) if slug else slugify(title),
         name=title,
@@ -295,7 +301,11 @@ def members(s: Session, as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- money in
-@main.command()
+# Amounts may start with "-": let them through to say "negative" rather than "no such option".
+AMOUNT_ARGS = {"ignore_unknown_options": True}
+
+
+@main.command(context_settings=AMOUNT_ARGS)
 @click.argument("member_name", metavar="MEMBER")
 @click.argument("amount")
 @click.option("--on", "on", metavar="DATE", callback=parse_option_date, help="Value date (default today).")
@@ -347,7 +357,7 @@ def reverse(s: Session, event_no: int, reason: str) -> None:
 
 
 # --------------------------------------------------------------------------- proposals
-@main.command()
+@main.command(context_settings=AMOUNT_ARGS)
 @click.argument("amount")
 @click.option("--purpose", required=True, help="What the money is for.")
 @click.option("--to", "recipient", help="Who receives it: a member or free text (default you).")
@@ -551,16 +561,24 @@ def history(
 # --------------------------------------------------------------------------- integrity
 @main.command()
 @click.option("--digest", metavar="D", help="A digest written down earlier: prove history up to it is unchanged.")
+@click.option(
+    "--file",
+    "file",
+    metavar="F.jsonl",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check an exported JSON Lines file alone, with no store.",
+)
 @json_option
 @pass_session
-def verify(s: Session, digest: str | None, as_json: bool) -> None:
+def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = None) -> None:
     """Recompute the hash chain and re-fold the views; exit 1 on any mismatch.
 
-    Example: pot verify --digest 3f9a0c1e5b7d2a4f
+    Example: pot verify --digest 3f9a0c1e5b7d2a4f   (or: pot verify --file pot-2026.jsonl)
     """
     from ledger.integrity import verify as run_verify
+    from ledger.interchange import verify_file
 
-    report = run_verify(s.ledger, s.info, digest)
+    report = verify_file(file, digest) if file is not None else run_verify(s.ledger, s.info, digest)
     if as_json:
         emit_json(report.contract())
     elif report.ok:
@@ -592,6 +610,7 @@ def demo(s: Session) -> None:
     """
     from ledger.demo import DEMO_SLUG, build_demo
 
+    s.may_create = True
     created = build_demo(s.ledger, s.today)
     s.pot_slug = DEMO_SLUG
     if not created:
@@ -602,10 +621,502 @@ def demo(s: Session) -> None:
     click.echo("")
     ctx.invoke(balance, as_of=None, as_json=False)
     click.echo("")
+    ctx.invoke(pledges, as_of=None, as_json=False)
+    click.echo("")
     ctx.invoke(proposals, status=None, as_json=False)
+    click.echo("")
+    ctx.invoke(trust, as_of=None, as_json=False)
     click.echo("")
     ctx.invoke(verify, digest=None, as_json=False)
     click.echo(f"\ntry: pot --db {s.db or '<store>'} --pot {DEMO_SLUG} history")
+
+
+# --------------------------------------------------------------------------- replay and reflection
+@main.command()
+@click.option("--from", "from_no", type=click.IntRange(min=1), metavar="N", help="Start at event N.")
+@click.option("--to", "to_no", type=click.IntRange(min=1), metavar="N", help="Stop after event N.")
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Only events dated on or before DATE.")
+@click.option("--step", is_flag=True, help="In a terminal: one event at a time (Enter or space: next, q: stop).")
+@json_option
+@pass_session
+def replay(s: Session, from_no: int | None, to_no: int | None, as_of: date | None, step: bool, as_json: bool) -> None:
+    """Walk the history: each event, the balance after it, what changed, and the reflections it drew.
+
+    Example: pot replay --from 10 --to 20
+    """
+    from projections.reflections import replay as replay_steps
+
+    if from_no is not None and to_no is not None and from_no > to_no:
+        raise BadInput(f"--from {from_no} is after --to {to_no}")
+    if step and as_json:
+        raise BadInput("--step shows one event at a time as text: leave out --json")
+    if step and not sys.stdin.isatty():
+        raise BadInput("--step waits for a key between events, so it needs a terminal: run it without --step here")
+    with s.ledger.read() as conn:
+        steps = replay_steps(conn, s.info, from_no=from_no, to_no=to_no, as_of=as_of)
+        if as_json:
+            for one in steps:
+                click.echo(json.dumps(one.contract(s.info.digits), ensure_ascii=False))
+            return
+        if step:
+            # Read it all first: no transaction stays open while the crew talks.
+            steps = iter(list(steps))
+        else:
+            _show_replay(s, steps, as_of, None)
+            return
+    with _Keys() as keys:
+        _show_replay(s, steps, as_of, keys)
+
+
+def _show_replay(s: Session, steps: Iterable[Any], as_of: date | None, keys: _Keys | None) -> None:
+    click.echo(f"replay of {s.info.name} ({s.info.currency})" + (f" as of {as_of}" if as_of else ""))
+    click.echo(_replay_line("no", "on", "actor", "balance", "change", "what"))
+    shown = None
+    for one in steps:
+        if shown is not None and keys is not None and not keys.go_on():
+            click.echo(f"stopped after event {shown}")
+            return
+        _show_step(s, one)
+        shown = one.item["no"]
+    click.echo("end of the history" if shown is not None else "no events in this range")
+
+
+def _replay_line(no: object, on: object, actor: object, balance: object, change: object, what: object) -> str:
+    return f"{no!s:>5}  {on!s:<10}  {actor!s:<8}  {balance!s:>12}  {change!s:>10}  {what}"
+
+
+def _show_step(s: Session, one: Any) -> None:
+    from projections.describe import describe
+
+    item = one.item
+    delta = one.change_minor
+    change = "" if delta == 0 else ("+" if delta > 0 else "-") + s.money(abs(delta))
+    click.echo(
+        _replay_line(item["no"], item["on"], item["actor"], s.money(one.balance_after_minor), change, describe(item))
+    )
+    for r in one.reflections:
+        click.echo(f"{'':7}↳ {r.member} felt {r.feeling}" + (f": {r.note}" if r.note else ""))
+
+
+class _Keys:
+    """Single key presses from the terminal for a whole `--step` replay.
+
+    The terminal stays in cbreak mode throughout (not only while waiting, as
+    click.getchar does), so a key pressed while an event is printing is kept
+    rather than flushed, and output still ends lines normally.
+    """
+
+    PROMPT = "  [Enter/space: next event, q: stop]"
+
+    def __init__(self) -> None:
+        self.fd = sys.stdin.fileno()
+        self.saved: Any = None
+        self.typed = ""
+
+    def __enter__(self) -> _Keys:
+        try:
+            import termios
+            import tty
+        except ImportError:  # pragma: no cover - Windows: fall back to click.getchar
+            return self
+        self.saved = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd, termios.TCSANOW)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def key(self) -> str:
+        if self.saved is None:  # pragma: no cover - Windows
+            return click.getchar()
+        import os
+
+        while not self.typed:
+            chunk = os.read(self.fd, 32)
+            if not chunk:
+                return "q"
+            self.typed = chunk.decode(errors="replace")
+        key, self.typed = self.typed[0], self.typed[1:]
+        return key
+
+    def go_on(self) -> bool:
+        """Wait for Enter or space (True) or q (False); Ctrl-D stops too, other keys are ignored."""
+        click.echo(self.PROMPT, nl=False)
+        while (key := self.key()) not in ("\r", "\n", " ", "q", "Q", "\x04"):
+            pass
+        # Wipe the prompt so the replay reads as one list.
+        click.echo("\r" + " " * len(self.PROMPT) + "\r", nl=False)
+        return key in ("\r", "\n", " ")
+
+
+@main.command()
+@click.argument("event_no", type=int)
+@click.option("--feeling", required=True, metavar="WORD", help="One word: anxious, relieved, guilty, generous…")
+@click.option("--note", default="", help="What it brought up, in a sentence (at most 500 characters).")
+@as_option
+@pass_session
+def reflect(s: Session, event_no: int, feeling: str, note: str) -> None:
+    """Attach a reflection to an event: how that money moment felt.
+
+    Example: pot --as Bo reflect 14 --feeling anxious --note "first time I asked the crew for money"
+    """
+    from domain.values import parse_feeling
+
+    word = parse_feeling(feeling)
+    text = parse_text(note, "note")
+    no = s.command(lambda pot: pot.reflect(actor=s.actor, event_no=event_no, feeling=word, note=text, today=s.today))
+    click.echo(f"event {no}: {s.ledger.member_name(s.slug, s.actor)} reflected on event {event_no}: {word}")
+
+
+@main.command()
+@json_option
+@pass_session
+def triggers(s: Session, as_json: bool) -> None:
+    """Reflections by event type and feeling, and the events that drew the most.
+
+    Example: pot triggers --json
+    """
+    from projections.reflections import triggers as triggers_report
+
+    with s.ledger.read() as conn:
+        report = triggers_report(conn, s.info)
+    if as_json:
+        return emit_json(report)
+    if not report.reflections:
+        click.echo("no reflections yet: add one with `pot reflect EVENT_NO --feeling WORD`")
+        return None
+    click.echo(f"{report.reflections} reflections in {s.info.name}")
+    click.echo("")
+    table("by event type", ["type", "reflections"], report.by_type.items())
+    click.echo("")
+    table("by feeling", ["feeling", "reflections"], report.by_feeling.items())
+    click.echo("")
+    table(
+        "the events that drew most",
+        ["no", "on", "reflections", "feelings", "what"],
+        [(e.no, e.on, e.reflections, ", ".join(e.feelings), e.description) for e in report.most],
+    )
+    return None
+
+
+# --------------------------------------------------------------------------- the reciprocity game
+def parse_names(text: str, what: str) -> tuple[str, ...]:
+    """A comma-separated list of member names (`Ana,Bo,Cy`); the pot checks who they are."""
+    names = tuple(parse_name(part, f"{what} name") for part in text.split(","))
+    if not names:
+        raise BadInput(f"{what}: name at least one member")
+    return names
+
+
+def on_option(f: F) -> F:
+    return click.option(
+        "--on", "on", metavar="DATE", callback=parse_option_date, help="When it happened (default today)."
+    )(f)
+
+
+def record_game(s: Session, game: str, on: date | None, **fields: Any) -> int:
+    return int(
+        s.command(lambda pot: pot.play_game(actor=s.actor, game=game, on=on or s.today, today=s.today, **fields))
+    )
+
+
+@main.group()
+def game() -> None:
+    """Record reciprocity-game events: listening, money talks, meetings, conflicts, co-owning.
+
+    Example: pot --as Ana game listening --with Ana,Bo,Cy,Dee
+    """
+
+
+@game.command("listening")
+@click.option("--with", "people", required=True, metavar="A,B", help="Everyone who listened.")
+@on_option
+@as_option
+@pass_session
+def game_listening(s: Session, people: str, on: date | None) -> None:
+    """A listening circle in which everyone listened: +1 each.
+
+    Example: pot --as Ana game listening --with Ana,Bo,Cy,Dee --on 2026-02-01
+    """
+    who = parse_names(people, "--with")
+    no = record_game(s, "listening", on, participants=who)
+    click.echo(f"event {no}: listening circle recorded")
+
+
+@game.command("money")
+@click.option("--asker", required=True, metavar="NAME", help="Who asked for something they need.")
+@click.option("--offered", required=True, metavar="B,C", help="Who offered something.")
+@on_option
+@as_option
+@pass_session
+def game_money(s: Session, asker: str, offered: str, on: date | None) -> None:
+    """A money talk: +5 to the asker and each offerer, +1 respect bonus to each.
+
+    Example: pot --as Ana game money --asker Cy --offered Ana,Bo
+    """
+    who = parse_name(asker, "--asker name")
+    offers = parse_names(offered, "--offered")
+    no = record_game(s, "money", on, asker=who, offered=offers)
+    click.echo(f"event {no}: money talk recorded")
+
+
+@game.command("meeting")
+@click.option("--attended", required=True, metavar="A,B", help="Who came.")
+@click.option("--missed", metavar="C", help="Who missed it.")
+@on_option
+@as_option
+@pass_session
+def game_meeting(s: Session, attended: str, missed: str | None, on: date | None) -> None:
+    """A crew meeting: attending earns 1, 3, then 5; missing one costs 5.
+
+    Example: pot --as Ana game meeting --attended Ana,Bo,Cy --missed Dee --on 2026-03-01
+    """
+    came = parse_names(attended, "--attended")
+    away = parse_names(missed, "--missed") if missed is not None else ()
+    no = record_game(s, "meeting", on, participants=came, missed=away)
+    click.echo(f"event {no}: meeting recorded")
+
+
+@game.command("conflict")
+@click.option("--between", required=True, metavar="A,B", help="The parties.")
+@click.option("--resolved", is_flag=True, help="It ended in apology, amends and forgiveness: +10 each.")
+@click.option("--unresolved", is_flag=True, help="No mutually agreeable resolution: -20 each.")
+@on_option
+@as_option
+@pass_session
+def game_conflict(s: Session, between: str, resolved: bool, unresolved: bool, on: date | None) -> None:
+    """A conflict and how it ended.
+
+    Example: pot --as Ana game conflict --between Bo,Cy --resolved
+    """
+    if resolved == unresolved:
+        raise BadInput("say how the conflict ended: exactly one of --resolved and --unresolved")
+    parties = parse_names(between, "--between")
+    no = record_game(s, "conflict", on, participants=parties, resolved=resolved)
+    click.echo(f"event {no}: conflict recorded as {'resolved' if resolved else 'unresolved'}")
+
+
+@game.command("co-own")
+@click.option("--with", "people", required=True, metavar="A,B", help="The co-owners.")
+@on_option
+@as_option
+@pass_session
+def game_co_own(s: Session, people: str, on: date | None) -> None:
+    """Formally sharing ownership of an asset or company: +100 each.
+
+    Example: pot --as Ana game co-own --with Ana,Bo
+    """
+    who = parse_names(people, "--with")
+    no = record_game(s, "co-own", on, participants=who)
+    click.echo(f"event {no}: co-ownership recorded")
+
+
+@main.command()
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Trust as of this date (default today).")
+@json_option
+@pass_session
+def trust(s: Session, as_of: date | None, as_json: bool) -> None:
+    """Reciprocity points per level, totals and levels, per member and for the crew.
+
+    Example: pot trust --as-of 2026-06-30 --json
+    """
+    from projections.trust import trust_report
+
+    with s.ledger.read() as conn:
+        report = trust_report(conn, s.slug, as_of or s.today)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"trust in {s.info.name} as of {report.as_of}")
+    table(
+        None,
+        ["member", "1 listening", "2 money", "3 consistency", "4 conflict", "5 co-owners", "total", "level"],
+        [(m.name, *m.points.values(), m.total, m.level) for m in report.members],
+    )
+    click.echo(f"crew: {report.crew.total} points, level {report.crew.level}")
+
+
+# --------------------------------------------------------------------------- pledges
+NUMERIC.update({"pledged", "fulfilment %", "income %"})
+
+
+def _parse_percent(text: str) -> Decimal:
+    """A plain decimal percentage; the pot checks its range and decimals."""
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw, re.ASCII):
+        raise BadInput(f"percent {text!r} is not a plain decimal above 0: use digits and a dot, e.g. 7.5")
+    return Decimal(raw)
+
+
+@main.command()
+@click.argument("member_name", metavar="MEMBER")
+@click.option("--percent", metavar="P", help="Pledge P% of the incomes you declare (0 < P <= 100).")
+@click.option("--monthly", metavar="AMOUNT", help="Pledge a fixed amount every month.")
+@click.option("--from", "from_month", metavar="YYYY-MM", help="First month of the pledge (default this month).")
+@as_option
+@pass_session
+def pledge(s: Session, member_name: str, percent: str | None, monthly: str | None, from_month: str | None) -> None:
+    """Set a member's pledge from a month on; it replaces their earlier pledge from that month.
+
+    A member sets their own pledge; a treasurer may set anyone's.
+
+    Example: pot --as Bo pledge Bo --percent 10 --from 2026-01
+    """
+    who = parse_name(member_name)
+    if (percent is None) == (monthly is None):
+        raise BadInput("give exactly one of --percent and --monthly")
+    share = _parse_percent(percent) if percent is not None else None
+    minor = s.amount(monthly, "monthly") if monthly is not None else None
+    month = from_month.strip() if from_month is not None else s.today.strftime("%Y-%m")
+    no = s.command(
+        lambda pot: pot.set_pledge(
+            actor=s.actor, member=who, percent=share, monthly_minor=minor, from_month=month, today=s.today
+        )
+    )
+    what = f"{format(share.normalize(), 'f')}% of declared income" if share is not None else None
+    what = what or f"{s.money(minor or 0)} {s.info.currency} a month"
+    click.echo(f"event {no}: {s.ledger.member_name(s.slug, who)} pledges {what} from {month}")
+
+
+@main.command()
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@json_option
+@pass_session
+def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
+    """Each member's pledge, what they pledged and contributed to date, and how it is kept.
+
+    Example: pot pledges --as-of 2026-06-30 --json
+    """
+    from projections.pledges import pledges_report
+
+    with s.ledger.read() as conn:
+        report = pledges_report(conn, s.info, as_of or s.today)
+    if as_json:
+        return emit_json(report)
+    currency = s.info.currency
+
+    def terms(m: Any) -> str:
+        if m.pledge is None:
+            return "none"
+        if m.pledge.kind == "percent":
+            return f"{m.pledge.value}% of income"
+        return f"{m.pledge.value} {currency} a month"
+
+    click.echo(f"{s.info.name} ({currency}) pledges as of {report.as_of}")
+    table(
+        None,
+        ["member", "pledge", "from", "pledged", "contributed", "fulfilment %", "income %"],
+        [
+            (
+                m.name,
+                terms(m),
+                m.pledge.from_month if m.pledge else None,
+                m.pledged,
+                m.contributed,
+                m.fulfilment_pct or "-",
+                m.income_pct or "-",
+            )
+            for m in report.members
+        ],
+    )
+    for m in report.members:
+        if m.months_without_income:
+            those = "that month adds" if len(m.months_without_income) == 1 else "those months add"
+            click.echo(
+                f"{m.name}: no income declared for {', '.join(m.months_without_income)}; "
+                f"{those} nothing to a percent pledge"
+            )
+
+
+# --------------------------------------------------------------------------- interchange
+# Statements with more rows than this show a progress bar on a terminal.
+PROGRESS_ROWS = 2000
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "journal"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@json_option
+@pass_session
+def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
+    """Export the pot: every event with its digest (jsonl), the audit trail (csv) or an hledger journal.
+
+    Example: pot export --format journal | hledger -f - bal
+    """
+    from ledger.interchange import write_export
+
+    if as_json and output is None:
+        raise BadInput("--json describes the written file: give -o FILE too")
+    done = write_export(s.ledger, s.info, fmt, output, sys.stdout)
+    if output is None:
+        return None
+    if as_json:
+        return emit_json({"pot": s.slug, "format": fmt, "file": str(output), "events": done.events, "head": done.head})
+    click.echo(f"exported {done.events} {'events' if fmt != 'journal' else 'transactions'} to {output}")
+    return None
+
+
+def _import_progress(path: Path) -> Any:
+    """A rich progress bar on stderr for long statements on a terminal; None otherwise."""
+    from contextlib import nullcontext
+
+    from ledger.interchange import count_rows
+
+    if not sys.stderr.isatty() or count_rows(path) < PROGRESS_ROWS:
+        return nullcontext(None)
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar() -> Any:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            tasks: dict[str, Any] = {}
+
+            def tick(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = progress.add_task(phase, total=total or None)
+                progress.update(tasks[phase], completed=done)
+
+            yield tick
+
+    return bar()
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="csv (contributions) or jsonl (a whole pot)."
+)
+@as_option
+@json_option
+@pass_session
+def import_(s: Session, file: Path, fmt: str | None, as_json: bool) -> None:
+    """Import contributions from a statement (CSV header member,amount,on,note,ref), or a pot's jsonl export.
+
+    All rows or none; rows already recorded (same ref) are skipped, so importing twice adds nothing.
+
+    Example: pot --as Ana import bank-2026-03.csv
+    """
+    from ledger import interchange
+
+    if (fmt or interchange.guess_format(file)) == "jsonl":
+        s.may_create = True
+        slug, done = interchange.import_jsonl(s.ledger, file)
+        if as_json:
+            return emit_json({"pot": slug, "events": done.events, "head": done.head})
+        click.echo(f"imported pot {slug}: {done.events} events, head digest {done.head}")
+        return None
+    actor = s.actor
+    with _import_progress(file) as progress:
+        result = interchange.import_csv(s.ledger, s.slug, actor=actor, path=file, today=s.today, progress=progress)
+    if as_json:
+        return emit_json({"pot": s.slug, "new": result.new, "already_recorded": result.already_recorded})
+    click.echo(f"{result.new} new, {result.already_recorded} already recorded")
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

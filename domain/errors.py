@@ -33,8 +33,8 @@ class InsufficientFunds(Refused):
     """The pot does not hold enough money for this."""
 
 
-class UnknownPot(Refused):
-    """No pot with that slug in the store, or no way to tell which pot is meant."""
+class UnknownPot(BadInput):
+    """No pot with that slug in the store, or no way to tell which pot is meant (a usage error)."""
 
 
 class Tampered(Refused):

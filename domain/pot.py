@@ -8,6 +8,7 @@ new and on every replay, so it holds no rule checks and no I/O.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -427,10 +428,15 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise NotAuthorized(f"{acting.name} may set only their own pledge; a treasurer may set anyone's")
         if (percent is None) == (monthly_minor is None):
             raise BadInput("give exactly one of --percent and --monthly")
-        if percent is not None and not (0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))):
+        # is_finite first: comparing a NaN Decimal raises instead of answering.
+        if percent is not None and not (
+            percent.is_finite() and 0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))
+        ):
             raise BadInput(f"percent {percent} must be above 0 and at most 100, with at most two decimals")
         if monthly_minor is not None and monthly_minor <= 0:
             raise BadInput("a monthly pledge must be above zero")
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
+            raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
         if from_month > today.strftime("%Y-%m"):
             raise BadInput(f"pledge month {from_month} is after the current month")
         self._emit(
@@ -439,7 +445,8 @@ class Pot(BaseAggregate[uuid.UUID]):
             on=today,
             member=who.name,
             kind="percent" if percent is not None else "monthly",
-            percent=None if percent is None else str(percent),
+            # Fixed-point and without trailing zeros ("10", "7.5"), however it was typed.
+            percent=None if percent is None else format(percent.normalize(), "f"),
             monthly_minor=monthly_minor,
             from_month=from_month,
         )
@@ -462,7 +469,8 @@ class Pot(BaseAggregate[uuid.UUID]):
         acting = self.current_member(actor)
         if on > today:
             raise BadInput(f"date {on} is in the future (today is {today})")
-        people = self._names(participants, "names")
+        # A money talk names its people as --asker and --offered instead.
+        people = self._names(participants, "names", allow_empty=game == "money")
         late = self._names(missed, "--missed", allow_empty=True)
         offers = self._names(offered, "--offered", allow_empty=True)
         who_asked = self.current_member(asker).name if asker else None

@@ -28,9 +28,12 @@ from domain.values import currency_digits, name_key
 from ledger.store import Store
 from projections import queries
 from projections.core import CoreProjection
+from projections.pledges import PledgesProjection
+from projections.reflections import ReflectionsProjection
 from projections.reports import PotInfo
 from projections.runner import Projection, catch_up, reset
 from projections.tables import metadata
+from projections.trust import TrustProjection
 
 T = TypeVar("T")
 
@@ -88,7 +91,12 @@ class Ledger:
             with self.engine.begin() as conn:
                 for statement in _APPEND_ONLY_SQLITE:
                     conn.exec_driver_sql(statement)
-        self.projections: list[Projection] = [CoreProjection()]
+        self.projections: list[Projection] = [
+            CoreProjection(),
+            PledgesProjection(),
+            ReflectionsProjection(),
+            TrustProjection(),
+        ]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -18,6 +18,8 @@ DEMO_SLUG = "demo-crew"
 CREW = ("Ana", "Bo", "Cy", "Dee")
 # Monthly amounts in cents, "within their stated capacity": Cy works part-time.
 MONTHLY = {"Ana": 5000, "Bo": 4000, "Cy": 2500, "Dee": 4500}
+# Bo pledges a percentage, so his contributions carry the income they come from (cents).
+INCOME = {"Bo": 160000}
 
 
 def _month_start(day: date, months_back: int) -> date:
@@ -55,7 +57,14 @@ def build_demo(ledger: Ledger, today: date) -> bool:
                 continue
             on = first + timedelta(days=2 + offset)
             run(
-                on, "contribute", actor="Ana", member=name, amount_minor=MONTHLY[name], on=on, note=first.strftime("%B")
+                on,
+                "contribute",
+                actor="Ana",
+                member=name,
+                amount_minor=MONTHLY[name],
+                on=on,
+                note=first.strftime("%B"),
+                income_minor=INCOME.get(name),
             )
         if months_back == 10:
             # Bo's payment was entered twice by mistake, then reversed.
@@ -111,11 +120,64 @@ def build_demo(ledger: Ledger, today: date) -> bool:
 
 def _pledges(run: Run, start: date, today: date) -> None:
     """Pledges of both kinds, set when the crew starts (see the pledges issue)."""
+    month = start.strftime("%Y-%m")
+
+    def pledge(member: str, percent: Decimal | None = None, monthly_minor: int | None = None) -> None:
+        run(
+            start,
+            "set_pledge",
+            actor=member,
+            member=member,
+            percent=percent,
+            monthly_minor=monthly_minor,
+            from_month=month,
+        )
+
+    # Bo gives 2.5% of his income; Ana keeps her 50 a month; Dee pledged 50 but pays 45, so is behind.
+    pledge("Bo", percent=Decimal("2.5"))
+    pledge("Ana", monthly_minor=5000)
+    pledge("Dee", monthly_minor=5000)
 
 
 def _games(run: Run, start: date, today: date) -> None:
     """Reciprocity-game events over the year (see the trust issue)."""
 
+    def play(day: date, game: str, **kw: object) -> None:
+        run(day, "play_game", actor="Ana", game=game, on=day, **kw)
+
+    play(start + timedelta(days=7), "listening", participants=CREW)
+    play(_month_start(today, 9) + timedelta(days=14), "meeting", participants=CREW)
+    # Dee missed the summer meeting as well as that month's contribution.
+    play(_month_start(today, 6) + timedelta(days=14), "meeting", participants=CREW[:3], missed=("Dee",))
+    play(_month_start(today, 3) + timedelta(days=9), "money", asker="Cy", offered=("Ana", "Dee"))
+    # Cy's block of the retreat deposit hurt; Dee and Cy talked it through.
+    play(_month_start(today, 3) + timedelta(days=16), "conflict", participants=("Dee", "Cy"), resolved=True)
+
 
 def _reflections(ledger: Ledger, run: Run, today: date) -> None:
-    """Reflections on the moments money triggered feelings (see the replay issue)."""
+    """Reflections on the moments money triggered feelings (see the replay issue).
+
+    The crew replayed its year together yesterday. Event numbers are looked up
+    in the history view, since the events before them vary with the demo.
+    """
+    from projections.queries import history_items
+
+    with ledger.read() as conn:
+        items = [item for item, _ in history_items(conn, ledger.resolve_pot(DEMO_SLUG))]
+
+    def first(type_: str, **fields: object) -> int | None:
+        for item in items:
+            if item["type"] == type_ and all(item.get(k) == v for k, v in fields.items()):
+                return int(item["no"])
+        return None
+
+    moments = (
+        ("Bo", "anxious", "first time I asked the crew for money, even for Dee", first("withdrawal_proposed")),
+        ("Dee", "relieved", "my laptop was fixed and nobody made me feel small", first("withdrawal_paid")),
+        ("Cy", "torn", "the reserve rule felt bigger than us", first("vote_cast", position="block")),
+        ("Dee", "hurt", "I knew the rule, and it still stung", first("vote_cast", position="block")),
+        ("Bo", "embarrassed", "my payment was counted twice and I did not notice", first("contribution_reversed")),
+    )
+    for member, feeling, note, no in moments:
+        if no is not None:
+            run(today - timedelta(days=1), "reflect", actor=member, event_no=no, feeling=feeling, note=note)

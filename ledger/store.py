@@ -14,7 +14,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from domain.errors import BadInput
+from domain.errors import BadInput, UnknownPot
 from ledger.mapper import JSONTranscoder, PydanticMapper
 
 # Seconds a writer waits for another writer's lock before giving up.
@@ -38,8 +38,12 @@ def default_path() -> Path:
     return user_data_path("commonpot", appauthor=False) / "pots.sqlite"
 
 
-def resolve(db: str | None) -> Store:
-    """Turn `--db` (or `POT_DB`) into a Store; no value means the user's data directory."""
+def resolve(db: str | None, *, create: bool = True) -> Store:
+    """Turn `--db` (or `POT_DB`) into a Store; no value means the user's data directory.
+
+    With `create` false, a SQLite file that does not exist yet is refused rather
+    than created, so a mistyped path in a query leaves nothing behind.
+    """
     common = {
         "MAPPER_TOPIC": get_topic(PydanticMapper),
         "TRANSCODER_TOPIC": get_topic(JSONTranscoder),
@@ -51,6 +55,10 @@ def resolve(db: str | None) -> Store:
     path = Path(db) if db else default_path()
     if path.is_dir():
         raise BadInput(f"--db {str(path)!r} is a directory: give a file path or a database URL")
+    if not create and not path.exists():
+        raise UnknownPot(
+            f"there is no pot store at {str(path)!r}: open a pot with `pot init NAME --currency EUR --as YOU`"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     absolute = path.resolve()
     env = {

@@ -47,4 +47,43 @@ def describe(item: dict[str, Any]) -> str:
             return f"{actor} cancelled proposal {item['proposal_no']}"
         case "withdrawal_paid":
             return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']})"
+        case "pledge_set":
+            return _pledge(actor, item)
+        case "game_played":
+            return _game(actor, item)
+        case "reflection_noted":
+            return f"{item['member']} reflected on event {item['event_no']}: {item['feeling']}{note}"
     return f"{actor}: {kind}"
+
+
+def _pledge(actor: str, item: dict[str, Any]) -> str:
+    what = f"{item['percent']}% of their income" if item["kind"] == "percent" else f"{item['monthly']} a month"
+    if item["member"] == actor:
+        return f"{actor} pledged {what} from {item['from_month']}"
+    return f"{actor} set {item['member']}'s pledge to {what} from {item['from_month']}"
+
+
+def _game(actor: str, item: dict[str, Any]) -> str:
+    people = _names(item.get("participants") or [])
+    match item["game"]:
+        case "listening":
+            return f"{actor} recorded a listening circle with {people}"
+        case "money":
+            return f"{actor} recorded a money talk: {item['asker']} asked, {_names(item['offered'])} offered"
+        case "meeting":
+            missed = f"; {_names(item['missed'])} missed it" if item.get("missed") else ""
+            attended = f"{people} attended" if people else "nobody attended"
+            return f"{actor} recorded a crew meeting: {attended}{missed}"
+        case "conflict":
+            ended = "resolved" if item.get("resolved") else "left without a resolution"
+            return f"{actor} recorded a conflict between {people}, {ended}"
+        case "co-own":
+            return f"{actor} recorded that {people} now co-own an asset"
+    return f"{actor} recorded a {item['game']} game"
+
+
+def _names(names: list[str]) -> str:
+    """`["Ana", "Bo", "Cy"]` as "Ana, Bo and Cy"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"

@@ -1,0 +1,507 @@
+"""Interchange and audit: export a pot, check an export offline, import into a store.
+
+Exports: JSON Lines (every event's canonical chain record plus its digest, enough
+to re-verify the chain with nothing but this file), CSV of the audit trail for a
+spreadsheet, and an hledger journal of the money movements. Imports: a bank
+statement's contributions from CSV (atomic and idempotent), or a whole pot from
+its JSON Lines export (the very same events, so the head digest is unchanged).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain import chain
+from domain.errors import BadInput, PotError, Refused, Tampered
+from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
+from domain.pot import Pot, pot_id
+from domain.values import format_amount, name_key, parse_amount, parse_date, parse_name, parse_text
+from ledger.app import RETRIES, Ledger
+from ledger.integrity import MIN_DIGEST_PREFIX, stored_events
+from projections.queries import history_items
+from projections.reports import PotInfo, VerifyReport
+
+# The keys of one JSON Lines record: the canonical chain record and its digest.
+RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")
+LINE_KEYS = frozenset((*RECORD_KEYS, "digest"))
+
+# Columns of a contributions statement; the first three are required.
+CSV_COLUMNS = ("member", "amount", "on", "note", "ref")
+CSV_REQUIRED = ("member", "amount", "on")
+
+# Called as progress(phase, rows done, rows in total; 0 when unknown) while importing.
+Progress = Callable[[str, int, int], None]
+# Report progress every this many rows: often enough for a bar, rarely enough to cost nothing.
+PROGRESS_EVERY = 1000
+
+
+@dataclass(frozen=True)
+class Exported:
+    events: int
+    head: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    new: int
+    already_recorded: int
+
+
+def _save_all(ledger: Ledger, pot: Pot) -> None:
+    """Store every pending event in one transaction (all or none), then one snapshot.
+
+    `Application.save` would snapshot at every 500th event of a long batch, each
+    snapshot re-reading the store and holding the whole state: quadratic for a
+    100,000-row import. One snapshot of the final state keeps later loads fast.
+    """
+    # Not `collect_events()`: it pops from the front of the list, quadratic for a long batch.
+    events = list(pot.pending_events)
+    pot.pending_events.clear()
+    if not events:
+        return
+    ledger.app.events.put(events)
+    if ledger.app.snapshots is not None:
+        # `Snapshot.take` would deep-copy the whole state; this pot object is discarded next.
+        snapshot = Pot.Snapshot(
+            originator_id=pot.id,
+            originator_version=pot.version,
+            timestamp=Pot.Snapshot.create_timestamp(),
+            topic=get_topic(Pot),
+            state=pot.state,
+        )
+        ledger.app.snapshots.put([snapshot])
+
+
+# --------------------------------------------------------------------------- export
+def _pot_events(ledger: Ledger, slug: str) -> Iterator[PotEvent]:
+    """The pot's events as stored, in order; an unreadable row is tampering."""
+    for stored in stored_events(ledger, slug):
+        try:
+            event: Any = ledger.app.mapper.to_domain_event(stored)
+        except Exception as e:
+            raise Tampered(f"stored event {stored.originator_version} cannot be read ({e}); run `pot verify`") from None
+        if not isinstance(event, PotEvent):
+            raise Tampered(f"stored event {stored.originator_version} is not a pot event; run `pot verify`")
+        yield event
+
+
+def export_jsonl(ledger: Ledger, slug: str, out: TextIO) -> Exported:
+    """One line per event: its canonical chain record (SPEC §1 Integrity) plus `digest`."""
+    count, digest = 0, chain.GENESIS
+    for event in _pot_events(ledger, slug):
+        record = record_of(event)
+        digest = chain.digest(record)
+        out.write(json.dumps({**record, "digest": digest}, ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    return Exported(count, digest[: chain.SHORT])
+
+
+# Spreadsheets run cells starting with these as formulas; text cells get a leading quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_csv(ledger: Ledger, info: PotInfo, out: TextIO) -> Exported:
+    """The audit trail with a header; amounts are decimal strings, `change` signed, `balance` running."""
+    from projections.describe import describe
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["no", "on", "at", "type", "actor", "member", "amount", "change", "balance", "currency", "what", "digest"]
+    )
+    count, running, digest = 0, 0, chain.GENESIS
+    with ledger.read() as conn:
+        for item, delta in history_items(conn, info):
+            running += delta
+            member = item.get("member")
+            writer.writerow(
+                [
+                    item["no"],
+                    item["on"],
+                    item["at"],
+                    item["type"],
+                    _cell(item["actor"]),
+                    _cell(member) if isinstance(member, str) else "",
+                    item.get("amount") or "",
+                    format_amount(delta, info.digits) if delta else "",
+                    format_amount(running, info.digits),
+                    info.currency,
+                    _cell(describe(item)),
+                    item["digest"],
+                ]
+            )
+            count, digest = count + 1, item["digest"]
+    return Exported(count, digest[: chain.SHORT])
+
+
+# Characters that hledger reads as syntax inside a posting (subaccounts, comments,
+# virtual postings, prices, assertions, status marks): they become spaces.
+_ACCOUNT_SYNTAX = re.compile(r"[:;()\[\]{}#@=*!|\"]")
+
+
+def _plain(text: str) -> str:
+    """One line of single-spaced text without control characters."""
+    return " ".join("".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text).split())
+
+
+def account_name(text: str) -> str:
+    """A readable hledger account-name component for a member or recipient."""
+    return " ".join(_ACCOUNT_SYNTAX.sub(" ", _plain(text)).split()) or "unnamed"
+
+
+def _description(text: str) -> str:
+    # `;` would start a comment and `|` split payee from note.
+    return _plain(text).replace(";", ",").replace("|", "/")
+
+
+def export_journal(ledger: Ledger, info: PotInfo, out: TextIO) -> Exported:
+    """An hledger journal: one transaction per contribution, reversal and payout, by value date."""
+    money_types = ("contribution_recorded", "contribution_reversed", "withdrawal_proposed", "withdrawal_paid")
+    cur = info.currency
+    # A commodity directive with an explicit decimal mark, so `1.500 BHD` is never read as 1500.
+    style = format_amount(1000 * 10**info.digits, info.digits) + ("" if info.digits else ".")
+    out.write(
+        f"; commonpot pot {info.slug} ({_plain(info.name)}) in {cur}, head digest {info.head[: chain.SHORT]}\n"
+        f"; accounts: assets:pot, income:contributions:MEMBER, expenses:withdrawals:RECIPIENT\n"
+        f"decimal-mark .\ncommodity {style} {cur}\n"
+    )
+    purposes: dict[int, str] = {}
+    count, digest = 0, chain.GENESIS
+    with ledger.read() as conn:
+        for item, _delta in history_items(conn, info, types=money_types):
+            kind, no, on = item["type"], item["no"], item["on"]
+            amount = f"{item['amount']} {cur}"
+            if kind == "withdrawal_proposed":
+                purposes[int(item["proposal_no"])] = item["purpose"]
+                continue
+            if kind == "contribution_recorded":
+                head = f"contribution from {item['member']}"
+                comment = item.get("note") or ""
+                debit, credit = "assets:pot", f"income:contributions:{account_name(item['member'])}"
+            elif kind == "contribution_reversed":
+                head = f"reversal of contribution {item['contribution_no']} from {item['member']}"
+                comment = item["reason"]
+                debit, credit = f"income:contributions:{account_name(item['member'])}", "assets:pot"
+            else:
+                proposal_no = int(item["proposal_no"])
+                head = f"payout of proposal {proposal_no} to {item['recipient']}"
+                comment = purposes.get(proposal_no, "")
+                debit, credit = f"expenses:withdrawals:{account_name(item['recipient'])}", "assets:pot"
+            note = f"  ; {_plain(comment)}" if _plain(comment) else ""
+            out.write(f"\n{on} ({no}) {_description(head)}{note}\n    {debit}  {amount}\n    {credit}  -{amount}\n")
+            count, digest = count + 1, item["digest"]
+    return Exported(count, digest[: chain.SHORT])
+
+
+# --------------------------------------------------------------------------- the chain in a file
+class BrokenLine(Tampered):
+    """A JSON Lines export whose chain breaks at one line."""
+
+    def __init__(self, line: int, no: int, problem: str) -> None:
+        super().__init__(f"line {line} (event {no}): {problem}")
+        self.line, self.no = line, no
+
+
+def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """Each line's canonical record and digest, checked against the chain; raise at the first bad one."""
+    running, expected = chain.GENESIS, 0
+    with path.open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            expected += 1
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise BrokenLine(line_no, expected, "not a JSON object") from None
+            if not isinstance(obj, dict) or set(obj) != LINE_KEYS:
+                keys = ", ".join(sorted(obj)) if isinstance(obj, dict) else type(obj).__name__
+                raise BrokenLine(line_no, expected, f"expected the keys {', '.join(sorted(LINE_KEYS))}, found {keys}")
+            if type(obj["no"]) is not int or obj["no"] != expected:
+                raise BrokenLine(line_no, expected, f"numbered {obj['no']!r}: events must run 1, 2, 3… without gaps")
+            if obj["prev"] != running:
+                raise BrokenLine(line_no, expected, f"does not follow from event {expected - 1} (prev differs)")
+            record = {k: obj[k] for k in RECORD_KEYS}
+            recomputed = chain.digest(record)
+            if obj["digest"] != recomputed:
+                raise BrokenLine(line_no, expected, "its digest does not match its content: the line was changed")
+            running = recomputed
+            yield line_no, record, recomputed
+
+
+def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
+    """Recompute the hash chain of a JSON Lines export from the file alone, with no store."""
+    count, head, first_bad, problem = 0, chain.GENESIS, None, None
+    seen_prefix = False
+    prefix = digest_prefix.strip().lower() if digest_prefix is not None else None
+    try:
+        for _line, _record, digest in _walk(path):
+            count, head = count + 1, digest
+            seen_prefix = seen_prefix or (prefix is not None and digest.startswith(prefix))
+    except BrokenLine as e:
+        first_bad, problem = e.no, str(e)
+    except UnicodeDecodeError:
+        first_bad, problem = count + 1, f"the file is not UTF-8 text after event {count}"
+    if problem is None and count == 0:
+        first_bad, problem = 1, "the file holds no events"
+    if problem is None and prefix is not None:
+        if len(prefix) < MIN_DIGEST_PREFIX:
+            problem = f"give at least {MIN_DIGEST_PREFIX} characters of the digest"
+        elif not seen_prefix:
+            problem = f"no event in this file has digest {digest_prefix}: the history up to it has changed"
+    return VerifyReport(
+        ok=problem is None, events=count, head=head[: chain.SHORT], first_bad=first_bad, problem=problem
+    )
+
+
+# --------------------------------------------------------------------------- import a whole pot
+def _event_from(line: int, record: dict[str, Any], digest: str, slug: str | None) -> PotEvent:
+    no, kind = record["no"], record["type"]
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise BrokenLine(line, no, f"unknown event type {kind!r}")
+    if (cls is PotOpened) != (no == 1):
+        raise BrokenLine(line, no, "a pot's history starts with pot_opened, and only once")
+    fields = record["fields"]
+    if not isinstance(fields, dict):
+        raise BrokenLine(line, no, "fields must be a JSON object")
+    if slug is None:
+        slug = str(fields.get("slug"))
+    data = {
+        **fields,
+        "originator_id": pot_id(slug),
+        "originator_version": no,
+        "timestamp": record["at"],
+        "actor": record["actor"],
+        "on": record["on"],
+        "prev": record["prev"],
+    }
+    if cls is PotOpened:
+        data["originator_topic"] = get_topic(Pot)
+    try:
+        event = cls.model_validate(data)
+    except ValueError as e:
+        raise BrokenLine(line, no, f"not a valid {kind} event ({' '.join(str(e).split())})") from None
+    # Pydantic must give back exactly what was chained, or the head digest would move.
+    if chain.digest(record_of(event)) != digest:
+        raise BrokenLine(line, no, "cannot be re-created exactly as recorded")
+    return event
+
+
+def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
+    """Re-create a pot from its export: the same events, so the same balances, trust and head.
+
+    Refused when the chain in the file is broken or the store already holds the pot.
+    Everything is saved in one atomic `save()`: all events or none.
+    """
+    pot: Pot | None = None
+    count = 0
+    for line, record, digest in _walk(path):
+        event = _event_from(line, record, digest, pot.slug if pot is not None else None)
+        if isinstance(event, PotOpened) and ledger._exists(event.slug):
+            raise Refused(f"this store already holds pot {event.slug!r}: import into another store")
+        try:
+            folded: Pot = event.mutate(pot)  # type: ignore[assignment]
+        except Exception as e:
+            raise BrokenLine(line, event.no, f"cannot follow the events before it ({e!r})") from None
+        if folded.state.balance_minor < 0:
+            raise BrokenLine(line, event.no, "takes the balance below zero")
+        folded.pending_events.append(event)
+        pot, count = folded, count + 1
+    if pot is None:
+        raise BadInput(f"{path} holds no events")
+    try:
+        _save_all(ledger, pot)
+    except IntegrityError:
+        raise Refused(f"this store already holds pot {pot.slug!r}: import into another store") from None
+    ledger.catch_up()
+    return pot.slug, Exported(count, pot.state.head[: chain.SHORT])
+
+
+# --------------------------------------------------------------------------- import contributions
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    member: str
+    amount_minor: int
+    on: date
+    note: str
+    ref: str
+
+
+def count_rows(path: Path) -> int:
+    """Lines after the header: a cheap upper bound on the rows, for a progress bar."""
+    with path.open("rb") as f:
+        return max(sum(1 for _ in f) - 1, 0)
+
+
+def _derived_ref(member: str, amount_minor: int, on: date, note: str, occurrence: int) -> str:
+    """A ref from a row's content and how many identical rows came before it in the file.
+
+    Importing the same file again derives the same refs, so nothing is added twice,
+    while two identical rows in one file stay two contributions.
+    """
+    text = "\x1f".join((name_key(member), str(amount_minor), on.isoformat(), note, str(occurrence)))
+    return "csv-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _header(row: list[str]) -> list[str]:
+    columns = [c.strip().lower() for c in row]
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    if unknown:
+        raise BadInput(f"line 1: unknown column {unknown[0]!r}: the header is {','.join(CSV_COLUMNS)}")
+    missing = [c for c in CSV_REQUIRED if c not in columns]
+    if missing:
+        raise BadInput(f"line 1: the header needs the column {missing[0]!r} ({','.join(CSV_COLUMNS)})")
+    if len(set(columns)) != len(columns):
+        raise BadInput("line 1: a column is named twice in the header")
+    return columns
+
+
+def _check_rows(pot: Pot, path: Path, today: date, progress: Progress | None, total: int) -> tuple[list[_Row], int]:
+    """Validate the whole file in one streaming pass: the new rows, and how many are already recorded."""
+    digits = pot.state.digits
+    new: list[_Row] = []
+    already = 0
+    # What each ref in this file stands for, so a repeated ref is either the same row or a conflict.
+    seen: dict[str, tuple[str, int, date]] = {}
+    occurrences: dict[tuple[str, int, date, str], int] = {}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        columns: list[str] | None = None
+        for cells in reader:
+            line = reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if columns is None:
+                columns = _header(cells)
+                continue
+            if len(cells) != len(columns):
+                raise BadInput(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
+            row = dict(zip(columns, cells, strict=True))
+            try:
+                member = pot.current_member(parse_name(row["member"])).name
+                minor = parse_amount(row["amount"], digits)
+                on = parse_date(row["on"], "value date")
+                if on > today:
+                    raise BadInput(f"value date {on} is in the future (today is {today})")
+                note = parse_text(row.get("note", ""), "note")
+                given = parse_text(row.get("ref", ""), "ref", max_len=200)
+            except PotError as e:
+                raise type(e)(f"line {line}: {e}") from None
+            if given:
+                ref = given
+            else:
+                key = (name_key(member), minor, on, note)
+                occurrences[key] = occurrences.get(key, 0) + 1
+                ref = _derived_ref(member, minor, on, note, occurrences[key])
+            content = (name_key(member), minor, on)
+            earlier = seen.get(ref)
+            recorded_no = pot.state.refs.get(ref)
+            if earlier is not None or recorded_no is not None:
+                if recorded_no is not None:
+                    c = pot.state.contributions[recorded_no]
+                    earlier = earlier or (name_key(c.member), c.amount_minor, c.on)
+                    where = f"event {recorded_no} ({c.member}, {format_amount(c.amount_minor, digits)}, {c.on})"
+                else:
+                    where = "an earlier line of this file"
+                if earlier != content:
+                    raise Refused(
+                        f"line {line}: ref {ref!r} is already recorded as {where} with different content; "
+                        "nothing was imported"
+                    )
+                already += 1
+            else:
+                seen[ref] = content
+                new.append(_Row(line, member, minor, on, note, ref))
+            if progress is not None and (len(new) + already) % PROGRESS_EVERY == 0:
+                progress("checking", len(new) + already, total)
+    return new, already
+
+
+def import_csv(
+    ledger: Ledger, slug: str, *, actor: str, path: Path, today: date, progress: Progress | None = None
+) -> Imported:
+    """Record a statement's contributions: every new row, or none (one atomic save).
+
+    A row whose ref is already recorded with the same member, amount and date is
+    counted as already recorded; the same ref with other content refuses the file.
+    """
+    total = count_rows(path) if progress is not None else 0
+
+    def decide(pot: Pot) -> Imported:
+        pot.acting_treasurer(actor, "import contributions")
+        new, already = _check_rows(pot, path, today, progress, total)
+        count = len(new)
+        # Each row is dropped once its event exists, so the file is never held twice.
+        new.reverse()
+        for done in range(1, count + 1):
+            row = new.pop()
+            try:
+                pot.contribute(
+                    actor=actor,
+                    member=row.member,
+                    amount_minor=row.amount_minor,
+                    on=row.on,
+                    today=today,
+                    note=row.note,
+                    ref=row.ref,
+                )
+            except PotError as e:
+                raise type(e)(f"line {row.line}: {e}") from None
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress("recording", done, count)
+        return Imported(count, already)
+
+    for _attempt in range(RETRIES):
+        pot = ledger.load(slug)
+        result = decide(pot)
+        if progress is not None:
+            progress("saving", 0, 0)  # No count: the store and the views take as long as they take.
+        try:
+            _save_all(ledger, pot)
+        except IntegrityError:
+            continue  # Another process saved first: check the file again on fresh state.
+        ledger.catch_up()
+        return result
+    raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
+
+
+def guess_format(path: Path) -> str:
+    return "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "csv"
+
+
+def write_export(ledger: Ledger, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO) -> Exported:
+    """Write one export format to `output` (whole or not at all) or to `stdout`."""
+    writers: dict[str, Callable[[TextIO], Exported]] = {
+        "jsonl": lambda out: export_jsonl(ledger, info.slug, out),
+        "csv": lambda out: export_csv(ledger, info, out),
+        "journal": lambda out: export_journal(ledger, info, out),
+    }
+    write = writers[fmt]
+    if output is None:
+        return write(stdout)
+    # Written beside the target and renamed at the end, so a failed export leaves no half file.
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            done = write(out)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return done

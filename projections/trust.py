@@ -1,0 +1,408 @@
+"""The reciprocity game (SPEC §2): trust points per member and level, as of a date.
+
+`TrustProjection` folds events into dated point awards (listening, money talks,
+proposals, conflicts, co-owning) plus the raw facts whose points depend on the
+as-of date: contributions by month and meeting attendance. `trust_report` does
+that month and meeting arithmetic at query time over those rows, so a query
+never replays the log and a past `--as-of` needs no history of its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    GamePlayed,
+    PotEvent,
+    PotOpened,
+    ProposalCancelled,
+    ProposalDecided,
+    VoteCast,
+    WithdrawalProposed,
+)
+from projections.queries import member_rows
+from projections.tables import metadata
+
+LEVELS = (1, 2, 3, 4, 5)
+
+# Points per SPEC §2's table.
+LISTENING = 1
+ASK = OFFER = 5
+RESPECT = 1
+ALL_VOTED = 2
+MISSED = -5
+RESOLVED = 10
+UNRESOLVED = -20
+CO_OWN = 100
+
+trust_pots = Table(
+    "cp_trust_pots",
+    metadata,
+    Column("pot_id", String(32), primary_key=True),
+    Column("slug", String(48), nullable=False, unique=True),
+)
+
+# Awards whose points are known when the event happens, dated by the event's `on`.
+trust_awards = Table(
+    "cp_trust_awards",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("event_no", Integer, primary_key=True),
+    # Position of the award among those one event earns.
+    Column("seq", Integer, primary_key=True),
+    Column("member", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("on", Date, nullable=False),
+)
+Index("cp_trust_awards_on", trust_awards.c.slug, trust_awards.c.on)
+
+# One row per contribution: its month, and when (if ever) it was reversed. Whether a
+# month counts depends on the as-of date, so points are computed at query time.
+trust_contributions = Table(
+    "cp_trust_contributions",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("no", Integer, primary_key=True),
+    Column("member", Text, nullable=False),
+    # Calendar month as year * 12 + month - 1, so months subtract.
+    Column("month", Integer, nullable=False),
+    Column("on", Date, nullable=False),
+    Column("reversed_on", Date),
+)
+Index("cp_trust_contributions_member", trust_contributions.c.slug, trust_contributions.c.member)
+
+# Attendance per meeting; a meeting back-dated between others shifts the later
+# meetings' points, so they are numbered in date order at query time.
+trust_meetings = Table(
+    "cp_trust_meetings",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("event_no", Integer, primary_key=True),
+    Column("member", Text, primary_key=True),
+    Column("on", Date, nullable=False),
+    Column("attended", Boolean, nullable=False),
+)
+
+# Open proposals and their latest votes, until they are decided or cancelled.
+trust_proposals = Table(
+    "cp_trust_proposals",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("no", Integer, primary_key=True),
+    Column("proposer", Text, nullable=False),
+)
+trust_votes = Table(
+    "cp_trust_votes",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("proposal_no", Integer, primary_key=True),
+    Column("member", Text, primary_key=True),
+    Column("position", String(16), nullable=False),
+)
+
+TRUST_TABLES = (trust_pots, trust_awards, trust_contributions, trust_meetings, trust_proposals, trust_votes)
+
+Award = tuple[str, int, int]  # member, level, points
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def step_points(nth: int) -> int:
+    """Consistency points for the nth month contributed or meeting attended: 1, 3, then 5."""
+    return 1 if nth == 1 else 3 if nth == 2 else 5
+
+
+class TrustProjection:
+    name = "trust"
+    tables: tuple[Table, ...] = TRUST_TABLES
+
+    def __init__(self) -> None:
+        # pot id (hex) -> slug; pots never change slug, so this never goes stale.
+        self._slugs: dict[str, str] = {}
+
+    def _slug(self, conn: Connection, event: PotEvent) -> str:
+        key = event.originator_id.hex
+        slug = self._slugs.get(key)
+        if slug is None:
+            slug = conn.execute(select(trust_pots.c.slug).where(trust_pots.c.pot_id == key)).scalar_one()
+            self._slugs[key] = slug
+        return slug
+
+    def apply(self, conn: Connection, event: PotEvent) -> None:
+        if isinstance(event, PotOpened):
+            conn.execute(trust_pots.insert().values(pot_id=event.originator_id.hex, slug=event.slug))
+            self._slugs[event.originator_id.hex] = event.slug
+            return
+        slug = self._slug(conn, event)
+        match event:
+            case ContributionRecorded(member=member, on=on):
+                conn.execute(
+                    trust_contributions.insert().values(
+                        slug=slug, no=event.no, member=member, month=month_index(on), on=on, reversed_on=None
+                    )
+                )
+            case ContributionReversed(contribution_no=no, on=on):
+                conn.execute(
+                    update(trust_contributions)
+                    .where(trust_contributions.c.slug == slug, trust_contributions.c.no == no)
+                    .values(reversed_on=on)
+                )
+            case WithdrawalProposed(proposal_no=no, actor=proposer):
+                conn.execute(trust_proposals.insert().values(slug=slug, no=no, proposer=proposer))
+            case VoteCast(proposal_no=no, member=member, position=position):
+                self._vote(conn, slug, no, member, position)
+            case ProposalDecided(proposal_no=no, outcome=outcome, all_voted=all_voted):
+                self._award(conn, slug, event, self._decided(conn, slug, no, outcome == "approved", all_voted))
+                self._forget(conn, slug, no)
+            case ProposalCancelled(proposal_no=no):
+                self._forget(conn, slug, no)
+            case GamePlayed(game="meeting"):
+                rows = [(m, True) for m in event.participants] + [(m, False) for m in event.missed]
+                if rows:
+                    conn.execute(
+                        trust_meetings.insert(),
+                        [
+                            {"slug": slug, "event_no": event.no, "member": m, "on": event.on, "attended": a}
+                            for m, a in rows
+                        ],
+                    )
+            case GamePlayed():
+                self._award(conn, slug, event, game_awards(event))
+
+    @staticmethod
+    def _vote(conn: Connection, slug: str, no: int, member: str, position: str) -> None:
+        where = and_(trust_votes.c.slug == slug, trust_votes.c.proposal_no == no, trust_votes.c.member == member)
+        if conn.execute(update(trust_votes).where(where).values(position=position)).rowcount == 0:
+            conn.execute(trust_votes.insert().values(slug=slug, proposal_no=no, member=member, position=position))
+
+    @staticmethod
+    def _decided(conn: Connection, slug: str, no: int, approved: bool, all_voted: bool) -> list[Award]:
+        proposer = conn.execute(
+            select(trust_proposals.c.proposer).where(trust_proposals.c.slug == slug, trust_proposals.c.no == no)
+        ).scalar_one()
+        votes = [
+            (str(m), str(p))
+            for m, p in conn.execute(
+                select(trust_votes.c.member, trust_votes.c.position)
+                .where(trust_votes.c.slug == slug, trust_votes.c.proposal_no == no)
+                .order_by(trust_votes.c.member)
+            )
+        ]
+        return proposal_awards(str(proposer), votes, approved=approved, all_voted=all_voted)
+
+    @staticmethod
+    def _forget(conn: Connection, slug: str, no: int) -> None:
+        # A closed proposal earns nothing more: keep only the awards.
+        conn.execute(delete(trust_votes).where(trust_votes.c.slug == slug, trust_votes.c.proposal_no == no))
+        conn.execute(delete(trust_proposals).where(trust_proposals.c.slug == slug, trust_proposals.c.no == no))
+
+    @staticmethod
+    def _award(conn: Connection, slug: str, event: PotEvent, awards: list[Award]) -> None:
+        if awards:
+            conn.execute(
+                trust_awards.insert(),
+                [
+                    {
+                        "slug": slug,
+                        "event_no": event.no,
+                        "seq": i,
+                        "member": m,
+                        "level": lv,
+                        "points": p,
+                        "on": event.on,
+                    }
+                    for i, (m, lv, p) in enumerate(awards)
+                ],
+            )
+
+
+def proposal_awards(proposer: str, votes: list[tuple[str, str]], *, approved: bool, all_voted: bool) -> list[Award]:
+    """Awards for a decided proposal, given each voter's final position."""
+    agreed = [m for m, p in votes if p == "agree"]
+    awards: list[Award] = [(proposer, 2, ASK)] + [(m, 2, OFFER) for m in agreed]
+    if approved:
+        # Asking and offering earn the respect bonus once, even for a proposer who agreed.
+        awards += [(m, 2, RESPECT) for m in dict.fromkeys([proposer, *agreed])]
+    if all_voted:
+        awards += [(m, 1, ALL_VOTED) for m, _ in votes]
+    return awards
+
+
+def game_awards(event: GamePlayed) -> list[Award]:
+    """Awards for every game but meetings, whose points depend on earlier meetings."""
+    match event.game:
+        case "listening":
+            return [(m, 1, LISTENING) for m in event.participants]
+        case "money":
+            people = [event.asker, *event.offered] if event.asker else list(event.offered)
+            return (
+                ([(event.asker, 2, ASK)] if event.asker else [])
+                + [(m, 2, OFFER) for m in event.offered]
+                + [(m, 2, RESPECT) for m in dict.fromkeys(people)]
+            )
+        case "conflict":
+            return [(m, 4, RESOLVED if event.resolved else UNRESOLVED) for m in event.participants]
+        case "co-own":
+            return [(m, 5, CO_OWN) for m in event.participants]
+    return []
+
+
+# --------------------------------------------------------------------------- the query
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MemberTrust(Report):
+    name: str
+    # Points per level, keyed "1" to "5" as in SPEC §4.
+    points: dict[str, int]
+    total: int
+    # Highest level with a positive award; 0 when there is none yet.
+    level: int
+
+
+class CrewTrust(Report):
+    total: int
+    level: int
+
+
+class TrustReport(Report):
+    pot: str
+    as_of: date
+    members: list[MemberTrust]
+    crew: CrewTrust
+
+
+def consistency_points(months: Iterable[int], last_month: int) -> list[int]:
+    """Points for each month from the first contributed one to `last_month`.
+
+    Contributed months earn 1, 3, then 5; a month before `last_month` without a
+    contribution costs -5; `last_month` itself counts only if contributed.
+    """
+    given = sorted(set(m for m in months if m <= last_month))
+    if not given:
+        return []
+    points, nth = [], 0
+    for month in range(given[0], last_month + 1):
+        if month in given:
+            nth += 1
+            points.append(step_points(nth))
+        elif month < last_month:
+            points.append(MISSED)
+    return points
+
+
+def meeting_points(attendance: Iterable[bool]) -> list[int]:
+    """Points for one member's meetings in date order: attending 1, 3, then 5; missing -5."""
+    points, nth = [], 0
+    for attended in attendance:
+        if attended:
+            nth += 1
+            points.append(step_points(nth))
+        else:
+            points.append(MISSED)
+    return points
+
+
+def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
+    """Every current member's points per level, total and level as of `as_of`, and the crew's."""
+    crew = member_rows(conn, slug, as_of)
+    # A member's months and meetings stop counting when they leave.
+    ends = {m.name: m.left or as_of for m in crew}
+    tally = _Tally()
+
+    for member, level, total, best in conn.execute(
+        select(
+            trust_awards.c.member,
+            trust_awards.c.level,
+            func.sum(trust_awards.c.points),
+            func.max(trust_awards.c.points),
+        )
+        .where(trust_awards.c.slug == slug, trust_awards.c.on <= as_of)
+        .group_by(trust_awards.c.member, trust_awards.c.level)
+    ):
+        tally.add(str(member), int(level), int(total), positive=int(best) > 0)
+
+    months: dict[str, list[int]] = defaultdict(list)
+    for member, month in conn.execute(
+        select(trust_contributions.c.member, trust_contributions.c.month)
+        .where(
+            trust_contributions.c.slug == slug,
+            trust_contributions.c.on <= as_of,
+            # Reversed contributions earn nothing from the day they are reversed.
+            or_(trust_contributions.c.reversed_on.is_(None), trust_contributions.c.reversed_on > as_of),
+        )
+        .distinct()
+    ):
+        months[str(member)].append(int(month))
+    for member, given in months.items():
+        for points in consistency_points(given, month_index(ends.get(member, as_of))):
+            tally.add(member, 3, points, positive=points > 0)
+
+    attendance: dict[str, list[bool]] = defaultdict(list)
+    for member, attended in conn.execute(
+        select(trust_meetings.c.member, trust_meetings.c.attended)
+        .where(trust_meetings.c.slug == slug, trust_meetings.c.on <= as_of)
+        .order_by(trust_meetings.c.on, trust_meetings.c.event_no)
+    ):
+        attendance[str(member)].append(bool(attended))
+    for member, seen in attendance.items():
+        for points in meeting_points(seen):
+            tally.add(member, 3, points, positive=points > 0)
+
+    rows = [tally.member(m.name) for m in crew if m.left is None]
+    return TrustReport(
+        pot=slug,
+        as_of=as_of,
+        members=rows,
+        crew=CrewTrust(total=sum(r.total for r in rows), level=min((r.level for r in rows), default=0)),
+    )
+
+
+class _Tally:
+    """Points per member and level, and the levels at which each earned a positive award."""
+
+    def __init__(self) -> None:
+        self.points: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(LEVELS, 0))
+        self.positive: dict[str, set[int]] = defaultdict(set)
+
+    def add(self, member: str, level: int, points: int, *, positive: bool) -> None:
+        self.points[member][level] += points
+        if positive:
+            self.positive[member].add(level)
+
+    def member(self, name: str) -> MemberTrust:
+        points = self.points[name]
+        return MemberTrust(
+            name=name,
+            points={str(level): points[level] for level in LEVELS},
+            total=sum(points.values()),
+            level=max(self.positive[name], default=0),
+        )

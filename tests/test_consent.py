@@ -1,0 +1,213 @@
+"""Withdrawals by consent through `pot`: proposals, votes, decisions, reserved funds, payouts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from domain.consent import tally
+from tests.conftest import pot, refused
+
+
+@pytest.fixture
+def funded(crew):
+    """The crew with 200.00 in the pot (Ana 100, Bo 100), on 2026-03-01."""
+    assert pot(crew, "--as", "Ana", "contribute", "Ana", "100").code == 0
+    assert pot(crew, "--as", "Ana", "contribute", "Bo", "100").code == 0
+    return crew
+
+
+def vote(db, who, n, position, *extra, today="2026-03-01"):
+    return pot(db, "--as", who, "vote", str(n), position, *extra, today=today)
+
+
+def proposal(db, n):
+    return pot(db, "proposal", str(n), "--json").json()
+
+
+def test_a_proposal_is_numbered_and_defaults_to_the_proposer_and_voting_days(funded):
+    result = pot(funded, "--as", "Bo", "propose", "120", "--purpose", "Dee's laptop repair", "--to", "dee")
+    assert result.out.strip() == "proposal 1"
+    assert pot(funded, "--as", "Cy", "propose", "5", "--purpose", "tea").out.strip() == "proposal 2"
+    first, second = pot(funded, "proposals", "--json").json()
+    assert first == {
+        "no": 1,
+        "proposer": "Bo",
+        "amount": "120.00",
+        "purpose": "Dee's laptop repair",
+        "recipient": "Dee",
+        "closes": "2026-03-08",
+        "status": "open",
+        "votes": {"agree": 0, "abstain": 0, "disagree": 0, "block": 0},
+    }
+    assert second["recipient"] == "Cy"
+
+
+def test_the_last_eligible_vote_decides_at_once(funded):
+    pot(funded, "--as", "Bo", "propose", "120", "--purpose", "repair", "--to", "Dee")
+    for who in ("Ana", "Bo", "Cy"):
+        assert vote(funded, who, 1, "agree").code == 0
+    assert proposal(funded, 1)["status"] == "open"
+    last = vote(funded, "Dee", 1, "abstain")
+    assert "approved" in last.out
+    decided = proposal(funded, 1)
+    assert decided["status"] == "approved"
+    assert decided["votes"] == {"agree": 3, "abstain": 1, "disagree": 0, "block": 0}
+    report = pot(funded, "balance", "--json").json()
+    assert (report["balance"], report["reserved"], report["available"]) == ("200.00", "120.00", "80.00")
+    decision = pot(funded, "history", "--type", "proposal_decided", "--json").json()[0]
+    assert (decision["outcome"], decision["agree"], decision["abstain"], decision["all_voted"]) == (
+        "approved",
+        3,
+        1,
+        True,
+    )
+
+
+def test_one_block_rejects(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    vote(funded, "Ana", 1, "agree")
+    vote(funded, "Bo", 1, "agree")
+    vote(funded, "Dee", 1, "agree")
+    vote(funded, "Cy", 1, "block", "--reason", "we said no spending before March")
+    assert proposal(funded, 1)["status"] == "rejected"
+
+
+def test_a_member_may_change_their_vote_and_every_vote_stays_in_history(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    vote(funded, "Cy", 1, "block", "--reason", "not now")
+    vote(funded, "Cy", 1, "agree", "--reason", "convinced")
+    detail = proposal(funded, 1)
+    assert detail["votes"]["agree"] == 1
+    assert detail["votes"]["block"] == 0
+    assert [(b["member"], b["position"], b["reason"]) for b in detail["ballots"]] == [
+        ("Cy", "block", "not now"),
+        ("Cy", "agree", "convinced"),
+    ]
+
+
+def test_close_before_the_closing_date_is_refused_and_after_it_decides(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
+    vote(funded, "Ana", 1, "agree")
+    vote(funded, "Bo", 1, "agree")
+    refused(funded, "--as", "Cy", "close", "1", code=1, says="open for votes until 2026-03-05", today="2026-03-04")
+    assert pot(funded, "--as", "Cy", "close", "1", today="2026-03-05").code == 0
+    assert proposal(funded, 1)["status"] == "approved"  # 2 of 4 voted meets quorum 0.5
+
+
+def test_quorum_not_met_rejects(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
+    vote(funded, "Bo", 1, "agree")
+    pot(funded, "--as", "Ana", "close", "1", today="2026-03-06")
+    assert proposal(funded, 1)["status"] == "rejected"
+
+
+def test_pay_takes_the_money_out_once(funded):
+    pot(funded, "--as", "Bo", "propose", "120", "--purpose", "repair", "--to", "Dee")
+    for who in ("Ana", "Bo", "Cy", "Dee"):
+        vote(funded, who, 1, "agree")
+    assert pot(funded, "--as", "Ana", "pay", "1").code == 0
+    report = pot(funded, "balance", "--json").json()
+    assert (report["balance"], report["paid_out"], report["reserved"], report["available"]) == (
+        "80.00",
+        "120.00",
+        "0.00",
+        "80.00",
+    )
+    assert report["members"][3] == {"name": "Dee", "contributed": "0.00", "share_pct": "0.00", "received": "120.00"}
+    assert proposal(funded, 1)["status"] == "paid"
+    refused(funded, "--as", "Ana", "pay", "1", code=1, says="already paid")
+
+
+def test_the_proposer_may_cancel_an_open_proposal(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    refused(funded, "--as", "Cy", "cancel", "1", code=1, says="only Bo")
+    assert pot(funded, "--as", "Bo", "cancel", "1").code == 0
+    assert proposal(funded, 1)["status"] == "cancelled"
+    assert [p["no"] for p in pot(funded, "proposals", "--status", "cancelled", "--json").json()] == [1]
+
+
+def test_members_who_joined_after_the_proposal_may_not_vote(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    pot(funded, "--as", "Ana", "member", "add", "Eve")
+    refused(funded, "--as", "Eve", "vote", "1", "agree", code=1, says="not a member when proposal 1 was made")
+
+
+def test_a_member_who_left_may_not_vote_and_the_rest_decide(funded):
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    for who in ("Ana", "Bo", "Cy"):
+        vote(funded, who, 1, "agree")
+    assert pot(funded, "--as", "Dee", "member", "remove", "Dee").code == 0
+    refused(funded, "--as", "Dee", "vote", "1", "agree", code=1, says="left")
+    detail = proposal(funded, 1)
+    assert detail["status"] == "approved"
+
+
+@pytest.fixture
+def decided(funded):
+    """Proposal 1 approved (60.00), proposal 2 rejected, proposal 3 open."""
+    pot(funded, "--as", "Bo", "propose", "60", "--purpose", "repair")
+    pot(funded, "--as", "Bo", "propose", "70", "--purpose", "party")
+    pot(funded, "--as", "Bo", "propose", "80", "--purpose", "tea")
+    for who in ("Ana", "Bo", "Cy", "Dee"):
+        vote(funded, who, 1, "agree")
+        vote(funded, who, 2, "block" if who == "Cy" else "agree")
+    return funded
+
+
+BAD = [
+    (("--as", "Ana", "vote", "9", "agree"), 1, "no proposal 9"),
+    (("--as", "Ana", "vote", "3", "maybe"), 2, "maybe"),
+    (("--as", "Ana", "vote", "1", "agree"), 1, "approved"),
+    (("--as", "Ana", "vote", "2", "agree"), 1, "rejected"),
+    (("--as", "Zed", "vote", "3", "agree"), 1, "not a member"),
+    (("--as", "Ana", "close", "1"), 1, "no longer open"),
+    (("--as", "Bo", "cancel", "1"), 1, "no longer open"),
+    (("--as", "Ana", "pay", "2"), 1, "not approved"),
+    (("--as", "Ana", "pay", "3"), 1, "not approved"),
+    (("--as", "Bo", "pay", "1"), 1, "only a treasurer"),
+    (("--as", "Ana", "pay", "9"), 1, "no proposal 9"),
+    (("--as", "Bo", "propose", "10", "--purpose", "x", "--closes", "2026-02-28"), 2, "in the past"),
+    (("--as", "Bo", "propose", "10", "--purpose", "  "), 2, "purpose"),
+    (("--as", "Bo", "propose", "10"), 2, "--purpose"),
+    (("--as", "Bo", "propose", "0", "--purpose", "x"), 2, "zero"),
+    (("--as", "Bo", "propose", "-3", "--purpose", "x"), 2, "negative"),
+    (("--as", "Bo", "propose", "1.234", "--purpose", "x"), 2, "decimals"),
+    (("--as", "Zed", "propose", "10", "--purpose", "x"), 1, "not a member"),
+    (("proposal", "9"), 1, "no proposal 9"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "says"), BAD, ids=[" ".join(a) for a, _, _ in BAD])
+def test_bad_consent_input_is_refused_and_stores_nothing(decided, args, code, says):
+    refused(decided, *args, code=code, says=says)
+
+
+def test_paying_more_than_the_balance_is_refused(funded):
+    pot(funded, "--as", "Bo", "propose", "150", "--purpose", "a")
+    pot(funded, "--as", "Bo", "propose", "150", "--purpose", "b")
+    for who in ("Ana", "Bo", "Cy", "Dee"):
+        vote(funded, who, 1, "agree")
+        vote(funded, who, 2, "agree")
+    assert pot(funded, "--as", "Ana", "pay", "1").code == 0
+    refused(funded, "--as", "Ana", "pay", "2", code=1, says="insufficient funds")
+
+
+@pytest.mark.parametrize(
+    ("votes", "eligible", "quorum", "outcome"),
+    [
+        (["agree"], 1, "0.5", "approved"),
+        (["agree", "disagree"], 2, "0.5", "rejected"),  # agree must outnumber disagree
+        (["agree", "agree", "disagree"], 3, "0.5", "approved"),
+        (["agree", "block", "agree"], 3, "0.5", "rejected"),
+        (["abstain", "abstain"], 2, "0.5", "rejected"),
+        (["agree", "abstain"], 5, "0.5", "rejected"),  # ceil(2.5) = 3 needed
+        (["agree", "abstain", "abstain"], 5, "0.5", "approved"),
+        (["agree"], 7, "0.1", "approved"),  # ceil(0.7) = 1
+        (["agree"] * 3, 3, "1", "approved"),
+        (["agree"] * 2, 3, "1", "rejected"),
+    ],
+)
+def test_the_consent_rule(votes, eligible, quorum, outcome):
+    assert tally(votes, eligible).outcome(Decimal(quorum)) == outcome

@@ -1,0 +1,265 @@
+"""The pot ledger core through `pot`: contributions, reversals, balance, members, history.
+
+Every refusal is checked for its exit code, one `error:` line, and an unchanged store.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import fingerprint, pot, refused
+
+
+def contribute(db, member, amount, *extra, actor="Ana", today="2026-03-01"):
+    return pot(db, "--as", actor, "contribute", member, amount, *extra, today=today)
+
+
+def test_the_readme_walkthrough_works(db):
+    assert pot(db, "init", "Maastricht crew", "--currency", "EUR", "--as", "Ana").code == 0
+    assert pot(db, "--as", "Ana", "member", "add", "Bo").code == 0
+    result = contribute(db, "Bo", "25.00", "--on", "2026-01-05", "--note", "January")
+    assert result.code == 0
+    assert "25.00" in result.out
+    text = pot(db, "balance")
+    assert "25.00" in text.out
+    assert "Bo" in text.out
+    report = pot(db, "balance", "--json").json()
+    assert report == {
+        "pot": "maastricht-crew",
+        "currency": "EUR",
+        "as_of": "2026-03-01",
+        "balance": "25.00",
+        "contributed": "25.00",
+        "paid_out": "0.00",
+        "reserved": "0.00",
+        "available": "25.00",
+        "members": [
+            {"name": "Ana", "contributed": "0.00", "share_pct": "0.00", "received": "0.00"},
+            {"name": "Bo", "contributed": "25.00", "share_pct": "100.00", "received": "0.00"},
+        ],
+    }
+    items = pot(db, "history", "--json").json()
+    assert [i["type"] for i in items] == ["pot_opened", "member_joined", "member_joined", "contribution_recorded"]
+    assert [i["no"] for i in items] == [1, 2, 3, 4]
+    last = items[-1]
+    assert (last["on"], last["actor"], last["member"], last["amount"], last["note"]) == (
+        "2026-01-05",
+        "Ana",
+        "Bo",
+        "25.00",
+        "January",
+    )
+    assert "Ana recorded 25.00 from Bo (January)" in pot(db, "history").out
+    verified = pot(db, "verify")
+    assert verified.code == 0
+    assert "ok: 4 events" in verified.out
+
+
+def test_shares_split_contributions_by_largest_remainder(crew):
+    for member in ("Ana", "Bo", "Cy"):
+        assert contribute(crew, member, "10").code == 0
+    shares = [m["share_pct"] for m in pot(crew, "balance", "--json").json()["members"]]
+    assert shares == ["33.34", "33.33", "33.33", "0.00"]
+
+
+def test_members_lists_roles_and_departures(crew):
+    assert pot(crew, "--as", "Ana", "member", "remove", "Dee").code == 0
+    assert pot(crew, "--as", "Cy", "member", "remove", "Cy").code == 0
+    rows = pot(crew, "members", "--json").json()
+    assert rows == [
+        {"name": "Ana", "role": "treasurer", "joined": "2026-01-01", "left": None},
+        {"name": "Bo", "role": "member", "joined": "2026-01-01", "left": None},
+        {"name": "Cy", "role": "member", "joined": "2026-01-01", "left": "2026-03-01"},
+        {"name": "Dee", "role": "member", "joined": "2026-01-01", "left": "2026-03-01"},
+    ]
+
+
+def test_a_reversal_keeps_the_original_and_takes_the_money_back(crew):
+    assert contribute(crew, "Bo", "40").code == 0  # event 6
+    assert pot(crew, "--as", "Ana", "reverse", "6", "--reason", "entered twice").code == 0
+    report = pot(crew, "balance", "--json").json()
+    assert report["balance"] == "0.00"
+    assert report["members"][1]["contributed"] == "0.00"
+    types = [i["type"] for i in pot(crew, "history", "--json").json()]
+    assert types[-2:] == ["contribution_recorded", "contribution_reversed"]
+
+
+def test_history_filters_by_member_type_and_dates(crew):
+    contribute(crew, "Bo", "10", "--on", "2026-01-10")
+    contribute(crew, "Cy", "20", "--on", "2026-02-10")
+    contribute(crew, "bo", "30", "--on", "2026-02-20")
+    by_bo = pot(crew, "history", "--member", "BO", "--type", "contribution_recorded", "--json").json()
+    assert [i["amount"] for i in by_bo] == ["10.00", "30.00"]
+    february = pot(crew, "history", "--since", "2026-02-01", "--until", "2026-02-28", "--json").json()
+    assert [i["amount"] for i in february] == ["20.00", "30.00"]
+    refused(crew, "history", "--type", "coffee", code=2, says="unknown event type")
+
+
+def test_the_as_option_may_follow_the_command(crew):
+    assert pot(crew, "contribute", "Bo", "5", "--as", "Ana").code == 0
+    assert pot(crew, "balance", "--json").json()["balance"] == "5.00"
+
+
+def test_a_name_that_looks_like_sql_is_stored_verbatim(crew):
+    name = "Robert'); DROP TABLE x;--"
+    assert pot(crew, "--as", "Ana", "member", "add", name).code == 0
+    assert contribute(crew, name, "1").code == 0
+    assert name in [m["name"] for m in pot(crew, "members", "--json").json()]
+    assert pot(crew, "verify").code == 0
+
+
+def test_pot_may_be_omitted_only_when_the_store_holds_one(crew):
+    assert pot(crew, "init", "Second crew", "--currency", "JPY", "--as", "Eve").code == 0
+    refused(crew, "balance", code=2, says="choose one with --pot")
+    assert pot(crew, "--pot", "second-crew", "balance", "--json").json()["currency"] == "JPY"
+    refused(crew, "--pot", "nope", "balance", code=2, says="no pot 'nope'")
+
+
+def test_environment_variables_stand_in_for_global_options(crew, monkeypatch):
+    monkeypatch.setenv("POT_AS", "Ana")
+    monkeypatch.setenv("POT_NAME", "maastricht-crew")
+    assert pot(crew, "contribute", "Cy", "3").code == 0
+    monkeypatch.setenv("POT_DB", str(crew))
+    from click.testing import CliRunner
+
+    from cli import main
+
+    result = CliRunner().invoke(main, ["balance", "--json"])
+    assert '"balance": "3.00"' in result.stdout
+
+
+BAD_AMOUNTS = [
+    ("0", "zero"),
+    ("-5", "negative"),
+    ("-0", "negative"),
+    ("", "empty"),
+    ("NaN", "plain decimal"),
+    ("Infinity", "plain decimal"),
+    ("1e3", "plain decimal"),
+    ("10.001", "more than 2 decimals"),
+    ("5,00", "use a dot"),
+    ("1_000", "plain decimal"),
+    ("１０", "plain decimal"),
+    ("١٠", "plain decimal"),
+    ("1000000000.01", "above the limit"),
+]
+
+
+@pytest.mark.parametrize(("amount", "says"), BAD_AMOUNTS)
+def test_bad_amounts_are_refused_and_store_nothing(crew, amount, says):
+    refused(crew, "--as", "Ana", "contribute", "Bo", amount, code=2, says=says)
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "says"),
+    [
+        ("", 2, "empty"),
+        ("x" * 65, 2, "at most 64"),
+        ("Eve\x07", 2, "control"),
+        ("Eve\x1b[31m", 2, "control"),
+        ("bo", 1, "already a member"),
+        ("  BO ", 1, "already a member"),
+    ],
+)
+def test_bad_member_names_are_refused(crew, name, code, says):
+    refused(crew, "--as", "Ana", "member", "add", name, code=code, says=says)
+
+
+REFUSALS = [
+    (("--as", "Ana", "contribute", "Zed", "5"), 1, "not a member"),
+    (("--as", "Bo", "contribute", "Bo", "5"), 1, "only a treasurer"),
+    (("--as", "Zed", "contribute", "Bo", "5"), 1, "not a member"),
+    (("contribute", "Bo", "5"), 2, "--as"),
+    (("--as", "Ana", "contribute", "Bo", "5", "--on", "2026-03-02"), 2, "in the future"),
+    (("--as", "Ana", "contribute", "Bo", "5", "--on", "2026-02-30"), 2, "not a real date"),
+    (("--as", "Ana", "contribute", "Bo", "5", "--on", "March 1"), 2, "YYYY-MM-DD"),
+    (("--as", "Bo", "member", "add", "Eve"), 1, "only a treasurer"),
+    (("--as", "Bo", "member", "remove", "Cy"), 1, "only a treasurer"),
+    (("--as", "Ana", "member", "remove", "Ana"), 1, "only treasurer"),
+    (("--as", "Ana", "member", "remove", "Zed"), 1, "not a member"),
+    (("--as", "Ana", "reverse", "2", "--reason", "oops"), 1, "not a contribution"),
+    (("--as", "Ana", "reverse", "99", "--reason", "oops"), 1, "not a contribution"),
+    (("--as", "Ana", "reverse", "2", "--reason", "  "), 2, "reason"),
+    (("--pot", "Bad Slug", "balance"), 2, "slug"),
+    (("--today", "2026-13-01", "balance"), 2, "not a real date"),
+    (("--as", "Ana", "init", "Again", "--currency", "EUR", "--slug", "maastricht-crew"), 1, "already exists"),
+    (("--as", "Ana", "init", "Other", "--currency", "EURO"), 2, "unknown currency"),
+    (("--as", "Ana", "init", "Other", "--currency", "EUR", "--quorum", "1.5"), 2, "quorum"),
+    (("frobnicate",), 2, "no such command"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "says"), REFUSALS, ids=[" ".join(a) for a, _, _ in REFUSALS])
+def test_refused_commands_say_why_and_store_nothing(crew, args, code, says):
+    refused(crew, *args, code=code, says=says)
+
+
+def test_reversing_twice_is_refused(crew):
+    contribute(crew, "Bo", "40")
+    assert pot(crew, "--as", "Ana", "reverse", "6", "--reason", "mistake").code == 0
+    refused(crew, "--as", "Ana", "reverse", "6", "--reason", "again", code=1, says="already reversed")
+
+
+def test_reversing_money_already_spent_is_refused(crew):
+    contribute(crew, "Bo", "100")  # event 6
+    assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent").code == 0
+    for voter in ("Ana", "Bo", "Cy", "Dee"):
+        assert pot(crew, "--as", voter, "vote", "1", "agree").code == 0
+    assert pot(crew, "--as", "Ana", "pay", "1").code == 0
+    refused(crew, "--as", "Ana", "reverse", "6", "--reason", "wrong", code=1, says="already spent")
+
+
+def test_a_command_on_an_empty_store_says_how_to_begin(db):
+    refused(db, "balance", code=2, says="pot init")
+
+
+def test_a_refused_command_leaves_no_store_file_changed(crew):
+    before = fingerprint(crew)
+    assert pot(crew, "--as", "Bo", "contribute", "Bo", "5").code == 1
+    assert fingerprint(crew) == before
+
+
+def test_rebuild_gives_the_same_views_as_the_incremental_path(crew):
+    contribute(crew, "Bo", "12.34")
+    contribute(crew, "Cy", "56.78")
+    pot(crew, "--as", "Ana", "reverse", "6", "--reason", "mistake")
+    before = (
+        pot(crew, "balance", "--json").out,
+        pot(crew, "history", "--json").out,
+        pot(crew, "members", "--json").out,
+    )
+    assert pot(crew, "rebuild").code == 0
+    after = (pot(crew, "balance", "--json").out, pot(crew, "history", "--json").out, pot(crew, "members", "--json").out)
+    assert before == after
+    assert pot(crew, "verify").code == 0
+
+
+def test_every_command_has_help_with_an_example():
+    from click import Group
+
+    from cli import main
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, Group):
+                yield from walk(command, [*path, name])
+            else:
+                yield " ".join([*path, name]), command
+
+    for name, command in walk(main, []):
+        assert command.help, f"pot {name} has no help"
+        assert "Example" in command.help, f"pot {name} has no example in its help"
+
+
+def test_where_prints_the_default_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    result = pot(tmp_path / "x.sqlite", "where", today=None)
+    assert result.out.strip() == str(tmp_path / "x.sqlite")
+    from click.testing import CliRunner
+
+    from cli import main
+
+    monkeypatch.delenv("POT_DB", raising=False)
+    out = CliRunner().invoke(main, ["where"]).stdout.strip()
+    assert out.endswith("pots.sqlite")
+    assert "commonpot" in out

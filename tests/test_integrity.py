@@ -1,0 +1,115 @@
+"""The hash chain and `pot verify`: tampering with stored rows is caught and named."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import pot
+
+
+@pytest.fixture
+def history(crew):
+    """Ten events: the crew (5), four contributions, a reversal."""
+    for member, amount in (("Ana", "10"), ("Bo", "20"), ("Cy", "30"), ("Dee", "40")):
+        assert pot(crew, "--as", "Ana", "contribute", member, amount).code == 0
+    assert pot(crew, "--as", "Ana", "reverse", "7", "--reason", "typo").code == 0
+    return crew
+
+
+def tamper(db, sql, *params):
+    """Edit the store behind the ledger's back, as someone with the file could."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS stored_events_no_update")
+        conn.execute("DROP TRIGGER IF EXISTS stored_events_no_delete")
+        conn.execute(sql, params)
+
+
+def test_verify_passes_on_an_untouched_history_and_prints_the_head(history):
+    result = pot(history, "verify", "--json")
+    assert result.code == 0
+    report = result.json()
+    assert report["ok"] is True
+    assert report["events"] == 10
+    assert report["first_bad"] is None
+    assert len(report["head"]) == 16
+
+
+def test_changing_an_amount_in_a_stored_event_is_named(history):
+    tamper(
+        history,
+        "UPDATE stored_events SET state = replace(state, '\"amount_minor\":2000', '\"amount_minor\":9000') "
+        "WHERE originator_version = 7",
+    )
+    result = pot(history, "verify", "--json")
+    assert result.code == 1
+    assert result.json()["ok"] is False
+    assert result.json()["first_bad"] == 7
+    assert result.err.startswith("error: verify failed")
+
+
+def test_a_byte_that_breaks_the_payload_is_named(history):
+    tamper(history, "UPDATE stored_events SET state = substr(state, 2) WHERE originator_version = 8")
+    result = pot(history, "verify", "--json")
+    assert result.code == 1
+    assert result.json()["first_bad"] == 8
+
+
+def test_deleting_a_middle_event_is_named(history):
+    tamper(history, "DELETE FROM stored_events WHERE originator_version = 6")
+    report = pot(history, "verify", "--json").json()
+    assert (report["ok"], report["first_bad"]) == (False, 6)
+
+
+def test_deleting_the_last_event_is_named(history):
+    tamper(history, "DELETE FROM stored_events WHERE originator_version = 10")
+    report = pot(history, "verify", "--json").json()
+    assert (report["ok"], report["first_bad"]) == (False, 10)
+
+
+def test_swapping_two_payloads_is_named(history):
+    with sqlite3.connect(history) as conn:
+        a, b = (
+            conn.execute("SELECT state FROM stored_events WHERE originator_version = ?", (v,)).fetchone()[0]
+            for v in (6, 9)
+        )
+    tamper(history, "UPDATE stored_events SET state = ? WHERE originator_version = 6", b)
+    tamper(history, "UPDATE stored_events SET state = ? WHERE originator_version = 9", a)
+    report = pot(history, "verify", "--json").json()
+    assert (report["ok"], report["first_bad"]) == (False, 6)
+
+
+def test_the_store_is_append_only_from_sql(history):
+    with sqlite3.connect(history) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE stored_events SET topic = 'x' WHERE originator_version = 6")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM stored_events WHERE originator_version = 6")
+
+
+def test_a_written_down_digest_proves_the_history_up_to_it(history):
+    written = pot(history, "verify", "--json").json()["head"]
+    pot(history, "--as", "Ana", "contribute", "Bo", "5")
+    assert pot(history, "verify", "--digest", written).code == 0
+    assert "unchanged" in pot(history, "verify", "--digest", written).out
+    result = pot(history, "verify", "--digest", "00000000deadbeef")
+    assert result.code == 1
+    assert "has changed" in result.err
+
+
+def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history):
+    with sqlite3.connect(history) as conn:
+        conn.execute("UPDATE cp_pots SET balance = balance + 1")
+    result = pot(history, "verify")
+    assert result.code == 1
+    assert "cp_pots" in result.err
+    assert pot(history, "rebuild").code == 0
+    assert pot(history, "verify").code == 0
+
+
+def test_digests_are_printed_in_history(history):
+    items = pot(history, "history", "--json").json()
+    head = pot(history, "verify", "--json").json()["head"]
+    assert items[-1]["digest"].startswith(head)
+    assert len({i["digest"] for i in items}) == len(items)

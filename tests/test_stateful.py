@@ -1,0 +1,289 @@
+"""The real ledger run beside a plain Python model of the pot (Hypothesis stateful testing).
+
+After every step the ledger's balance view, proposals and event numbering must
+agree with the model; a command succeeds exactly when the model says it should.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from domain.errors import PotError
+from ledger.app import Ledger
+from ledger.store import resolve
+from projections import queries
+
+SLUG = "model-crew"
+NAMES = ["Ana", "Bo", "Cy", "Dee", "Eve", "Fin"]
+POSITIONS = ["agree", "abstain", "disagree", "block"]
+
+
+@dataclass
+class ModelProposal:
+    proposer: str
+    amount: int
+    eligible: list[str]
+    closes: date
+    votes: dict[str, str] = field(default_factory=dict)
+    status: str = "open"
+
+
+class PotModel:
+    """What the pot should be, in the plainest Python."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, dict[str, object]] = {"Ana": {"role": "treasurer", "left": False}}
+        self.contributions: dict[int, tuple[str, int, bool]] = {}
+        self.proposals: dict[int, ModelProposal] = {}
+        self.balance = 0
+        self.events = 2  # pot_opened, member_joined(Ana)
+        self.received: dict[str, int] = {}
+
+    def current(self, name: str) -> bool:
+        return name in self.members and not self.members[name]["left"]
+
+    def decide(self, p: ModelProposal) -> None:
+        latest = list(p.votes.values())
+        agree, disagree, block = latest.count("agree"), latest.count("disagree"), latest.count("block")
+        needed = math.ceil(Fraction(1, 2) * len(p.eligible))
+        p.status = "approved" if block == 0 and agree > disagree and len(latest) >= needed else "rejected"
+        self.events += 1
+
+    def complete(self, p: ModelProposal) -> bool:
+        return all(n in p.votes for n in p.eligible if self.current(n))
+
+    @property
+    def reserved(self) -> int:
+        return sum(p.amount for p in self.proposals.values() if p.status == "approved")
+
+
+class LedgerBesideModel(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory()
+        self.ledger = Ledger(resolve(str(Path(self.dir.name) / "pot.sqlite")))
+        self.model = PotModel()
+        self.today = date(2026, 1, 1)
+
+    def teardown(self) -> None:
+        self.ledger.close()
+        self.dir.cleanup()
+
+    def attempt(self, expected_ok: bool, decide) -> object:
+        """Run a command; it must succeed exactly when the model says so."""
+        try:
+            result = self.ledger.command(SLUG, decide)
+        except PotError as e:
+            refusal: PotError | None = e
+        else:
+            refusal = None
+        assert (refusal is None) == expected_ok, f"ledger and model disagree; the ledger said: {refusal}"
+        return result if refusal is None else None
+
+    @initialize()
+    def open_pot(self) -> None:
+        self.ledger.open_pot(
+            slug=SLUG,
+            name="Model crew",
+            currency="EUR",
+            quorum=Decimal("0.5"),
+            voting_days=3,
+            treasurer="Ana",
+            today=self.today,
+        )
+        for name in ("Bo", "Cy"):
+            self.ledger.command(
+                SLUG, lambda pot, n=name: pot.add_member(actor="Ana", name=n, treasurer=False, today=self.today)
+            )
+            self.model.members[name] = {"role": "member", "left": False}
+            self.model.events += 1
+
+    @rule()
+    def a_day_passes(self) -> None:
+        self.today += timedelta(days=1)
+
+    @rule(name=st.sampled_from(NAMES), treasurer=st.booleans())
+    def add_member(self, name: str, treasurer: bool) -> None:
+        ok = name not in self.model.members
+        self.attempt(ok, lambda pot: pot.add_member(actor="Ana", name=name, treasurer=treasurer, today=self.today))
+        if ok:
+            self.model.members[name] = {"role": "treasurer" if treasurer else "member", "left": False}
+            self.model.events += 1
+
+    @rule(name=st.sampled_from(NAMES[1:]))
+    def remove_member(self, name: str) -> None:
+        ok = self.model.current(name)
+        self.attempt(ok, lambda pot: pot.remove_member(actor="Ana", name=name, today=self.today))
+        if ok:
+            self.model.members[name]["left"] = True
+            self.model.events += 1
+            for p in self.model.proposals.values():
+                if p.status == "open" and self.model.complete(p):
+                    self.model.decide(p)
+
+    @rule(name=st.sampled_from(NAMES), amount=st.integers(min_value=1, max_value=50_000))
+    def contribute(self, name: str, amount: int) -> None:
+        ok = self.model.current(name)
+        no = self.attempt(
+            ok,
+            lambda pot: pot.contribute(actor="Ana", member=name, amount_minor=amount, on=self.today, today=self.today),
+        )
+        if ok:
+            self.model.events += 1
+            assert no == self.model.events
+            self.model.contributions[self.model.events] = (name, amount, False)
+            self.model.balance += amount
+
+    @precondition(lambda self: self.model.contributions)
+    @rule(data=st.data())
+    def reverse(self, data: st.DataObject) -> None:
+        no = data.draw(st.sampled_from(sorted(self.model.contributions)))
+        name, amount, reversed_ = self.model.contributions[no]
+        ok = not reversed_ and amount <= self.model.balance
+        self.attempt(ok, lambda pot: pot.reverse(actor="Ana", contribution_no=no, reason="test", today=self.today))
+        if ok:
+            self.model.contributions[no] = (name, amount, True)
+            self.model.balance -= amount
+            self.model.events += 1
+
+    @rule(name=st.sampled_from(NAMES), amount=st.integers(min_value=1, max_value=80_000))
+    def propose(self, name: str, amount: int) -> None:
+        ok = self.model.current(name)
+        no = self.attempt(
+            ok,
+            lambda pot: pot.propose(
+                actor=name, amount_minor=amount, purpose="something", recipient=None, closes=None, today=self.today
+            ),
+        )
+        if ok:
+            eligible = [n for n in self.model.members if self.model.current(n)]
+            number = len(self.model.proposals) + 1
+            assert no == number
+            self.model.proposals[number] = ModelProposal(name, amount, eligible, self.today + timedelta(days=3))
+            self.model.events += 1
+
+    @precondition(lambda self: self.model.proposals)
+    @rule(data=st.data(), position=st.sampled_from(POSITIONS))
+    def vote(self, data: st.DataObject, position: str) -> None:
+        # Mostly the latest proposal and its voters, so decisions happen; sometimes anyone.
+        n = data.draw(
+            st.sampled_from(sorted(self.model.proposals)[-2:]) | st.sampled_from(sorted(self.model.proposals))
+        )
+        p = self.model.proposals[n]
+        name = data.draw(st.sampled_from(p.eligible) | st.sampled_from(NAMES))
+        ok = p.status == "open" and self.model.current(name) and name in p.eligible
+        self.attempt(
+            ok, lambda pot: pot.vote(actor=name, proposal_no=n, position=position, reason="", today=self.today)
+        )
+        if ok:
+            p.votes[name] = position
+            self.model.events += 1
+            if self.model.complete(p):
+                self.model.decide(p)
+
+    @rule(data=st.data(), amount=st.integers(min_value=1, max_value=30_000))
+    def a_proposal_is_decided_at_once(self, data: st.DataObject, amount: int) -> None:
+        """A member proposes and every member votes straight away: the common case."""
+        self.propose("Ana", amount)
+        self.the_crew_votes(data, len(self.model.proposals))
+
+    @precondition(lambda self: any(p.status == "open" for p in self.model.proposals.values()))
+    @rule(data=st.data())
+    def the_crew_votes(self, data: st.DataObject, n: int | None = None) -> None:
+        """Every eligible member still here votes on one open proposal, which decides it."""
+        if n is None:
+            n = data.draw(st.sampled_from([n for n, p in self.model.proposals.items() if p.status == "open"]))
+        p = self.model.proposals[n]
+        for name in [v for v in p.eligible if self.model.current(v)]:
+            position = data.draw(st.sampled_from(POSITIONS))
+            self.attempt(
+                True,
+                lambda pot, v=name, pos=position: pot.vote(
+                    actor=v, proposal_no=n, position=pos, reason="", today=self.today
+                ),
+            )
+            p.votes[name] = position
+            self.model.events += 1
+            if self.model.complete(p):
+                break
+        self.model.decide(p)
+
+    @precondition(lambda self: self.model.proposals)
+    @rule(data=st.data(), name=st.sampled_from(NAMES))
+    def close(self, data: st.DataObject, name: str) -> None:
+        n = data.draw(st.sampled_from(sorted(self.model.proposals)))
+        p = self.model.proposals[n]
+        ok = self.model.current(name) and p.status == "open" and (self.today >= p.closes or self.model.complete(p))
+        self.attempt(ok, lambda pot: pot.close(actor=name, proposal_no=n, today=self.today))
+        if ok:
+            self.model.decide(p)
+
+    @precondition(lambda self: self.model.proposals)
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        n = data.draw(st.sampled_from(sorted(self.model.proposals)))
+        p = self.model.proposals[n]
+        ok = p.status == "open" and self.model.current(p.proposer)
+        self.attempt(ok, lambda pot: pot.cancel(actor=p.proposer, proposal_no=n, today=self.today))
+        if ok:
+            p.status = "cancelled"
+            self.model.events += 1
+
+    @precondition(lambda self: self.model.proposals)
+    @rule(data=st.data())
+    def pay(self, data: st.DataObject) -> None:
+        n = data.draw(st.sampled_from(sorted(self.model.proposals)))
+        p = self.model.proposals[n]
+        ok = p.status == "approved" and p.amount <= self.model.balance
+        self.attempt(ok, lambda pot: pot.pay(actor="Ana", proposal_no=n, today=self.today))
+        if ok:
+            p.status = "paid"
+            self.model.balance -= p.amount
+            self.model.received[p.proposer] = self.model.received.get(p.proposer, 0) + p.amount
+            self.model.events += 1
+
+    @invariant()
+    def views_agree_with_the_model(self) -> None:
+        if not hasattr(self, "ledger"):
+            return
+        with self.ledger.read() as conn:
+            info = queries.pot_info(conn, SLUG)
+            if info is None:
+                return
+            report = queries.balance(conn, info, None, self.today)
+            numbers = [item["no"] for item, _ in queries.history_items(conn, info)]
+            statuses = {p.no: p.status for p in queries.proposal_rows(conn, info)}
+        m = self.model
+        assert report.balance == f"{Decimal(m.balance) / 100:.2f}"
+        assert report.reserved == f"{Decimal(m.reserved) / 100:.2f}"
+        assert report.available == f"{Decimal(m.balance - m.reserved) / 100:.2f}"
+        assert m.balance >= 0
+        assert numbers == list(range(1, m.events + 1)), "event numbers are contiguous from 1"
+        assert statuses == {n: p.status for n, p in m.proposals.items()}
+        contributed = {
+            name: sum(a for (who, a, rev) in m.contributions.values() if who == name and not rev) for name in m.members
+        }
+        assert {s.name: s.contributed for s in report.members} == {
+            n: f"{Decimal(c) / 100:.2f}" for n, c in contributed.items()
+        }
+        assert {s.name: s.received for s in report.members} == {
+            n: f"{Decimal(m.received.get(n, 0)) / 100:.2f}" for n in m.members
+        }
+        if sum(contributed.values()):
+            assert sum(Decimal(s.share_pct) for s in report.members) == Decimal("100.00")
+
+
+LedgerBesideModel.TestCase.settings = settings(
+    max_examples=15, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestLedgerBesideModel = LedgerBesideModel.TestCase

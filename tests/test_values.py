@@ -1,0 +1,90 @@
+"""Unit tests of value parsing: money, names, slugs, dates (SPEC §1)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import BadInput
+from domain.values import format_amount, name_key, parse_amount, parse_name, parse_slug, slugify
+
+
+@pytest.mark.parametrize(
+    ("text", "digits", "minor"),
+    [
+        ("25", 2, 2500),
+        ("25.5", 2, 2550),
+        ("25.50", 2, 2550),
+        ("0.01", 2, 1),
+        ("1000000000.00", 2, 100_000_000_000),
+        ("7", 0, 7),
+    ],
+)
+def test_plain_decimals_become_minor_units(text, digits, minor):
+    assert parse_amount(text, digits) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("0", "zero"),
+        ("0.00", "zero"),
+        ("-5", "negative"),
+        ("-0", "negative"),
+        ("", "empty"),
+        ("NaN", "plain decimal"),
+        ("Infinity", "plain decimal"),
+        ("1e3", "plain decimal"),
+        ("10.001", "more than 2 decimals"),
+        ("5,00", "use a dot"),
+        ("1,000.00", "use a dot"),
+        ("1_000", "plain decimal"),
+        ("１２", "plain decimal"),  # full-width digits
+        ("٣٤", "plain decimal"),  # Arabic-Indic digits
+        ("1000000000.01", "above the limit"),
+        (" 12 34", "plain decimal"),
+        ("+5", "plain decimal"),
+        ("0x10", "plain decimal"),
+    ],
+)
+def test_bad_amounts_are_refused_with_a_clear_message(text, says):
+    with pytest.raises(BadInput, match=says):
+        parse_amount(text, 2)
+
+
+@given(st.integers(min_value=1, max_value=100_000_000_000), st.sampled_from([0, 2, 3]))
+def test_formatting_then_parsing_gives_the_same_minor_units(minor, digits):
+    """format_amount and parse_amount are inverse on every valid amount."""
+    if minor > 1_000_000_000 * 10**digits:
+        return
+    assert parse_amount(format_amount(minor, digits), digits) == minor
+
+
+def test_amounts_format_with_the_currency_digits():
+    assert format_amount(2550, 2) == "25.50"
+    assert format_amount(5, 2) == "0.05"
+    assert format_amount(7, 0) == "7"
+    assert format_amount(-1234, 3) == "-1.234"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 65, "Bo\x07", "Bo\x1b[31m", "Bo\nCy", "Zero\u200bWidth"])
+def test_bad_member_names_are_refused(text):
+    with pytest.raises(BadInput):
+        parse_name(text)
+
+
+def test_names_are_trimmed_and_compared_ignoring_case():
+    assert parse_name("  Bo  ") == "Bo"
+    assert parse_name("x" * 64) == "x" * 64
+    assert name_key("BO") == name_key("bo")
+    assert parse_name("Robert'); DROP TABLE x;--") == "Robert'); DROP TABLE x;--"
+
+
+def test_slugs_follow_the_pattern():
+    assert parse_slug("maastricht-crew") == "maastricht-crew"
+    assert slugify("Maastricht crew!") == "maastricht-crew"
+    assert slugify("Über Café") == "uber-cafe"
+    for bad in ("-x", "Crew", "a" * 49, "", "a_b"):
+        with pytest.raises(BadInput):
+            parse_slug(bad)
