@@ -121,13 +121,15 @@ class Pot(BaseAggregate[uuid.UUID]):
                 originator_version=pot.version,
                 timestamp=cls.create_timestamp(),
                 topic=get_topic(type(pot)),
-                state=pot.state.model_copy(deep=True),
+                # The library takes snapshots of a freshly loaded pot, so no copy is needed.
+                state=pot.state,
             )
 
         def mutate(self, _: Any) -> Any:
             pot = object.__new__(Pot)
             pot.__base_init__(self.originator_id, self.originator_version, self.timestamp)
-            pot.state = self.state.model_copy(deep=True)
+            # A decoded snapshot is used once, so the pot may own its state outright.
+            pot.state = self.state
             return pot
 
     def __init__(self, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int) -> None:

@@ -3,8 +3,9 @@
 Three kinds of evidence name the first bad event: a stored row that cannot be
 read or is out of sequence; an event whose `prev` is not the digest recomputed
 for the event before it; and an event whose recomputed digest differs from the
-one the audit-trail view recorded when the event was new. Finally, the views
-must equal a fresh fold of the log into an empty in-memory database.
+one the audit-trail view recorded when the event was new. Finally, every
+registered projection's tables must equal a fresh fold of the log into an
+empty in-memory database.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from contextlib import suppress
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, Table, create_engine, select
 
 from domain import chain
 from domain.errors import PotError
 from domain.events import PotEvent, record_of
 from domain.pot import pot_id
 from ledger.app import Ledger
-from projections.core import CoreProjection
 from projections.reports import PotInfo, VerifyReport
-from projections.tables import CORE_TABLES, history, metadata
+from projections.tables import history, metadata
 
 PAGE = 1000
 MIN_DIGEST_PREFIX = 8
@@ -54,7 +54,8 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
     recorded = _recorded_digests(ledger, info.slug)
     fresh = create_engine("sqlite://")
     metadata.create_all(fresh)
-    fold = CoreProjection()
+    # Fresh instances of every registered projection, folding into an empty database.
+    folds = [type(p)() for p in ledger.projections]
 
     running, count, first_bad, problem = chain.GENESIS, 0, None, None
     digests: list[str] = []
@@ -80,7 +81,8 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
                 first_bad, problem = expected, f"event {expected} differs from when it was recorded"
                 break
             digests.append(running)
-            fold.apply(conn, event)
+            for fold in folds:
+                fold.apply(conn, event)
     if first_bad is None and len(recorded) > count:
         first_bad, problem = count + 1, f"event {count + 1} is missing from the store"
 
@@ -91,7 +93,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
         elif not any(d.startswith(prefix) for d in digests):
             problem = f"no event in this history has digest {digest_prefix}: the history up to it has changed"
     if first_bad is None and problem is None:
-        problem = _compare_views(ledger.engine, fresh, info.slug)
+        problem = _compare_views(ledger.engine, fresh, info.slug, [t for p in folds for t in p.tables])
     fresh.dispose()
     return VerifyReport(
         ok=first_bad is None and problem is None,
@@ -102,10 +104,10 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
     )
 
 
-def _compare_views(engine: Engine, fresh: Engine, slug: str) -> str | None:
+def _compare_views(engine: Engine, fresh: Engine, slug: str, tables: list[Table]) -> str | None:
     """Name the first view whose rows for this pot differ from the fresh fold."""
     with engine.connect() as live_conn, fresh.connect() as fresh_conn:
-        for table in CORE_TABLES:
+        for table in tables:
             query = select(table).where(table.c.slug == slug).order_by(*table.primary_key.columns)
             live = [tuple(r) for r in live_conn.execute(query)]
             again = [tuple(r) for r in fresh_conn.execute(query)]

@@ -8,17 +8,29 @@ recorder. Read models go into tables of the same database through SQLAlchemy.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.utils import get_topic
 
 from domain.errors import BadInput, UnknownPot
 from ledger.mapper import JSONTranscoder, PydanticMapper
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 # Seconds a writer waits for another writer's lock before giving up.
 LOCK_TIMEOUT_SECONDS = 30
+# A `pot` process needs one connection for events at a time; a congregation runs many processes.
+POSTGRES_POOL_SIZE = 1
+POSTGRES_MAX_OVERFLOW = 2
+# Key of the advisory lock that serialises creating tables, so processes starting together don't collide.
+SETUP_LOCK_KEY = 0x706F74  # "pot"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ def _postgres(url: str, common: dict[str, str]) -> Store:
         raise BadInput(f"--db {url!r}: only SQLite files and postgresql:// URLs are supported")
     query: dict[str, Any] = dict(parsed.query)
     schema = query.pop("schema", None) or os.environ.get("POT_SCHEMA") or None
+    if schema is not None and not _SCHEMA_NAME.fullmatch(str(schema)):
+        raise BadInput(f"schema {schema!r}: use up to 63 lower-case letters, digits and _, not starting with a digit")
     env = {
         **common,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -92,6 +106,10 @@ def _postgres(url: str, common: dict[str, str]) -> Store:
         # The library waits forever for a lock by default; a crew would rather hear why.
         "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(LOCK_TIMEOUT_SECONDS * 2),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_POOL_SIZE": str(POSTGRES_POOL_SIZE),
+        "POSTGRES_MAX_OVERFLOW": str(POSTGRES_MAX_OVERFLOW),
+        "POSTGRES_PRE_PING": "y",
     }
     if schema:
         env["POSTGRES_SCHEMA"] = str(schema)
@@ -103,3 +121,41 @@ def _postgres(url: str, common: dict[str, str]) -> Store:
         schema=str(schema) if schema else None,
         location=parsed.render_as_string(hide_password=True),
     )
+
+
+def postgres_engine(store: Store) -> Engine:
+    """A SQLAlchemy engine whose tables live in the same schema as the library's event tables."""
+    from sqlalchemy import create_engine
+
+    # Unqualified names resolve to the store's schema only, so `cp_*` views sit beside the events.
+    options = f"-csearch_path={store.schema or 'public'} -clock_timeout={LOCK_TIMEOUT_SECONDS}s"
+    return create_engine(
+        store.sqlalchemy_url,
+        pool_pre_ping=True,
+        pool_size=1,
+        max_overflow=POSTGRES_MAX_OVERFLOW,
+        connect_args={"options": options, "connect_timeout": 10},
+    )
+
+
+@contextmanager
+def postgres_setup(engine: Engine, store: Store) -> Iterator[None]:
+    """Hold the setup lock while tables are created; create the schema first if it is missing.
+
+    `CREATE … IF NOT EXISTS` and the library's `CREATE OR REPLACE FUNCTION` still
+    collide when several processes run them at the same moment on a new store.
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+        conn.commit()
+        try:
+            if store.schema:
+                # The name was checked against _SCHEMA_NAME: it is a plain identifier.
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"'))
+                conn.commit()
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+            conn.commit()

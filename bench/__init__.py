@@ -1,0 +1,1 @@
+"""Benchmarks for commonpot: figures printed side by side, never timed assertions."""

@@ -1,0 +1,240 @@
+"""`make bench`: whole-process timings of `pot` against the floors, side by side.
+
+    .venv/bin/python -m bench                      # 10k and 100k events
+    .venv/bin/python -m bench --big                # and 1M
+    .venv/bin/python -m bench --sizes 10k --runs 3 --write docs/benchmarks.md
+
+Each row times one `pot` command (a whole process, as a person runs it) and its
+anchor in alternating order, `--runs` pairs: the median and min–max of each,
+its peak memory (the child's maxrss), and the ratio computed pair by pair.
+Nothing here asserts a time; the figures are for people to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import data
+
+POT = [str(Path(sys.executable).parent / "pot")]
+FLOOR = [sys.executable, "-m", "bench.floor"]
+
+
+def size(label: str) -> int:
+    """"10k" -> 10,000; "1M" -> 1,000,000; a plain number as it is."""
+    factor = {"k": 1_000, "K": 1_000, "M": 1_000_000}.get(label[-1:], 1)
+    return int(label[:-1] if factor > 1 else label) * factor
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mb: float
+
+
+@dataclass(frozen=True)
+class Row:
+    size: str
+    what: str
+    anchor: str
+    subject: list[Run]
+    base: list[Run]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [s.seconds / b.seconds for s, b in zip(self.subject, self.base, strict=True)]
+
+
+def run(argv: list[str], prepare: Callable[[], None] | None = None) -> Run:
+    """Run one process to the end; its wall time and peak resident memory."""
+    if prepare is not None:
+        prepare()
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def pairs(
+    runs: int,
+    subject: list[str],
+    anchor: list[str],
+    prepare_subject: Callable[[], None] | None = None,
+    prepare_anchor: Callable[[], None] | None = None,
+) -> tuple[list[Run], list[Run]]:
+    """`runs` pairs, alternating which goes first, so drift and caches hit both alike."""
+    mine, theirs = [], []
+    for i in range(runs):
+        if i % 2 == 0:
+            mine.append(run(subject, prepare_subject))
+            theirs.append(run(anchor, prepare_anchor))
+        else:
+            theirs.append(run(anchor, prepare_anchor))
+            mine.append(run(subject, prepare_subject))
+    return mine, theirs
+
+
+def fmt_runs(runs: list[Run]) -> str:
+    times = [r.seconds for r in runs]
+    return f"{statistics.median(times):.3f} ({min(times):.3f}–{max(times):.3f})"
+
+
+def fmt_ratio(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def peak(runs: list[Run]) -> str:
+    return f"{max(r.peak_mb for r in runs):.0f}"
+
+
+def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None]) -> list[Row]:
+    rows: list[Row] = []
+    hledger = shutil.which("hledger")
+
+    log(f"[{label}] setting up: crew pot, {n:,}-row statement, {n:,}-event pot")
+    crew = work / "crew.sqlite"
+    data.crew_pot(crew)
+    statement = work / "statement.csv"
+    data.write_csv(statement, n)
+    full = work / "pot.sqlite"
+    started = time.perf_counter()
+    events = data.full_pot(full, n)
+    log(f"[{label}] generated {events:,} events in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    caught = run([*POT, "--db", str(full), "balance", "--json"])
+    log(f"[{label}] first catch-up of the views: {caught.seconds:.1f} s, {caught.peak_mb:.0f} MB")
+    journal = work / "pot.journal"
+    subprocess.run([*POT, "--db", str(full), "export", "--format", "journal", "-o", str(journal)], check=True)
+    floor = work / "floor.sqlite"
+    data.floor_table(floor, full)
+
+    # import: a fresh copy of the crew pot for every run, copied before the clock starts.
+    target, floor_target = work / "import.sqlite", work / "import-floor.sqlite"
+
+    def fresh_target() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(crew, target)
+
+    def fresh_floor() -> None:
+        floor_target.unlink(missing_ok=True)
+
+    log(f"[{label}] pot import")
+    mine, theirs = pairs(
+        runs,
+        [*POT, "--db", str(target), "--as", "Ana", "import", str(statement), "--json"],
+        [*FLOOR, "import", str(statement), str(floor_target)],
+        fresh_target,
+        fresh_floor,
+    )
+    rows.append(Row(label, f"pot import ({n:,} rows)", "sqlite3 executemany", mine, theirs))
+
+    for command in ("balance", "trust"):
+        log(f"[{label}] pot {command}")
+        argv = [*POT, "--db", str(full), command, "--json"]
+        mine, theirs = pairs(runs, argv, [*FLOOR, "balance", str(floor)])
+        rows.append(Row(label, f"pot {command} --json", "python+sqlite3 GROUP BY", mine, theirs))
+        if hledger:
+            mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
+            rows.append(Row(label, f"pot {command} --json", "hledger bal", mine, theirs))
+
+    log(f"[{label}] pot contribute")
+    mine, theirs = pairs(
+        runs,
+        [*POT, "--db", str(full), "--as", "Ana", "contribute", "Bo", "10"],
+        [*POT, "--db", str(crew), "--as", "Ana", "contribute", "Bo", "10"],
+    )
+    rows.append(Row(label, "pot contribute (one event)", "same on the empty pot", mine, theirs))
+
+    log(f"[{label}] pot rebuild")
+    mine, theirs = pairs(runs, [*POT, "--db", str(full), "rebuild"], [*FLOOR, "readlog", str(full)])
+    rows.append(Row(label, f"pot rebuild ({events:,} events)", "read + decode the log", mine, theirs))
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| size | pot command | median s (min–max) | peak MB | anchor | anchor median s (min–max) | anchor MB | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.size} | {r.what} | {fmt_runs(r.subject)} | {peak(r.subject)} | {r.anchor} | "
+            f"{fmt_runs(r.base)} | {peak(r.base)} | {fmt_ratio(r.ratios)} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        hledger = subprocess.run(["hledger", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        hledger = "not installed"
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; {hledger}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1M (default 10k,100k)")
+    parser.add_argument("--big", action="store_true", help="add the 1M size (slow)")
+    parser.add_argument("--runs", type=int, default=5, help="pairs per row (default 5)")
+    parser.add_argument("--write", type=Path, metavar="FILE", help="also write the table as markdown to FILE")
+    args = parser.parse_args()
+    labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if args.big and "1M" not in labels:
+        labels.append("1M")
+    try:
+        sizes = {label: size(label) for label in labels}
+    except ValueError:
+        parser.error(f"sizes are numbers like 10k, 100k or 1M, not {args.sizes!r}")
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for label in labels:
+        with tempfile.TemporaryDirectory(prefix=f"pot-bench-{label}-") as work:
+            rows += measure(label, sizes[label], args.runs, Path(work), log)
+    took = time.perf_counter() - started
+    report = (
+        f"Machine: {machine()}\n\n"
+        f"Run: `python -m bench --sizes {','.join(labels)} --runs {args.runs}` "
+        f"on {time.strftime('%Y-%m-%d', time.gmtime())}, {took / 60:.1f} minutes in all\n\n"
+        f"{table(rows)}\n"
+    )
+    print(report)
+    if args.write is not None:
+        args.write.write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
