@@ -629,6 +629,7 @@ def demo(s: Session) -> None:
     click.echo("")
     ctx.invoke(verify, digest=None, as_json=False)
     click.echo(f"\ntry: pot --db {s.db or '<store>'} --pot {DEMO_SLUG} history")
+    click.echo(f" or: pot --db {s.db or '<store>'} --pot {DEMO_SLUG} report -o demo.html  (one page to share)")
 
 
 # --------------------------------------------------------------------------- replay and reflection
@@ -1116,6 +1117,26 @@ def import_(s: Session, file: Path, fmt: str | None, as_json: bool) -> None:
     if as_json:
         return emit_json({"pot": s.slug, "new": result.new, "already_recorded": result.already_recorded})
     click.echo(f"{result.new} new, {result.already_recorded} already recorded")
+    return None
+
+
+# --------------------------------------------------------------------------- report
+@main.command("report")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file.")
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@json_option
+@pass_session
+def report_(s: Session, output: Path, as_of: date | None, as_json: bool) -> None:
+    """Write one self-contained HTML file: figures, charts, members, proposals and the full history.
+
+    Example: pot report -o pot.html --as-of 2026-03-31
+    """
+    from ledger.report import write_report
+
+    done = write_report(s.ledger, s.slug, as_of, s.today, output)
+    if as_json:
+        return emit_json(done)
+    click.echo(f"wrote {output}: {s.info.name} as of {done.as_of}, head digest {done.head}")
     return None
 
 

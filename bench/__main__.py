@@ -26,14 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import data
-
 POT = [str(Path(sys.executable).parent / "pot")]
 FLOOR = [sys.executable, "-m", "bench.floor"]
+DATA = [sys.executable, "-m", "bench.data"]
 
 
 def size(label: str) -> int:
-    """"10k" -> 10,000; "1M" -> 1,000,000; a plain number as it is."""
+    """ "10k" -> 10,000; "1M" -> 1,000,000; a plain number as it is."""
     factor = {"k": 1_000, "K": 1_000, "M": 1_000_000}.get(label[-1:], 1)
     return int(label[:-1] if factor > 1 else label) * factor
 
@@ -110,20 +109,22 @@ def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None
 
     log(f"[{label}] setting up: crew pot, {n:,}-row statement, {n:,}-event pot")
     crew = work / "crew.sqlite"
-    data.crew_pot(crew)
+    subprocess.run([*DATA, "crew", str(crew)], check=True)
     statement = work / "statement.csv"
-    data.write_csv(statement, n)
+    subprocess.run([*DATA, "csv", str(statement), str(n)], check=True)
     full = work / "pot.sqlite"
     started = time.perf_counter()
-    events = data.full_pot(full, n)
+    events = int(subprocess.run([*DATA, "full", str(full), str(n)], check=True, capture_output=True).stdout)
     log(f"[{label}] generated {events:,} events in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     caught = run([*POT, "--db", str(full), "balance", "--json"])
     log(f"[{label}] first catch-up of the views: {caught.seconds:.1f} s, {caught.peak_mb:.0f} MB")
     journal = work / "pot.journal"
-    subprocess.run([*POT, "--db", str(full), "export", "--format", "journal", "-o", str(journal)], check=True)
+    subprocess.run(
+        [*POT, "--db", str(full), "export", "--format", "journal", "-o", str(journal)], check=True, capture_output=True
+    )
     floor = work / "floor.sqlite"
-    data.floor_table(floor, full)
+    subprocess.run([*DATA, "floor", str(floor), str(full)], check=True)
 
     # import: a fresh copy of the crew pot for every run, copied before the clock starts.
     target, floor_target = work / "import.sqlite", work / "import-floor.sqlite"
@@ -171,7 +172,8 @@ def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| size | pot command | median s (min–max) | peak MB | anchor | anchor median s (min–max) | anchor MB | ratio |",
+        "| size | pot command | median s (min–max) | peak MB "
+        "| anchor | anchor median s (min–max) | anchor MB | ratio |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -233,7 +235,20 @@ def main() -> None:
     )
     print(report)
     if args.write is not None:
-        args.write.write_text(report, encoding="utf-8")
+        write(args.write, report)
+
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def write(path: Path, report: str) -> None:
+    """Put the report between the markers in `path`, keeping the prose around them."""
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        text += f"\n{START}\n{END}\n"
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    path.write_text(f"{before}{START}\n{report}{END}{after}", encoding="utf-8")
 
 
 if __name__ == "__main__":

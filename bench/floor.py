@@ -18,7 +18,7 @@ from decimal import Decimal
 
 def import_floor(csv_path: str, db: str) -> None:
     conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE IF NOT EXISTS rows (member TEXT, amount INTEGER, \"on\" TEXT, ref TEXT UNIQUE)")
+    conn.execute('CREATE TABLE IF NOT EXISTS rows (member TEXT, amount INTEGER, "on" TEXT, ref TEXT UNIQUE)')
     with open(csv_path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
@@ -36,11 +36,13 @@ def balance_floor(db: str) -> None:
 
 
 def readlog_floor(db: str) -> None:
+    from uuid import UUID
+
     from eventsourcing.application import Application
 
     from ledger.store import resolve
 
-    app: Application[object] = Application(env=resolve(db, create=False).es_env)
+    app: Application[UUID] = Application(env=resolve(db, create=False).es_env)
     after, count = 0, 0
     while True:
         page = app.recorder.select_notifications(start=after, limit=500, inclusive_of_start=False)

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanSnapshotAggregate
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import chain
+from domain.book import ContributionBook, RefIndex
 from domain.consent import POSITIONS, tally
 from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
 from domain.events import (
@@ -50,7 +51,8 @@ def pot_id(slug: str) -> uuid.UUID:
 
 
 class _State(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Validators are built when a pot is first loaded, not by every command that imports this.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class MemberState(_State):
@@ -58,14 +60,6 @@ class MemberState(_State):
     role: Literal["member", "treasurer"]
     joined: date
     left: date | None = None
-
-
-class ContributionState(_State):
-    member: str
-    amount_minor: int
-    on: date
-    ref: str | None = None
-    reversed: bool = False
 
 
 class ProposalState(_State):
@@ -90,8 +84,9 @@ class PotState(_State):
     voting_days: int
     members: dict[str, MemberState] = {}
     balance_minor: int = 0
-    contributions: dict[int, ContributionState] = {}
-    refs: dict[str, int] = {}
+    # Compact, so a snapshot of a long-lived pot stays quick to load (see domain.book).
+    contributions: ContributionBook = Field(default_factory=ContributionBook)
+    refs: RefIndex = Field(default_factory=RefIndex)
     proposals: dict[int, ProposalState] = {}
     # Numbers of events that are reflections: a reflection is never about another one.
     reflection_nos: set[int] = set()
@@ -106,7 +101,7 @@ class Pot(BaseAggregate[uuid.UUID]):
     class Snapshot(BaseModel, CanSnapshotAggregate[uuid.UUID]):
         """The whole pot state at one version, so long-lived pots load fast."""
 
-        model_config = ConfigDict(extra="forbid", frozen=True)
+        model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
         originator_id: uuid.UUID
         originator_version: int
         timestamp: datetime
@@ -585,12 +580,12 @@ class Pot(BaseAggregate[uuid.UUID]):
             case RoleChanged(member=member, role=role):
                 s.members[name_key(member)].role = role
             case ContributionRecorded(member=member, amount_minor=amount, on=on, ref=ref):
-                s.contributions[event.no] = ContributionState(member=member, amount_minor=amount, on=on, ref=ref)
+                s.contributions.add(event.no, member, amount, on)
                 s.balance_minor += amount
                 if ref is not None:
-                    s.refs[ref] = event.no
+                    s.refs.add(ref, event.no)
             case ContributionReversed(contribution_no=no, amount_minor=amount):
-                s.contributions[no].reversed = True
+                s.contributions.mark_reversed(no)
                 s.balance_minor -= amount
             case WithdrawalProposed():
                 s.proposals[event.proposal_no] = ProposalState(

@@ -31,7 +31,7 @@ from projections.core import CoreProjection
 from projections.pledges import PledgesProjection
 from projections.reflections import ReflectionsProjection
 from projections.reports import PotInfo
-from projections.runner import Projection, catch_up, reset
+from projections.runner import Projection, catch_up_all, reset
 from projections.tables import metadata
 from projections.trust import TrustProjection
 
@@ -153,7 +153,7 @@ class Ledger:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return sum(catch_up(self.engine, p, read, self.app.mapper.to_domain_event) for p in self.projections)
+            return catch_up_all(self.engine, self.projections, read, self.app.mapper.to_domain_event)
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 

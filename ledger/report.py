@@ -10,8 +10,10 @@ imported only here, and this module only by the `report` command.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from importlib import resources
 from io import StringIO
 from itertools import accumulate
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection
 
+from domain import chain
 from domain.errors import BadInput
 from domain.values import format_amount
 from projections.describe import describe
@@ -175,17 +178,12 @@ def _proposals(
     if as_of is None:
         return found
     status: dict[int, str] = {}
+    outcome = {"withdrawal_proposed": "open", "proposal_cancelled": "cancelled", "withdrawal_paid": "paid"}
     for item in items:
-        no = item.get("proposal_no")
-        match item["type"]:
-            case "withdrawal_proposed":
-                status[no] = "open"
-            case "proposal_decided":
-                status[no] = str(item["outcome"])
-            case "proposal_cancelled":
-                status[no] = "cancelled"
-            case "withdrawal_paid":
-                status[no] = "paid"
+        if item["type"] == "proposal_decided":
+            status[int(item["proposal_no"])] = str(item["outcome"])
+        elif item["type"] in outcome:
+            status[int(item["proposal_no"])] = outcome[item["type"]]
     shown = []
     for d in found:
         if d.no not in status:
@@ -257,3 +255,180 @@ def read_report(ledger: Ledger, slug: str, as_of: date | None, today: date) -> P
         if info is None:
             raise BadInput(f"there is no pot {slug!r}")
         return build_report(conn, info, as_of, today)
+
+
+# --------------------------------------------------------------------------- charts
+@contextmanager
+def _figure(name: str, width: float, height: float) -> Iterator[tuple[Figure, Axes]]:
+    """A matplotlib figure without pyplot (so no global backend or figure registry)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(
+        {
+            # Text stays text: readable, searchable, and escaped by matplotlib's SVG writer.
+            "svg.fonttype": "none",
+            # Element ids are hashes: a salt per chart keeps them unique across the page and stable across runs.
+            "svg.hashsalt": f"commonpot-{name}",
+            "font.size": 12,
+            "font.family": "sans-serif",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        yield fig, fig.add_subplot()
+
+
+def _svg(fig: Figure, label: str) -> str:
+    """The figure as an `<svg>` element to put inline: no XML prolog, no metadata, sized by CSS."""
+    out = StringIO()
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    # Width and height in points would fix the size; the viewBox lets it scale to a phone.
+    return re.sub(
+        r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
+        lambda m: f'<svg {m.group(1)}class="chart" role="img" aria-label="{label}"',
+        text,
+        count=1,
+    )
+
+
+def _days(points: list[BalancePoint]) -> Any:
+    # Matplotlib draws dates natively; its type hints only admit numbers.
+    return [p.on for p in points]
+
+
+def _nothing(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666")
+    ax.set_axis_off()
+
+
+def balance_chart(r: PotReport) -> str:
+    """The balance at the end of each day, with contributions, reversals and payouts marked."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    with _figure("balance", 6.4, 3.2) as (fig, ax):
+        points = list(r.timeline)
+        if points and points[-1].on < r.as_of:
+            points.append(BalancePoint(on=r.as_of, balance_minor=points[-1].balance_minor, marks=()))
+        if not points:
+            _nothing(ax, "no events yet")
+            return _svg(fig, "balance over time")
+        # Amounts stay integer minor units; only the axis labels turn them into money.
+        ax.step(
+            _days(points),
+            [p.balance_minor for p in points],
+            where="post",
+            color="#1565c0",
+            linewidth=2,
+            label="balance",
+        )
+        for kind, (label, marker, colour) in MARKED.items():
+            marked = [p for p in points if kind in p.marks]
+            if marked:
+                ax.scatter(
+                    _days(marked),
+                    [p.balance_minor for p in marked],
+                    marker=marker,
+                    color=colour,
+                    s=36,
+                    zorder=3,
+                    label=label,
+                )
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_amount(round(v), r.digits)))
+        ax.set_ylabel(r.currency)
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd")
+        fig.legend(loc="outside upper center", frameon=False, ncols=4)
+        return _svg(fig, "balance over time")
+
+
+def shares_chart(r: PotReport) -> str:
+    """Each member's contributions as a bar, labelled with their share."""
+    people = list(reversed(r.balance.members))
+    with _figure("shares", 6.4, 0.5 + 0.38 * max(len(people), 1)) as (fig, ax):
+        minor = [max(int(Decimal(m.contributed).scaleb(r.digits)), 0) for m in people]
+        if not any(minor):
+            _nothing(ax, "no contributions yet")
+            return _svg(fig, "each member's share of contributions")
+        bars = ax.barh([m.name for m in people], minor, color="#2e7d32")
+        ax.bar_label(bars, labels=[f"{m.share_pct} %  ({m.contributed})" for m in people], padding=4)
+        ax.set_xlim(0, max(minor) * 1.35)
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        return _svg(fig, "each member's share of contributions")
+
+
+# One colour per trust level, light to dark as the levels deepen.
+LEVEL_COLOURS = {1: "#c6dbef", 2: "#6baed6", 3: "#2171b5", 4: "#f16913", 5: "#7f2704"}
+
+
+def trust_chart(r: PotReport) -> str:
+    """Trust points per current member, stacked by level; points lost stack to the left of zero."""
+    people = list(reversed(r.trust.members))
+    with _figure("trust", 6.4, 1.1 + 0.38 * max(len(people), 1)) as (fig, ax):
+        if not any(any(m.points.values()) for m in people):
+            _nothing(ax, "no trust points yet")
+            return _svg(fig, "trust points per member by level")
+        names = [m.name for m in people]
+        right = [0] * len(people)
+        left = [0] * len(people)
+        for level in LEVELS:
+            values = [m.points[str(level)] for m in people]
+            starts = [right[i] if v >= 0 else left[i] for i, v in enumerate(values)]
+            ax.barh(
+                names,
+                values,
+                left=starts,
+                color=LEVEL_COLOURS[level],
+                label=f"{level} {LEVEL_NAMES[level]}",
+            )
+            for i, v in enumerate(values):
+                if v >= 0:
+                    right[i] += v
+                else:
+                    left[i] += v
+        for i, m in enumerate(people):
+            ax.annotate(f"{m.total}", (right[i], i), xytext=(4, 0), textcoords="offset points", va="center")
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_xlabel("points")
+        ax.set_xlim(min(left) * 1.1 if min(left) < 0 else 0, max(max(right), 1) * 1.12)
+        fig.legend(loc="outside upper center", ncols=3, frameon=False, fontsize=10)
+        return _svg(fig, "trust points per member by level")
+
+
+# --------------------------------------------------------------------------- rendering
+def render_html(r: PotReport, made_on: date) -> str:
+    """The whole page: inline CSS and SVG, no script, every user-supplied string escaped."""
+    from jinja2 import Environment, StrictUndefined
+    from markupsafe import Markup
+
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(resources.files("ledger").joinpath("report.html.j2").read_text("utf-8"))
+    charts = {
+        # Matplotlib escapes the text it writes into SVG, so the markup is safe to place as is.
+        "balance": Markup(balance_chart(r)),  # noqa: S704
+        "shares": Markup(shares_chart(r)),  # noqa: S704
+        "trust": Markup(trust_chart(r)),  # noqa: S704
+    }
+    return template.render(r=r, charts=charts, made_on=made_on, levels=LEVEL_NAMES, short=r.head[: chain.SHORT])
+
+
+def write_report(ledger: Ledger, slug: str, as_of: date | None, today: date, path: Path) -> Written:
+    report = read_report(ledger, slug, as_of, today)
+    html = render_html(report, today)
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {e.strerror or e}") from None
+    return Written(
+        pot=report.pot, file=str(path), as_of=report.as_of, events=report.events, head=report.head[: chain.SHORT]
+    )

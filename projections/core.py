@@ -9,9 +9,10 @@ cannot drift apart.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
 from domain import chain
 from domain.events import (
@@ -27,7 +28,6 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
-    payload,
     record_of,
 )
 from domain.values import name_key
@@ -54,6 +54,25 @@ _add_to_member = (
 _set_head = update(pots).where(pots.c.slug == bindparam("s")).values(events=bindparam("n"), head=bindparam("h"))
 
 
+_insert_history = history.insert()
+_insert_ballot = ballots.insert()
+_insert_member = members.insert()
+_insert_proposal = proposals.insert()
+_member_where = and_(members.c.slug == bindparam("s"), members.c.key == bindparam("k"))
+_proposal_where = and_(proposals.c.slug == bindparam("s"), proposals.c.no == bindparam("b_no"))
+_set_left = update(members).where(_member_where).values(left=bindparam("v"))
+_set_role = update(members).where(_member_where).values(role=bindparam("v"))
+_set_decided = (
+    update(proposals)
+    .where(_proposal_where)
+    .values(status=bindparam("v"), decided_on=bindparam("on"), approved=bindparam("approved"))
+)
+_set_cancelled = update(proposals).where(_proposal_where).values(status="cancelled", decided_on=bindparam("on"))
+_set_paid = update(proposals).where(_proposal_where).values(status="paid", paid_on=bindparam("on"))
+_member_name = select(members.c.name).where(_member_where)
+_proposal_amount = select(proposals.c.amount).where(_proposal_where)
+
+
 class CoreProjection:
     name = "core"
     tables: tuple[Table, ...] = CORE_TABLES
@@ -61,6 +80,7 @@ class CoreProjection:
     def __init__(self) -> None:
         # pot id (hex) -> slug; pots never change slug, so this never goes stale.
         self._slugs: dict[str, str] = {}
+        self._batch = _Batch()
 
     def _slug(self, conn: Connection, event: PotEvent) -> str:
         key = event.originator_id.hex
@@ -71,6 +91,35 @@ class CoreProjection:
         return slug
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
+        self.apply_all(conn, [event])
+
+    def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
+        """Fold a batch: rare events write at once; history rows and money sums once per batch.
+
+        The sums are additive and nothing in the fold reads history, ballots or the
+        money columns, so deferring them to the batch's end gives the same rows.
+        """
+        batch = self._batch = _Batch()
+        for event in events:
+            self._one(conn, event)
+        if batch.history:
+            conn.execute(_insert_history, batch.history)
+        if batch.ballots:
+            conn.execute(_insert_ballot, batch.ballots)
+        if batch.members:
+            conn.execute(
+                _add_to_member,
+                [{"s": s, "k": k, "d_contributed": c, "d_received": r} for (s, k), (c, r) in batch.members.items()],
+            )
+        for slug, (bal, contributed, paid, reserved) in batch.money.items():
+            conn.execute(
+                _add_to_pot,
+                {"s": slug, "d_balance": bal, "d_contributed": contributed, "d_paid": paid, "d_reserved": reserved},
+            )
+        for slug, (no, head) in batch.heads.items():
+            conn.execute(_set_head, {"s": slug, "n": no, "h": head})
+
+    def _one(self, conn: Connection, event: PotEvent) -> None:
         if isinstance(event, PotOpened):
             self._slugs[event.originator_id.hex] = event.slug
             conn.execute(
@@ -93,142 +142,129 @@ class CoreProjection:
             )
         slug = self._slug(conn, event)
         subject, delta = self._fold(conn, slug, event)
-        digest = chain.digest(record_of(event))
-        conn.execute(
-            history.insert().values(
-                slug=slug,
-                no=event.no,
-                at=chain.iso_at(event.timestamp),
-                on=event.on,
-                type=event.TYPE,
-                actor=event.actor,
-                member=subject,
-                delta=delta,
-                fields=json.dumps(payload(event), ensure_ascii=False, sort_keys=True),
-                digest=digest,
-            )
+        record = record_of(event)
+        digest = chain.digest(record)
+        self._batch.history.append(
+            {
+                "slug": slug,
+                "no": event.no,
+                "at": record["at"],
+                "on": event.on,
+                "type": event.TYPE,
+                "actor": event.actor,
+                "member": subject,
+                "delta": delta,
+                "fields": json.dumps(record["fields"], ensure_ascii=False, sort_keys=True),
+                "digest": digest,
+            }
         )
-        conn.execute(_set_head, {"s": slug, "n": event.no, "h": digest})
+        self._batch.heads[slug] = (event.no, digest)
 
-    def _money(
-        self, conn: Connection, slug: str, *, balance: int = 0, contributed: int = 0, paid: int = 0, reserved: int = 0
-    ) -> None:
-        conn.execute(
-            _add_to_pot,
-            {"s": slug, "d_balance": balance, "d_contributed": contributed, "d_paid": paid, "d_reserved": reserved},
-        )
+    def _member(self, slug: str, member: str, *, contributed: int = 0, received: int = 0) -> None:
+        key = (slug, name_key(member))
+        c, r = self._batch.members.get(key, (0, 0))
+        self._batch.members[key] = (c + contributed, r + received)
+
+    def _money(self, slug: str, *, balance: int = 0, contributed: int = 0, paid: int = 0, reserved: int = 0) -> None:
+        b, c, p, r = self._batch.money.get(slug, (0, 0, 0, 0))
+        self._batch.money[slug] = (b + balance, c + contributed, p + paid, r + reserved)
 
     def _fold(self, conn: Connection, slug: str, event: PotEvent) -> tuple[str | None, int]:
         """Update the tables for one event; return the member it is about and its balance change."""
         match event:
+            case ContributionRecorded(member=member, amount_minor=amount):
+                self._member(slug, member, contributed=amount)
+                self._money(slug, balance=amount, contributed=amount)
+                return member, amount
+            case ContributionReversed(member=member, amount_minor=amount):
+                self._member(slug, member, contributed=-amount)
+                self._money(slug, balance=-amount, contributed=-amount)
+                return member, -amount
+            case VoteCast(proposal_no=no, member=member, position=position, reason=reason, on=on):
+                self._batch.ballots.append(
+                    {
+                        "slug": slug,
+                        "event_no": event.no,
+                        "proposal_no": no,
+                        "member": member,
+                        "position": position,
+                        "reason": reason,
+                        "on": on,
+                    }
+                )
+                return member, 0
             case MemberJoined(member=member, role=role, on=on):
                 conn.execute(
-                    members.insert().values(
-                        slug=slug,
-                        key=name_key(member),
-                        name=member,
-                        role=role,
-                        joined=on,
-                        joined_no=event.no,
-                        left=None,
-                        contributed=0,
-                        received=0,
-                    )
+                    _insert_member,
+                    {
+                        "slug": slug,
+                        "key": name_key(member),
+                        "name": member,
+                        "role": role,
+                        "joined": on,
+                        "joined_no": event.no,
+                        "left": None,
+                        "contributed": 0,
+                        "received": 0,
+                    },
                 )
                 return member, 0
             case MemberLeft(member=member, on=on):
-                conn.execute(
-                    update(members).where(members.c.slug == slug, members.c.key == name_key(member)).values(left=on)
-                )
+                conn.execute(_set_left, {"s": slug, "k": name_key(member), "v": on})
                 return member, 0
             case RoleChanged(member=member, role=role):
-                conn.execute(
-                    update(members).where(members.c.slug == slug, members.c.key == name_key(member)).values(role=role)
-                )
+                conn.execute(_set_role, {"s": slug, "k": name_key(member), "v": role})
                 return member, 0
-            case ContributionRecorded(member=member, amount_minor=amount):
-                conn.execute(
-                    _add_to_member, {"s": slug, "k": name_key(member), "d_contributed": amount, "d_received": 0}
-                )
-                self._money(conn, slug, balance=amount, contributed=amount)
-                return member, amount
-            case ContributionReversed(member=member, amount_minor=amount):
-                conn.execute(
-                    _add_to_member, {"s": slug, "k": name_key(member), "d_contributed": -amount, "d_received": 0}
-                )
-                self._money(conn, slug, balance=-amount, contributed=-amount)
-                return member, -amount
             case WithdrawalProposed():
                 conn.execute(
-                    proposals.insert().values(
-                        slug=slug,
-                        no=event.proposal_no,
-                        event_no=event.no,
-                        proposer=event.actor,
-                        amount=event.amount_minor,
-                        purpose=event.purpose,
-                        recipient=event.recipient,
-                        proposed_on=event.on,
-                        closes=event.closes,
-                        status="open",
-                        decided_on=None,
-                        approved=None,
-                        paid_on=None,
-                    )
+                    _insert_proposal,
+                    {
+                        "slug": slug,
+                        "no": event.proposal_no,
+                        "event_no": event.no,
+                        "proposer": event.actor,
+                        "amount": event.amount_minor,
+                        "purpose": event.purpose,
+                        "recipient": event.recipient,
+                        "proposed_on": event.on,
+                        "closes": event.closes,
+                        "status": "open",
+                        "decided_on": None,
+                        "approved": None,
+                        "paid_on": None,
+                    },
                 )
                 return event.actor, 0
-            case VoteCast(proposal_no=no, member=member, position=position, reason=reason, on=on):
-                conn.execute(
-                    ballots.insert().values(
-                        slug=slug,
-                        event_no=event.no,
-                        proposal_no=no,
-                        member=member,
-                        position=position,
-                        reason=reason,
-                        on=on,
-                    )
-                )
-                return member, 0
             case ProposalDecided(proposal_no=no, outcome=outcome, on=on):
                 approved = outcome == "approved"
-                conn.execute(
-                    update(proposals)
-                    .where(proposals.c.slug == slug, proposals.c.no == no)
-                    .values(status=outcome, decided_on=on, approved=approved)
-                )
+                conn.execute(_set_decided, {"s": slug, "b_no": no, "v": outcome, "on": on, "approved": approved})
                 if approved:
-                    amount = self._amount(conn, slug, no)
-                    self._money(conn, slug, reserved=amount)
+                    amount = int(conn.execute(_proposal_amount, {"s": slug, "b_no": no}).scalar_one())
+                    self._money(slug, reserved=amount)
                 return None, 0
             case ProposalCancelled(proposal_no=no, on=on):
-                conn.execute(
-                    update(proposals)
-                    .where(proposals.c.slug == slug, proposals.c.no == no)
-                    .values(status="cancelled", decided_on=on)
-                )
+                conn.execute(_set_cancelled, {"s": slug, "b_no": no, "on": on})
                 return None, 0
             case WithdrawalPaid(proposal_no=no, amount_minor=amount, recipient=recipient, on=on):
-                conn.execute(
-                    update(proposals)
-                    .where(proposals.c.slug == slug, proposals.c.no == no)
-                    .values(status="paid", paid_on=on)
-                )
-                self._money(conn, slug, balance=-amount, paid=amount, reserved=-amount)
+                conn.execute(_set_paid, {"s": slug, "b_no": no, "on": on})
+                self._money(slug, balance=-amount, paid=amount, reserved=-amount)
                 # Only a recipient who is a member has a `received` figure.
-                found = conn.execute(
-                    select(members.c.name).where(members.c.slug == slug, members.c.key == name_key(recipient))
-                ).scalar_one_or_none()
+                found = conn.execute(_member_name, {"s": slug, "k": name_key(recipient)}).scalar_one_or_none()
                 if found is not None:
-                    conn.execute(
-                        _add_to_member, {"s": slug, "k": name_key(recipient), "d_contributed": 0, "d_received": amount}
-                    )
+                    self._member(slug, recipient, received=amount)
                 return found, -amount
         return None, 0
 
-    @staticmethod
-    def _amount(conn: Connection, slug: str, no: int) -> int:
-        value: Any = conn.execute(
-            select(proposals.c.amount).where(proposals.c.slug == slug, proposals.c.no == no)
-        ).scalar_one()
-        return int(value)
+
+class _Batch:
+    """What one batch defers to its end: rows to insert in one go, and sums to add once."""
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, Any]] = []
+        self.ballots: list[dict[str, Any]] = []
+        # (slug, member key) -> (contributed, received)
+        self.members: dict[tuple[str, str], tuple[int, int]] = {}
+        # slug -> (balance, contributed, paid out, reserved)
+        self.money: dict[str, tuple[int, int, int, int]] = {}
+        # slug -> (events, head digest) after the batch
+        self.heads: dict[str, tuple[int, str]] = {}

@@ -32,11 +32,26 @@ The rules, as a crew states them:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, Column, Connection, Date, Index, Integer, String, Table, Text, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    select,
+)
 
 from domain.events import ContributionRecorded, ContributionReversed, PledgeSet, PotEvent
 from domain.values import format_amount, name_key
@@ -109,71 +124,82 @@ class PledgesProjection:
         return slug
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
-        match event:
-            case PledgeSet():
-                conn.execute(
-                    pledges.insert().values(
-                        slug=self._slug(conn, event),
-                        no=event.no,
-                        key=name_key(event.member),
-                        kind=event.kind,
-                        percent=event.percent,
-                        monthly=event.monthly_minor,
-                        from_month=event.from_month,
-                        on=event.on,
+        self.apply_all(conn, [event])
+
+    def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
+        """Fold a batch, inserting its rows in one go at the end; nothing in the fold reads `cp_pledges`."""
+        new_pledges: list[dict[str, Any]] = []
+        # (slug, no) -> row, in event order, so a reversal finds a contribution from the same batch.
+        money: dict[tuple[str, int], dict[str, Any]] = {}
+        for event in events:
+            match event:
+                case PledgeSet():
+                    new_pledges.append(
+                        {
+                            "slug": self._slug(conn, event),
+                            "no": event.no,
+                            "key": name_key(event.member),
+                            "kind": event.kind,
+                            "percent": event.percent,
+                            "monthly": event.monthly_minor,
+                            "from_month": event.from_month,
+                            "on": event.on,
+                        }
                     )
-                )
-            case ContributionRecorded():
-                income = event.income_minor
-                conn.execute(
-                    pledge_money.insert().values(
-                        slug=self._slug(conn, event),
-                        no=event.no,
-                        key=name_key(event.member),
-                        month=month_of(event.on),
-                        on=event.on,
-                        amount=event.amount_minor,
-                        income=income or 0,
-                        incomes=0 if income is None else 1,
-                    )
-                )
-            case ContributionReversed():
-                slug = self._slug(conn, event)
-                original = (
-                    conn.execute(
-                        select(pledge_money).where(
-                            pledge_money.c.slug == slug, pledge_money.c.no == event.contribution_no
+                case ContributionRecorded():
+                    slug = self._slug(conn, event)
+                    income = event.income_minor
+                    money[(slug, event.no)] = {
+                        "slug": slug,
+                        "no": event.no,
+                        "key": name_key(event.member),
+                        "month": month_of(event.on),
+                        "on": event.on,
+                        "amount": event.amount_minor,
+                        "income": income or 0,
+                        "incomes": 0 if income is None else 1,
+                    }
+                case ContributionReversed():
+                    slug = self._slug(conn, event)
+                    original = money.get((slug, event.contribution_no))
+                    if original is None:
+                        original = dict(
+                            conn.execute(_money_row, {"s": slug, "b_no": event.contribution_no}).mappings().one()
                         )
-                    )
-                    .mappings()
-                    .one()
-                )
-                conn.execute(
-                    pledge_money.insert().values(
-                        slug=slug,
-                        no=event.no,
-                        key=original["key"],
-                        month=original["month"],
-                        on=event.on,
-                        amount=-int(original["amount"]),
-                        income=-int(original["income"]),
-                        incomes=-int(original["incomes"]),
-                    )
-                )
+                    money[(slug, event.no)] = {
+                        "slug": slug,
+                        "no": event.no,
+                        "key": original["key"],
+                        "month": original["month"],
+                        "on": event.on,
+                        "amount": -int(original["amount"]),
+                        "income": -int(original["income"]),
+                        "incomes": -int(original["incomes"]),
+                    }
+        if new_pledges:
+            conn.execute(_insert_pledge, new_pledges)
+        if money:
+            conn.execute(_insert_money, list(money.values()))
+
+
+# Built once: building a statement per event costs more than running it.
+_insert_pledge = pledges.insert()
+_insert_money = pledge_money.insert()
+_money_row = select(pledge_money).where(pledge_money.c.slug == bindparam("s"), pledge_money.c.no == bindparam("b_no"))
 
 
 # --------------------------------------------------------------------------- report
 class PledgeTerms(BaseModel):
     """The pledge in force: `value` is the percent ("10", "7.5") or the monthly amount ("50.00")."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
     kind: str
     value: str
     from_month: str = Field(serialization_alias="from")
 
 
 class MemberPledge(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     name: str
     pledge: PledgeTerms | None
     pledged: str
@@ -185,7 +211,7 @@ class MemberPledge(BaseModel):
 
 
 class PledgesReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     pot: str
     as_of: date
     members: list[MemberPledge]

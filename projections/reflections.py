@@ -9,7 +9,7 @@ read the tables only, never the event log.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -59,21 +59,29 @@ class ReflectionsProjection:
         self._slugs: dict[str, str] = {}
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
-        if isinstance(event, PotOpened):
-            self._slugs[event.originator_id.hex] = event.slug
-            conn.execute(reflection_pots.insert().values(pot_id=event.originator_id.hex, slug=event.slug))
-        elif isinstance(event, ReflectionNoted):
-            conn.execute(
-                reflections.insert().values(
-                    slug=self._slug(conn, event),
-                    no=event.no,
-                    event_no=event.event_no,
-                    member=event.member,
-                    feeling=event.feeling,
-                    note=event.note,
-                    on=event.on,
+        self.apply_all(conn, [event])
+
+    def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
+        """Fold a batch: only pot openings and reflections matter here, the rest is skipped cheaply."""
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            if isinstance(event, PotOpened):
+                self._slugs[event.originator_id.hex] = event.slug
+                conn.execute(reflection_pots.insert(), {"pot_id": event.originator_id.hex, "slug": event.slug})
+            elif isinstance(event, ReflectionNoted):
+                rows.append(
+                    {
+                        "slug": self._slug(conn, event),
+                        "no": event.no,
+                        "event_no": event.event_no,
+                        "member": event.member,
+                        "feeling": event.feeling,
+                        "note": event.note,
+                        "on": event.on,
+                    }
                 )
-            )
+        if rows:
+            conn.execute(reflections.insert(), rows)
 
     def _slug(self, conn: Connection, event: PotEvent) -> str:
         key = event.originator_id.hex
@@ -86,7 +94,7 @@ class ReflectionsProjection:
 
 # --------------------------------------------------------------------------- reports
 class Reflection(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     member: str
     feeling: str
     note: str
@@ -95,7 +103,7 @@ class Reflection(BaseModel):
 class ReplayStep(BaseModel):
     """One event of a replay: the history item, its balance change, the balance after it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     item: dict[str, Any]
     change_minor: int
     balance_after_minor: int
@@ -111,7 +119,7 @@ class ReplayStep(BaseModel):
 
 
 class TriggerEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     no: int
     on: date
     type: str
@@ -121,7 +129,7 @@ class TriggerEvent(BaseModel):
 
 
 class TriggersReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     pot: str
     reflections: int
     by_type: dict[str, int]

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Report(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: each command renders one or two of these, not all of them.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class MemberShare(Report):

@@ -77,6 +77,10 @@ def _postgres_fingerprint(url: str) -> str:
     return h.hexdigest()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--heavy", action="store_true", help="Run tests/reliability at the issue's full sizes.")
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 # The project's machines run a server here (trust auth); elsewhere tests skip, or fail under CI.
 POSTGRES_URL = os.environ.get("POT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -1,0 +1,108 @@
+"""The bad-input catalogue over every command, as one table (issue 7, item 5).
+
+Each row: the arguments, the exit code (2 bad input or usage, 1 refused by a
+rule), a phrase of the single `error:` line; the store and its head digest unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import head, pot, refused
+from tests.reliability.conftest import count
+
+A, B = ("--as", "Ana"), ("--as", "Bo")
+
+CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
+    # global options
+    (("--pot", "nope", "balance"), 2, "no pot 'nope'"),
+    (("--pot", "Not A Slug!", "balance"), 2, "slug"),
+    (("--today", "2026-02-30", "balance"), 2, "date"),
+    # init
+    (("init", "Crew", "--currency", "EURO", *A), 2, "currency"),
+    (("init", "Crew", "--currency", "EUR"), 2, "--as"),
+    (("init", "Crew", "--currency", "EUR", "--quorum", "2", *A), 2, "quorum"),
+    (("init", "Crew", "--currency", "EUR", *A), 1, "already exists"),
+    # members
+    ((*A, "member", "add", ""), 2, "name"),
+    ((*A, "member", "add", "Bo"), 1, "already"),
+    ((*A, "member", "remove", "Zed"), 1, "not a member"),
+    # contribute
+    ((*A, "contribute", "Bo", "abc"), 2, "amount"),
+    ((*A, "contribute", "Bo", "0"), 2, "zero"),
+    ((*A, "contribute", "Bo", "1.001"), 2, "decimals"),
+    ((*A, "contribute", "Bo", "2.100,00"), 2, "use a dot"),
+    ((*A, "contribute", "Zed", "5"), 1, "not a member"),
+    ((*A, "contribute", "Bo", "5", "--on", "2026-13-01"), 2, "date"),
+    ((*A, "contribute", "Bo"), 2, "amount"),
+    ((*A, "contribute", "Bo", "5", "--ref", "BANK-1"), 1, "BANK-1"),
+    # reverse
+    ((*A, "reverse", "99", "--reason", "x"), 1, "99"),
+    ((*A, "reverse", "abc", "--reason", "x"), 2, "abc"),
+    ((*A, "reverse", "6"), 2, "--reason"),
+    ((*A, "reverse", "1", "--reason", "x"), 1, "not a contribution"),
+    # pledges
+    ((*B, "pledge", "Bo"), 2, "exactly one"),
+    ((*B, "pledge", "Bo", "--percent", "abc"), 2, "percent"),
+    ((*B, "pledge", "Bo", "--monthly", "40", "--from", "2026-13"), 2, "YYYY-MM"),
+    (("pledges", "--as-of", "yesterday"), 2, "date"),
+    # proposals and votes
+    ((*B, "propose", "abc", "--purpose", "x"), 2, "amount"),
+    ((*B, "propose", "10"), 2, "--purpose"),
+    ((*B, "vote", "1", "maybe"), 2, "maybe"),
+    ((*B, "vote", "99", "agree"), 1, "99"),
+    ((*B, "close", "99"), 1, "99"),
+    ((*B, "close", "1"), 1, "open for votes"),
+    ((*B, "cancel", "99"), 1, "99"),
+    ((*A, "pay", "1"), 1, "1"),
+    ((*A, "pay", "99"), 1, "99"),
+    (("proposal", "99"), 1, "99"),
+    (("proposals", "--status", "nope"), 2, "nope"),
+    # games
+    ((*A, "game", "listening", "--with", ""), 2, "--with"),
+    ((*A, "game", "listening", "--with", "Ana"), 2, "at least two"),
+    ((*A, "game", "listening", "--with", "Ana,Zed"), 1, "not a member"),
+    ((*A, "game", "conflict", "--between", "Ana,Bo", "--resolved", "--unresolved"), 2, "exactly one"),
+    # reflections and replay
+    ((*B, "reflect", "99", "--feeling", "curious"), 1, "no event 99"),
+    ((*B, "reflect", "2", "--feeling", "very happy"), 2, "feeling"),
+    (("reflect", "2", "--feeling", "sad"), 2, "--as"),
+    (("replay", "--from", "4", "--to", "2"), 2, "after --to"),
+    (("replay", "--from", "0"), 2, "--from"),
+    # queries
+    (("balance", "--as-of", "2026-02-30"), 2, "date"),
+    (("trust", "--as-of", "soon"), 2, "date"),
+    (("history", "--type", "coffee"), 2, "unknown event type"),
+    (("history", "--since", "last week"), 2, "date"),
+    # verify, interchange
+    (("verify", "--digest", "abc"), 1, "at least 8"),
+    (("verify", "--digest", "00000000deadbeef"), 1, "has changed"),
+    (("export", "--format", "pdf"), 2, "pdf"),
+    ((*A, "import", "/no/such/file.csv"), 2, "file.csv"),
+    (("no-such-command",), 2, "no-such-command"),
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Crew Ana (treasurer), Bo, Cy, Dee; Bo gave 50 (event 6, ref BANK-1); Bo's proposal 1 is open."""
+    db = tmp_path_factory.mktemp("catalogue") / "crew.sqlite"
+    for args in (
+        ("init", "Crew", "--currency", "EUR", *A),
+        *((*A, "member", "add", name) for name in ("Bo", "Cy", "Dee")),
+        (*A, "contribute", "Bo", "50", "--ref", "BANK-1"),
+        (*B, "propose", "20", "--purpose", "rent"),
+    ):
+        result = pot(db, *args)
+        assert result.code == 0, (args, result.err)
+    return db
+
+
+@pytest.mark.parametrize(("args", "code", "says"), CATALOGUE, ids=[" ".join(a) for a, _, _ in CATALOGUE])
+def test_bad_input_is_refused_with_one_error_line_and_nothing_stored(store, args, code, says):
+    before = head(store)
+    refused(store, *args, code=code, says=says)
+    assert head(store) == before
+    count("bad inputs refused, store unchanged")
