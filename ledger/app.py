@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from domain.errors import Refused, Tampered, UnknownPot
@@ -237,16 +237,51 @@ class Ledger:
 
     def command(self, slug: str, decide: Callable[[Pot], T]) -> T:
         """Load the pot, let `decide` trigger events, save them atomically; retry on conflict."""
+        return self.write(slug, decide, lambda pot: self.app.save(pot))
+
+    def write(self, slug: str, decide: Callable[[Pot], T], save: Callable[[Pot], object]) -> T:
+        """Take this pot's writer turn, then load, decide and save; retry if a save still conflicts.
+
+        Writers to one pot take turns (a file lock on SQLite, an advisory lock on
+        PostgreSQL), so eight busy processes queue instead of racing and starving
+        one another. Optimistic concurrency stays the guarantee: if anything saved
+        in between (an older `pot`, a writer that timed out), the save is refused
+        and the command decides again on fresh state.
+        """
         for _attempt in range(RETRIES):
-            pot = self.load(slug)
-            result = decide(pot)
-            try:
-                self.app.save(pot)
-            except IntegrityError:
-                continue  # Another process saved first: decide again on fresh state.
+            with self.writer_turn(slug):
+                pot = self.load(slug)
+                result = decide(pot)
+                try:
+                    save(pot)
+                except IntegrityError:
+                    continue  # Another process saved first: decide again on fresh state.
             self.catch_up()
             return result
         raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
+
+    @contextmanager
+    def writer_turn(self, slug: str) -> Iterator[None]:
+        if self.store.kind == "sqlite":
+            import fcntl
+
+            # One lock file per store: SQLite has one writer at a time anyway.
+            with open(f"{self.store.location}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+        key = int.from_bytes(pot_id(slug).bytes[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     # ------------------------------------------------------------------ helpers
     def member_name(self, slug: str, name: str) -> str:

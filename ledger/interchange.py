@@ -28,7 +28,7 @@ from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
 from domain.pot import Pot, pot_id
 from domain.values import format_amount, name_key, parse_amount, parse_date, parse_name, parse_text
-from ledger.app import RETRIES, Ledger
+from ledger.app import Ledger
 from ledger.integrity import MIN_DIGEST_PREFIX, stored_events
 from projections.queries import history_items
 from projections.reports import PotInfo, VerifyReport
@@ -468,18 +468,13 @@ def import_csv(
                 progress("recording", done, count)
         return Imported(count, already)
 
-    for _attempt in range(RETRIES):
-        pot = ledger.load(slug)
-        result = decide(pot)
+    def save(pot: Pot) -> None:
         if progress is not None:
             progress("saving", 0, 0)  # No count: the store and the views take as long as they take.
-        try:
-            _save_all(ledger, pot)
-        except IntegrityError:
-            continue  # Another process saved first: check the file again on fresh state.
-        ledger.catch_up()
-        return result
-    raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
+        _save_all(ledger, pot)
+
+    # On a conflict the whole file is checked again against the fresh pot.
+    return ledger.write(slug, decide, save)
 
 
 def guess_format(path: Path) -> str:

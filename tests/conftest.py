@@ -78,7 +78,7 @@ def _postgres_fingerprint(url: str) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--heavy", action="store_true", help="Run tests/reliability at the issue's full sizes.")
+    parser.addoption("--heavy", action="store_true", help="Run tests/reliability at sizes beyond the issue's.")
 
 
 # --------------------------------------------------------------------------- PostgreSQL

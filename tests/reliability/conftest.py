@@ -19,7 +19,7 @@ def count(figure: str, n: int = 1) -> None:
 
 
 def heavy(config: pytest.Config | None = None) -> bool:
-    """`--heavy` or POT_HEAVY=1: the issue's full sizes (e.g. a 20,000-row import killed ten times)."""
+    """`--heavy` or POT_HEAVY=1: sizes beyond the issue's (e.g. a 50,000-row import killed ten times)."""
     if os.environ.get("POT_HEAVY", "") not in ("", "0"):
         return True
     return bool(config is not None and config.getoption("--heavy", default=False))

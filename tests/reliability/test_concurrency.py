@@ -45,8 +45,8 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 def test_concurrent_writers_lose_and_duplicate_nothing_and_readers_never_see_the_balance_fall(
     backend, tmp_path, is_heavy
 ):
-    # The 8 × 200 under --heavy; 8 × 25 by default keeps `make test` within minutes on 2 cores.
-    per_writer = 200 if is_heavy else 25
+    # The 8 × 200 by default (writers take turns per pot, so this takes about a minute); --heavy: 8 × 1,000.
+    per_writer = 1_000 if is_heavy else 200
     open_shared(backend)
     stop = tmp_path / "stop"
     readers = [spawn("read", backend, str(stop)) for _ in range(READERS)]
