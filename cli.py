@@ -163,6 +163,7 @@ def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any
 
 
 NUMERIC = {"no", "contributed", "share %", "received", "amount", "agree", "abstain", "disagree", "block", "balance"}
+NUMERIC |= {"1 listening", "2 money", "3 consistency", "4 conflict", "5 co-owners", "total", "level"}
 
 
 # --------------------------------------------------------------------------- the group
