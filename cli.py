@@ -104,7 +104,8 @@ class Session:
         try:
             return parse_amount(text, self.info.digits)
         except BadInput as e:
-            raise BadInput(f"{what}: {e}") from None
+            # parse_amount already says "amount …"; name other fields (income) explicitly.
+            raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
 
     def money(self, minor: int) -> str:
         return format_amount(minor, self.info.digits)
@@ -385,7 +386,7 @@ def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes
 
 @main.command()
 @click.argument("proposal_no", metavar="N", type=int)
-@click.argument("position", type=click.Choice(["agree", "abstain", "disagree", "block"]))
+@click.argument("position", metavar="POSITION", type=click.Choice(["agree", "abstain", "disagree", "block"]))
 @click.option("--reason", default="", help="Why, in a sentence.")
 @as_option
 @pass_session
