@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 from decimal import Decimal
@@ -20,8 +21,10 @@ from ledger.interchange import account_name, verify_file
 from tests.conftest import fingerprint, head, pot, refused
 
 HLEDGER = shutil.which("hledger")
+# CI installs hledger, so there a missing hledger fails the test instead of skipping it.
 needs_hledger = pytest.mark.skipif(
-    HLEDGER is None, reason="hledger is not installed (apt-get install hledger; .ci/run installs it)"
+    HLEDGER is None and os.environ.get("CI") != "true",
+    reason="hledger is not installed (apt-get install hledger; .ci/run installs it)",
 )
 
 
