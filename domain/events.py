@@ -213,8 +213,7 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 
 def payload(event: PotEvent) -> dict[str, Any]:
     """The event's own fields as JSON values (dates ISO, tuples as lists)."""
-    data = event.model_dump(mode="json")
-    return {k: v for k, v in data.items() if k not in _ENVELOPE}
+    return event.model_dump(mode="json", exclude=_ENVELOPE)
 
 
 def record_of(event: PotEvent) -> dict[str, Any]:

@@ -4,22 +4,27 @@ Each public method checks SPEC §1's rules against the current state and raises
 before anything changes; only then does it trigger an event. `evolve` is the
 fold: the one place where an event changes state, run both when the event is
 new and on every replay, so it holds no rule checks and no I/O.
+
+The state holds what the rules need and stays small however long the history:
+single past contributions (for a reversal, or a repeated `ref`) are asked of
+a `domain.history.History` that the ledger attaches, not carried along.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanSnapshotAggregate
 from eventsourcing.utils import get_topic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain import chain
-from domain.book import ContributionBook, RefIndex
+from domain.book import reversed_numbers
 from domain.consent import POSITIONS, tally
 from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
 from domain.events import (
@@ -40,6 +45,7 @@ from domain.events import (
     WithdrawalProposed,
     record_of,
 )
+from domain.history import Contribution, History
 from domain.values import format_amount, name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
@@ -84,13 +90,23 @@ class PotState(_State):
     voting_days: int
     members: dict[str, MemberState] = {}
     balance_minor: int = 0
-    # Compact, so a snapshot of a long-lived pot stays quick to load (see domain.book).
-    contributions: ContributionBook = Field(default_factory=ContributionBook)
-    refs: RefIndex = Field(default_factory=RefIndex)
+    # Contributions themselves stay in the event log (see domain.history): only
+    # which ones were reversed, so the state does not grow with every contribution.
+    reversed_nos: set[int] = set()
     proposals: dict[int, ProposalState] = {}
     # Numbers of events that are reflections: a reflection is never about another one.
     reflection_nos: set[int] = set()
     head: str = chain.GENESIS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_older_snapshot(cls, data: Any) -> Any:
+        """Snapshots taken before domain.history carried every contribution and ref: keep the reversals."""
+        if isinstance(data, dict) and ("contributions" in data or "refs" in data):
+            data = dict(data)
+            data.setdefault("reversed_nos", reversed_numbers(data.pop("contributions", {})))
+            data.pop("refs", None)
+        return data
 
 
 class Pot(BaseAggregate[uuid.UUID]):
@@ -125,12 +141,25 @@ class Pot(BaseAggregate[uuid.UUID]):
             pot.__base_init__(self.originator_id, self.originator_version, self.timestamp)
             # A decoded snapshot is used once, so the pot may own its state outright.
             pot.state = self.state
+            pot._remember_from(self.originator_version + 1)
             return pot
 
     def __init__(self, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int) -> None:
         self.state = PotState(
             slug=slug, name=name, currency=currency, digits=digits, quorum=quorum, voting_days=voting_days
         )
+        self._remember_from(1)
+
+    def _remember_from(self, version: int) -> None:
+        """Start keeping the contributions folded in this process (not part of the state, never stored).
+
+        Folded from `version` on; what came before is asked of `history`, which the
+        ledger attaches when it loads a pot from a snapshot.
+        """
+        self._recent: dict[int, Contribution] = {}
+        self._recent_refs: dict[str, Contribution] = {}
+        self._recent_from = version
+        self.history: History | None = None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -200,6 +229,26 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise Refused(f"there is no proposal {no} in pot {self.slug!r}")
         return found
 
+    def contribution(self, no: int) -> Contribution | None:
+        """The contribution recorded as event `no`, or None if that event is not a contribution."""
+        if no >= self._recent_from:
+            return self._recent.get(no)
+        return self._past().contribution(no)
+
+    def recorded_refs(self, refs: Iterable[str]) -> dict[str, Contribution]:
+        """The contributions already recorded under any of these refs, by ref."""
+        wanted = set(refs)
+        found = {ref: c for ref in wanted if (c := self._recent_refs.get(ref)) is not None}
+        rest = wanted - found.keys()
+        if rest and self._recent_from > 1:
+            found.update(self._past().by_refs(rest))
+        return found
+
+    def _past(self) -> History:
+        if self.history is None:
+            raise RuntimeError(f"pot {self.slug!r} was loaded from a snapshot, and no history is attached")
+        return self.history
+
     @property
     def reserved_minor(self) -> int:
         return sum(p.amount_minor for p in self.state.proposals.values() if p.status == "approved")
@@ -263,8 +312,8 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise BadInput("amount must be above zero")
         if on > today:
             raise BadInput(f"value date {on} is in the future (today is {today})")
-        if ref is not None and ref in self.state.refs:
-            raise Refused(f"reference {ref!r} is already recorded (event {self.state.refs[ref]})")
+        if ref is not None and (earlier := self.recorded_refs([ref])):
+            raise Refused(f"reference {ref!r} is already recorded (event {earlier[ref].no})")
         if income_minor is not None and income_minor < amount_minor:
             raise BadInput("income must be at least the contribution amount")
         self._emit(
@@ -283,10 +332,10 @@ class Pot(BaseAggregate[uuid.UUID]):
         acting = self.acting_treasurer(actor, "reverse contributions")
         if not reason.strip():
             raise BadInput("a reversal needs a reason (--reason)")
-        found = self.state.contributions.get(contribution_no)
+        found = self.contribution(contribution_no) if 1 <= contribution_no <= self.version else None
         if found is None:
             raise Refused(f"event {contribution_no} is not a contribution in pot {self.slug!r}")
-        if found.reversed:
+        if contribution_no in self.state.reversed_nos:
             raise Refused(f"contribution {contribution_no} is already reversed")
         if found.amount_minor > self.state.balance_minor:
             raise InsufficientFunds(
@@ -580,12 +629,13 @@ class Pot(BaseAggregate[uuid.UUID]):
             case RoleChanged(member=member, role=role):
                 s.members[name_key(member)].role = role
             case ContributionRecorded(member=member, amount_minor=amount, on=on, ref=ref):
-                s.contributions.add(event.no, member, amount, on)
                 s.balance_minor += amount
+                recorded = Contribution(event.no, member, amount, on, ref)
+                self._recent[event.no] = recorded
                 if ref is not None:
-                    s.refs.add(ref, event.no)
+                    self._recent_refs[ref] = recorded
             case ContributionReversed(contribution_no=no, amount_minor=amount):
-                s.contributions.mark_reversed(no)
+                s.reversed_nos.add(no)
                 s.balance_minor -= amount
             case WithdrawalProposed():
                 s.proposals[event.proposal_no] = ProposalState(

@@ -10,7 +10,7 @@ up from the event log, then read the tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -19,10 +19,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from domain.errors import Refused, Tampered, UnknownPot
+from domain.events import ContributionRecorded
+from domain.history import Contribution
 from domain.pot import Pot, pot_id
 from domain.values import currency_digits, name_key
 from ledger.store import Store, postgres_engine, postgres_setup
@@ -32,7 +35,7 @@ from projections.pledges import PledgesProjection
 from projections.reflections import ReflectionsProjection
 from projections.reports import PotInfo
 from projections.runner import Projection, catch_up_all, reset
-from projections.tables import metadata
+from projections.tables import metadata, refs
 from projections.trust import TrustProjection
 
 T = TypeVar("T")
@@ -115,6 +118,59 @@ def _append_only_postgres(engine: Engine, recorder: Any) -> None:
                 conn.exec_driver_sql(statement.format(table=table))
 
 
+def _create_tables(engine: Engine) -> None:
+    """Create the read-model tables a store lacks; refold `core` if its refs table is new.
+
+    A store made before `cp_refs` existed has refs in its log that the new table
+    does not hold yet, and the ref rule reads that table: the core projection is
+    emptied, so the next catch-up refolds it from the log, refs included.
+    """
+    with engine.connect() as conn:
+        refs_missing = not inspect(conn).has_table(refs.name)
+    metadata.create_all(engine)
+    if refs_missing:
+        reset(engine, CoreProjection())
+
+
+class StoredHistory:
+    """A loaded pot's past contributions, from the event store and the refs table (domain.history).
+
+    Used inside the pot's writer turn, after the pot is loaded: the views are
+    caught up first, so the refs table holds every ref stored up to that point,
+    and a ref saved later by someone else makes our save conflict and decide again.
+    """
+
+    def __init__(self, ledger: Ledger, slug: str) -> None:
+        self._ledger, self._slug = ledger, slug
+        # Answers already read, None for a ref not recorded: an import asks once for all its rows.
+        self._known: dict[str, Contribution | None] = {}
+        self._caught_up = False
+
+    def contribution(self, no: int) -> Contribution | None:
+        stored = list(self._ledger.app.events.get(pot_id(self._slug), gt=no - 1, lte=no))
+        event = stored[0] if stored else None
+        if not isinstance(event, ContributionRecorded):
+            return None
+        return Contribution(event.no, event.member, event.amount_minor, event.on, event.ref)
+
+    def by_refs(self, wanted: Collection[str]) -> dict[str, Contribution]:
+        missing = [ref for ref in wanted if ref not in self._known]
+        if missing:
+            if not self._caught_up:
+                self._ledger.catch_up()
+                self._caught_up = True
+            query = select(refs.c.ref, refs.c.no, refs.c.member, refs.c.amount, refs.c.on)
+            with self._ledger.reader.begin() as conn:
+                for start in range(0, len(missing), 500):
+                    chunk = missing[start : start + 500]
+                    self._known.update(dict.fromkeys(chunk))
+                    for ref, no, member, amount, on in conn.execute(
+                        query.where(refs.c.slug == self._slug, refs.c.ref.in_(chunk))
+                    ):
+                        self._known[ref] = Contribution(no, member, amount, on, ref)
+        return {ref: c for ref in wanted if (c := self._known.get(ref)) is not None}
+
+
 class Ledger:
     """One open store: the event-sourced application plus its read models."""
 
@@ -124,7 +180,7 @@ class Ledger:
             self.app = PotApplication(env=store.es_env)
             self.engine = _sqlite_engine(store)
             self.reader = self.engine.execution_options(pot_read_only=True)
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
             with self.engine.begin() as conn:
                 for statement in _APPEND_ONLY_SQLITE:
                     conn.exec_driver_sql(statement)
@@ -134,7 +190,7 @@ class Ledger:
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
             with postgres_setup(self.engine, store):
                 self.app = PotApplication(env=store.es_env)
-                metadata.create_all(self.engine)
+                _create_tables(self.engine)
                 _append_only_postgres(self.engine, self.app.recorder)
         self.projections: list[Projection] = [
             CoreProjection(),
@@ -233,6 +289,7 @@ class Ledger:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
+        pot.history = StoredHistory(self, slug)
         return pot
 
     def command(self, slug: str, decide: Callable[[Pot], T]) -> T:
@@ -259,6 +316,46 @@ class Ledger:
             self.catch_up()
             return result
         raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
+
+    @contextmanager
+    def bulk_save(self, pot: Pot) -> Iterator[Callable[[], None]]:
+        """One event-store transaction that a long command saves into in parts: all of it, or none.
+
+        Yields `flush`, which stores the pot's pending events so far and lets them
+        go, so an import holds a few thousand events at a time however long its
+        file. Leaving the block commits; an exception rolls every part back. Then
+        one snapshot of the final state, not one per 200 events as `save` would
+        take (each reloading the pot). `Application.save` cannot spread one atomic
+        save over several calls, so this uses the recorders' own insert step
+        (eventsourcing 9.5: `_insert_events` on SQLite, `_insert_stored_events`
+        with its table lock on PostgreSQL).
+        """
+        recorder: Any = self.app.recorder
+        insert = recorder._insert_events if self.store.kind == "sqlite" else recorder._insert_stored_events
+        stored = 0
+        with recorder.datastore.transaction(commit=True) as cursor:
+
+            def flush() -> None:
+                nonlocal stored
+                # Not `collect_events()`: it pops from the front of the list, quadratic for a long batch.
+                events = list(pot.pending_events)
+                pot.pending_events.clear()
+                if events:
+                    insert(cursor, [self.app.mapper.to_stored_event(e) for e in events])
+                    stored += len(events)
+
+            yield flush
+            flush()
+        if stored and self.app.snapshots is not None:
+            # `Snapshot.take` is not needed: the pot in memory is exactly what was stored.
+            snapshot = Pot.Snapshot(
+                originator_id=pot.id,
+                originator_version=pot.version,
+                timestamp=Pot.Snapshot.create_timestamp(),
+                topic=get_topic(Pot),
+                state=pot.state,
+            )
+            self.app.snapshots.put([snapshot])
 
     @contextmanager
     def writer_turn(self, slug: str) -> Iterator[None]:

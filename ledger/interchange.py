@@ -45,6 +45,8 @@ CSV_REQUIRED = ("member", "amount", "on")
 Progress = Callable[[str, int, int], None]
 # Report progress every this many rows: often enough for a bar, rarely enough to cost nothing.
 PROGRESS_EVERY = 1000
+# Contributions stored per part of an import's one transaction: memory stays bounded by it.
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -60,28 +62,9 @@ class Imported:
 
 
 def _save_all(ledger: Ledger, pot: Pot) -> None:
-    """Store every pending event in one transaction (all or none), then one snapshot.
-
-    `Application.save` would snapshot at every 500th event of a long batch, each
-    snapshot re-reading the store and holding the whole state: quadratic for a
-    100,000-row import. One snapshot of the final state keeps later loads fast.
-    """
-    # Not `collect_events()`: it pops from the front of the list, quadratic for a long batch.
-    events = list(pot.pending_events)
-    pot.pending_events.clear()
-    if not events:
-        return
-    ledger.app.events.put(events)
-    if ledger.app.snapshots is not None:
-        # `Snapshot.take` would deep-copy the whole state; this pot object is discarded next.
-        snapshot = Pot.Snapshot(
-            originator_id=pot.id,
-            originator_version=pot.version,
-            timestamp=Pot.Snapshot.create_timestamp(),
-            topic=get_topic(Pot),
-            state=pot.state,
-        )
-        ledger.app.snapshots.put([snapshot])
+    """Store every pending event in one transaction (all or none), then one snapshot."""
+    with ledger.bulk_save(pot):
+        pass
 
 
 # --------------------------------------------------------------------------- export
@@ -374,13 +357,46 @@ def _header(row: list[str]) -> list[str]:
 
 
 def _check_rows(pot: Pot, path: Path, today: date, progress: Progress | None, total: int) -> tuple[list[_Row], int]:
-    """Validate the whole file in one streaming pass: the new rows, and how many are already recorded."""
+    """Validate the whole file: the new rows, and how many are already recorded.
+
+    One streaming pass parses every row; then the refs are looked up in one go
+    (the pot's stored refs are an indexed table, not state in memory).
+    """
+    rows = list(_parse_rows(pot, path, today, progress, total))
+    recorded = pot.recorded_refs(row.ref for row in rows)
     digits = pot.state.digits
     new: list[_Row] = []
     already = 0
     # What each ref in this file stands for, so a repeated ref is either the same row or a conflict.
     seen: dict[str, tuple[str, int, date]] = {}
+    for row in rows:
+        content = (name_key(row.member), row.amount_minor, row.on)
+        earlier = seen.get(row.ref)
+        stored = recorded.get(row.ref)
+        if stored is not None:
+            earlier = earlier or (name_key(stored.member), stored.amount_minor, stored.on)
+            amount = format_amount(stored.amount_minor, digits)
+            where = f"event {stored.no} ({stored.member}, {amount}, {stored.on})"
+        else:
+            where = "an earlier line of this file"
+        if earlier is not None:
+            if earlier != content:
+                raise Refused(
+                    f"line {row.line}: ref {row.ref!r} is already recorded as {where} with different content; "
+                    "nothing was imported"
+                )
+            already += 1
+        else:
+            seen[row.ref] = content
+            new.append(row)
+    return new, already
+
+
+def _parse_rows(pot: Pot, path: Path, today: date, progress: Progress | None, total: int) -> Iterator[_Row]:
+    """Each row of a statement, parsed and checked on its own; raise at the first bad line."""
+    digits = pot.state.digits
     occurrences: dict[tuple[str, int, date, str], int] = {}
+    count = 0
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         columns: list[str] | None = None
@@ -410,28 +426,10 @@ def _check_rows(pot: Pot, path: Path, today: date, progress: Progress | None, to
                 key = (name_key(member), minor, on, note)
                 occurrences[key] = occurrences.get(key, 0) + 1
                 ref = _derived_ref(member, minor, on, note, occurrences[key])
-            content = (name_key(member), minor, on)
-            earlier = seen.get(ref)
-            recorded_no = pot.state.refs.get(ref)
-            if earlier is not None or recorded_no is not None:
-                if recorded_no is not None:
-                    c = pot.state.contributions[recorded_no]
-                    earlier = earlier or (name_key(c.member), c.amount_minor, c.on)
-                    where = f"event {recorded_no} ({c.member}, {format_amount(c.amount_minor, digits)}, {c.on})"
-                else:
-                    where = "an earlier line of this file"
-                if earlier != content:
-                    raise Refused(
-                        f"line {line}: ref {ref!r} is already recorded as {where} with different content; "
-                        "nothing was imported"
-                    )
-                already += 1
-            else:
-                seen[ref] = content
-                new.append(_Row(line, member, minor, on, note, ref))
-            if progress is not None and (len(new) + already) % PROGRESS_EVERY == 0:
-                progress("checking", len(new) + already, total)
-    return new, already
+            yield _Row(line, member, minor, on, note, ref)
+            count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress("checking", count, total)
 
 
 def import_csv(
@@ -444,34 +442,34 @@ def import_csv(
     """
     total = count_rows(path) if progress is not None else 0
 
+    new: list[_Row] = []
+
     def decide(pot: Pot) -> Imported:
         pot.acting_treasurer(actor, "import contributions")
-        new, already = _check_rows(pot, path, today, progress, total)
-        count = len(new)
-        # Each row is dropped once its event exists, so the file is never held twice.
-        new.reverse()
-        for done in range(1, count + 1):
-            row = new.pop()
-            try:
-                pot.contribute(
-                    actor=actor,
-                    member=row.member,
-                    amount_minor=row.amount_minor,
-                    on=row.on,
-                    today=today,
-                    note=row.note,
-                    ref=row.ref,
-                )
-            except PotError as e:
-                raise type(e)(f"line {row.line}: {e}") from None
-            if progress is not None and done % PROGRESS_EVERY == 0:
-                progress("recording", done, count)
-        return Imported(count, already)
+        checked, already = _check_rows(pot, path, today, progress, total)
+        new[:] = checked
+        return Imported(len(checked), already)
 
     def save(pot: Pot) -> None:
-        if progress is not None:
-            progress("saving", 0, 0)  # No count: the store and the views take as long as they take.
-        _save_all(ledger, pot)
+        # Recorded and stored a chunk at a time in one transaction: a bad row rolls back every chunk.
+        with ledger.bulk_save(pot) as flush:
+            for done, row in enumerate(new, start=1):
+                try:
+                    pot.contribute(
+                        actor=actor,
+                        member=row.member,
+                        amount_minor=row.amount_minor,
+                        on=row.on,
+                        today=today,
+                        note=row.note,
+                        ref=row.ref,
+                    )
+                except PotError as e:
+                    raise type(e)(f"line {row.line}: {e}") from None
+                if done % CHUNK == 0:
+                    flush()
+                if progress is not None and done % PROGRESS_EVERY == 0:
+                    progress("recording", done, len(new))
 
     # On a conflict the whole file is checked again against the fresh pot.
     return ledger.write(slug, decide, save)

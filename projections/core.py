@@ -1,9 +1,15 @@
 """The core projection: pots, members, money, proposals, ballots and the audit trail.
 
-`CoreProjection.apply` folds one event into the tables with prebuilt SQLAlchemy
-Core statements. It is the only writer of those tables, used both by the
-incremental catch-up and by `pot rebuild` and `verify`'s fresh fold, so the three
-cannot drift apart.
+`CoreProjection.apply_all` folds a batch of events into the tables with prebuilt
+SQLAlchemy Core statements. It is the only writer of those tables, used both by
+the incremental catch-up and by `pot rebuild` and `verify`'s fresh fold, so the
+three cannot drift apart.
+
+Each history row records its event's chain digest. Every event carries `prev`,
+the digest of the event before it in its pot, so within a batch an event's
+digest is read off the next one's `prev`, and only the last event per pot is
+hashed. `pot verify` still recomputes every digest itself and compares it with
+the recorded one, so a changed event is caught either way.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    payload,
     record_of,
 )
 from domain.values import name_key
-from projections.tables import CORE_TABLES, ballots, history, members, pots, proposals
+from projections.runner import insert_rows
+from projections.tables import CORE_TABLES, ballots, history, members, pots, proposals, refs
 
 _add_to_pot = (
     update(pots)
@@ -54,10 +62,7 @@ _add_to_member = (
 _set_head = update(pots).where(pots.c.slug == bindparam("s")).values(events=bindparam("n"), head=bindparam("h"))
 
 
-_insert_history = history.insert()
-_insert_ballot = ballots.insert()
 _insert_member = members.insert()
-_insert_proposal = proposals.insert()
 _member_where = and_(members.c.slug == bindparam("s"), members.c.key == bindparam("k"))
 _proposal_where = and_(proposals.c.slug == bindparam("s"), proposals.c.no == bindparam("b_no"))
 _set_left = update(members).where(_member_where).values(left=bindparam("v"))
@@ -71,6 +76,8 @@ _set_cancelled = update(proposals).where(_proposal_where).values(status="cancell
 _set_paid = update(proposals).where(_proposal_where).values(status="paid", paid_on=bindparam("on"))
 _member_name = select(members.c.name).where(_member_where)
 _proposal_amount = select(proposals.c.amount).where(_proposal_where)
+# The `fields` column: the event's payload as JSON with sorted keys (built once, as json.dumps would per call).
+_fields_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 class CoreProjection:
@@ -80,6 +87,8 @@ class CoreProjection:
     def __init__(self) -> None:
         # pot id (hex) -> slug; pots never change slug, so this never goes stale.
         self._slugs: dict[str, str] = {}
+        # (slug, member key) -> name, of members seen; a member's name never changes either.
+        self._names: dict[tuple[str, str], str] = {}
         self._batch = _Batch()
 
     def _slug(self, conn: Connection, event: PotEvent) -> str:
@@ -90,22 +99,36 @@ class CoreProjection:
             self._slugs[key] = slug
         return slug
 
+    def _member_name(self, conn: Connection, slug: str, name: str) -> str | None:
+        """The member's name as they joined, or None for someone who never joined this pot."""
+        key = (slug, name_key(name))
+        found = self._names.get(key)
+        if found is None:
+            found = conn.execute(_member_name, {"s": slug, "k": key[1]}).scalar_one_or_none()
+            if found is not None:
+                self._names[key] = found
+        return found
+
     def apply(self, conn: Connection, event: PotEvent) -> None:
         self.apply_all(conn, [event])
 
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
-        """Fold a batch: rare events write at once; history rows and money sums once per batch.
+        """Fold a batch: rare events write at once; history rows, proposals and money sums once per batch.
 
-        The sums are additive and nothing in the fold reads history, ballots or the
-        money columns, so deferring them to the batch's end gives the same rows.
+        The sums are additive, nothing in the fold reads history, ballots or the
+        money columns, and a proposal made in the batch is settled in memory, so
+        deferring them to the batch's end gives the same rows.
         """
         batch = self._batch = _Batch()
         for event in events:
             self._one(conn, event)
-        if batch.history:
-            conn.execute(_insert_history, batch.history)
-        if batch.ballots:
-            conn.execute(_insert_ballot, batch.ballots)
+        for slug, (row, last) in batch.last.items():
+            row["digest"] = chain.digest(record_of(last))
+            batch.heads[slug] = (last.no, row["digest"])
+        insert_rows(conn, history, batch.history)
+        insert_rows(conn, proposals, list(batch.proposals.values()))
+        insert_rows(conn, ballots, batch.ballots)
+        insert_rows(conn, refs, batch.refs)
         if batch.members:
             conn.execute(
                 _add_to_member,
@@ -142,23 +165,26 @@ class CoreProjection:
             )
         slug = self._slug(conn, event)
         subject, delta = self._fold(conn, slug, event)
-        record = record_of(event)
-        digest = chain.digest(record)
-        self._batch.history.append(
-            {
-                "slug": slug,
-                "no": event.no,
-                "at": record["at"],
-                "on": event.on,
-                "type": event.TYPE,
-                "actor": event.actor,
-                "member": subject,
-                "delta": delta,
-                "fields": json.dumps(record["fields"], ensure_ascii=False, sort_keys=True),
-                "digest": digest,
-            }
-        )
-        self._batch.heads[slug] = (event.no, digest)
+        row = {
+            "slug": slug,
+            "no": event.no,
+            "at": chain.iso_at(event.timestamp),
+            "on": event.on,
+            "type": event.TYPE,
+            "actor": event.actor,
+            "member": subject,
+            "delta": delta,
+            "fields": _fields_json(payload(event)),
+            "digest": None,
+        }
+        self._batch.history.append(row)
+        before = self._batch.last.get(slug)
+        if before is not None:
+            before_row, before_event = before
+            # The pot's previous event in this batch: its digest is this event's `prev`.
+            consecutive = before_event.no == event.no - 1
+            before_row["digest"] = event.prev if consecutive else chain.digest(record_of(before_event))
+        self._batch.last[slug] = (row, event)
 
     def _member(self, slug: str, member: str, *, contributed: int = 0, received: int = 0) -> None:
         key = (slug, name_key(member))
@@ -172,9 +198,13 @@ class CoreProjection:
     def _fold(self, conn: Connection, slug: str, event: PotEvent) -> tuple[str | None, int]:
         """Update the tables for one event; return the member it is about and its balance change."""
         match event:
-            case ContributionRecorded(member=member, amount_minor=amount):
+            case ContributionRecorded(member=member, amount_minor=amount, ref=ref, on=on):
                 self._member(slug, member, contributed=amount)
                 self._money(slug, balance=amount, contributed=amount)
+                if ref is not None:
+                    self._batch.refs.append(
+                        {"slug": slug, "ref": ref, "no": event.no, "member": member, "amount": amount, "on": on}
+                    )
                 return member, amount
             case ContributionReversed(member=member, amount_minor=amount):
                 self._member(slug, member, contributed=-amount)
@@ -194,6 +224,7 @@ class CoreProjection:
                 )
                 return member, 0
             case MemberJoined(member=member, role=role, on=on):
+                self._names[(slug, name_key(member))] = member
                 conn.execute(
                     _insert_member,
                     {
@@ -216,40 +247,48 @@ class CoreProjection:
                 conn.execute(_set_role, {"s": slug, "k": name_key(member), "v": role})
                 return member, 0
             case WithdrawalProposed():
-                conn.execute(
-                    _insert_proposal,
-                    {
-                        "slug": slug,
-                        "no": event.proposal_no,
-                        "event_no": event.no,
-                        "proposer": event.actor,
-                        "amount": event.amount_minor,
-                        "purpose": event.purpose,
-                        "recipient": event.recipient,
-                        "proposed_on": event.on,
-                        "closes": event.closes,
-                        "status": "open",
-                        "decided_on": None,
-                        "approved": None,
-                        "paid_on": None,
-                    },
-                )
+                self._batch.proposals[(slug, event.proposal_no)] = {
+                    "slug": slug,
+                    "no": event.proposal_no,
+                    "event_no": event.no,
+                    "proposer": event.actor,
+                    "amount": event.amount_minor,
+                    "purpose": event.purpose,
+                    "recipient": event.recipient,
+                    "proposed_on": event.on,
+                    "closes": event.closes,
+                    "status": "open",
+                    "decided_on": None,
+                    "approved": None,
+                    "paid_on": None,
+                }
                 return event.actor, 0
             case ProposalDecided(proposal_no=no, outcome=outcome, on=on):
                 approved = outcome == "approved"
-                conn.execute(_set_decided, {"s": slug, "b_no": no, "v": outcome, "on": on, "approved": approved})
-                if approved:
+                # A proposal made in this batch is still a row in memory; an older one is in the table.
+                if (row := self._batch.proposals.get((slug, no))) is not None:
+                    row.update(status=outcome, decided_on=on, approved=approved)
+                    amount = int(row["amount"])
+                else:
+                    conn.execute(_set_decided, {"s": slug, "b_no": no, "v": outcome, "on": on, "approved": approved})
                     amount = int(conn.execute(_proposal_amount, {"s": slug, "b_no": no}).scalar_one())
+                if approved:
                     self._money(slug, reserved=amount)
                 return None, 0
             case ProposalCancelled(proposal_no=no, on=on):
-                conn.execute(_set_cancelled, {"s": slug, "b_no": no, "on": on})
+                if (row := self._batch.proposals.get((slug, no))) is not None:
+                    row.update(status="cancelled", decided_on=on)
+                else:
+                    conn.execute(_set_cancelled, {"s": slug, "b_no": no, "on": on})
                 return None, 0
             case WithdrawalPaid(proposal_no=no, amount_minor=amount, recipient=recipient, on=on):
-                conn.execute(_set_paid, {"s": slug, "b_no": no, "on": on})
+                if (row := self._batch.proposals.get((slug, no))) is not None:
+                    row.update(status="paid", paid_on=on)
+                else:
+                    conn.execute(_set_paid, {"s": slug, "b_no": no, "on": on})
                 self._money(slug, balance=-amount, paid=amount, reserved=-amount)
                 # Only a recipient who is a member has a `received` figure.
-                found = conn.execute(_member_name, {"s": slug, "k": name_key(recipient)}).scalar_one_or_none()
+                found = self._member_name(conn, slug, recipient)
                 if found is not None:
                     self._member(slug, recipient, received=amount)
                 return found, -amount
@@ -262,9 +301,14 @@ class _Batch:
     def __init__(self) -> None:
         self.history: list[dict[str, Any]] = []
         self.ballots: list[dict[str, Any]] = []
+        self.refs: list[dict[str, Any]] = []
+        # (slug, proposal no) -> row, for proposals made in this batch
+        self.proposals: dict[tuple[str, int], dict[str, Any]] = {}
         # (slug, member key) -> (contributed, received)
         self.members: dict[tuple[str, str], tuple[int, int]] = {}
         # slug -> (balance, contributed, paid out, reserved)
         self.money: dict[str, tuple[int, int, int, int]] = {}
         # slug -> (events, head digest) after the batch
         self.heads: dict[str, tuple[int, str]] = {}
+        # slug -> the history row and event of the pot's last event so far, whose digest is not known yet
+        self.last: dict[str, tuple[dict[str, Any], PotEvent]] = {}

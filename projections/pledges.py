@@ -1,6 +1,6 @@
 """Pledges and how they are kept (SPEC §1 Pledge): the `pledges` projection and its query.
 
-Two tables, folded one event at a time: every pledge a member ever set
+Two tables, folded a batch of events at a time: every pledge a member ever set
 (`cp_pledges`, one row per `pledge_set`), and every money movement that counts
 towards a pledge (`cp_pledge_money`, one signed row per contribution or
 reversal, filed under the month of the contribution's value date, with any
@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +58,7 @@ from domain.events import ContributionRecorded, ContributionReversed, PledgeSet,
 from domain.values import format_amount, name_key
 from projections.queries import member_rows
 from projections.reports import PotInfo
+from projections.runner import insert_rows
 from projections.tables import metadata, pots
 
 pledges = Table(
@@ -96,7 +98,9 @@ HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
+@lru_cache(maxsize=4096)
 def month_of(day: date) -> str:
+    # Cached: a fold asks for every contribution, strftime is slow, and a pot has few distinct days.
     return day.strftime("%Y-%m")
 
 
@@ -176,15 +180,11 @@ class PledgesProjection:
                         "income": -int(original["income"]),
                         "incomes": -int(original["incomes"]),
                     }
-        if new_pledges:
-            conn.execute(_insert_pledge, new_pledges)
-        if money:
-            conn.execute(_insert_money, list(money.values()))
+        insert_rows(conn, pledges, new_pledges)
+        insert_rows(conn, pledge_money, list(money.values()))
 
 
 # Built once: building a statement per event costs more than running it.
-_insert_pledge = pledges.insert()
-_insert_money = pledge_money.insert()
 _money_row = select(pledge_money).where(pledge_money.c.slug == bindparam("s"), pledge_money.c.no == bindparam("b_no"))
 
 

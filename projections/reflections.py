@@ -21,6 +21,7 @@ from domain.values import format_amount
 from projections.describe import describe
 from projections.queries import history_items
 from projections.reports import PotInfo
+from projections.runner import insert_rows
 from projections.tables import history, metadata
 
 # The slug of each pot, so this projection needs nothing from another one's tables
@@ -80,8 +81,7 @@ class ReflectionsProjection:
                         "on": event.on,
                     }
                 )
-        if rows:
-            conn.execute(reflections.insert(), rows)
+        insert_rows(conn, reflections, rows)
 
     def _slug(self, conn: Connection, event: PotEvent) -> str:
         key = event.originator_id.hex

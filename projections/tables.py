@@ -102,5 +102,19 @@ ballots = Table(
 )
 Index("cp_ballots_proposal", ballots.c.slug, ballots.c.proposal_no)
 
+# Every contribution that carries a `ref`, so the rule "a ref is recorded once per
+# pot" is one indexed lookup instead of state every pot load would carry
+# (domain.history). Only `reverse` looks up by number, and it reads the event store.
+refs = Table(
+    "cp_refs",
+    metadata,
+    Column("slug", String(48), primary_key=True),
+    Column("ref", Text, primary_key=True),
+    Column("no", Integer, nullable=False),
+    Column("member", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("on", Date, nullable=False),
+)
+
 # The tables the `core` projection owns: cleared and refilled by `pot rebuild`.
-CORE_TABLES = (pots, members, history, proposals, ballots)
+CORE_TABLES = (pots, members, history, proposals, ballots, refs)

@@ -46,6 +46,7 @@ from domain.events import (
     WithdrawalProposed,
 )
 from projections.queries import member_rows
+from projections.runner import insert_rows
 from projections.tables import metadata
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -149,15 +150,11 @@ Award = tuple[str, int, int]  # member, level, points
 
 # Built once: building a statement per event costs more than running it.
 _insert_pot = trust_pots.insert()
-_insert_contribution = trust_contributions.insert()
 _set_reversed = (
     update(trust_contributions)
     .where(trust_contributions.c.slug == bindparam("s"), trust_contributions.c.no == bindparam("b_no"))
     .values(reversed_on=bindparam("b_on"))
 )
-_insert_award = trust_awards.insert()
-_insert_meeting = trust_meetings.insert()
-_insert_proposal = trust_proposals.insert()
 _insert_vote = trust_votes.insert()
 _proposer = select(trust_proposals.c.proposer).where(
     trust_proposals.c.slug == bindparam("s"), trust_proposals.c.no == bindparam("b_no")
@@ -297,16 +294,12 @@ class _Batch:
         self.votes: dict[tuple[str, int], dict[str, str]] = {}
 
     def write(self, conn: Connection) -> None:
-        if self.contributions:
-            conn.execute(_insert_contribution, list(self.contributions.values()))
-        if self.awards:
-            conn.execute(_insert_award, self.awards)
-        if self.meetings:
-            conn.execute(_insert_meeting, self.meetings)
-        if self.proposers:
-            conn.execute(
-                _insert_proposal, [{"slug": s, "no": n, "proposer": p} for (s, n), p in self.proposers.items()]
-            )
+        insert_rows(conn, trust_contributions, list(self.contributions.values()))
+        insert_rows(conn, trust_awards, self.awards)
+        insert_rows(conn, trust_meetings, self.meetings)
+        insert_rows(
+            conn, trust_proposals, [{"slug": s, "no": n, "proposer": p} for (s, n), p in self.proposers.items()]
+        )
         for (slug, no), latest in self.votes.items():
             for member, position in latest.items():
                 # A vote may change an earlier one, cast in an earlier batch.

@@ -467,7 +467,8 @@ def play(ledger: Ledger, action: tuple[Any, ...], today: date, on: date) -> None
             return nos[k % len(nos)]
 
         open_nos = sorted(n for n, p in pot.state.proposals.items() if p.status == "open")
-        kept = sorted(n for n, c in pot.state.contributions.items() if not c.reversed)
+        # Snapshots do not carry contributions: each is looked up in the store.
+        kept = [n for n in range(1, pot.version + 1) if pot.contribution(n) and n not in pot.state.reversed_nos]
         game = {"actor": "Ana", "game": kind, "on": on, "today": today}
         match kind:
             case "contribute":

@@ -1,0 +1,109 @@
+"""The rules that look back at one past contribution hold on a pot loaded from a snapshot.
+
+A pot's snapshot no longer carries its contributions (domain.history): a reversal
+reads the contribution from the event store, a repeated `ref` is found in the
+`cp_refs` table. These run through `pot`, on SQLite and PostgreSQL, with the
+contribution in question older than the pot's latest snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from domain.pot import pot_id
+from ledger.app import Ledger
+from ledger.store import resolve
+from tests.conftest import fingerprint, pot, refused
+
+ROWS = 250  # More than one snapshot interval (200 events).
+FIRST_ROW_NO = 6  # After pot_opened and four member_joined.
+
+
+@pytest.fixture
+def long_pot(store_url: str, tmp_path: Path) -> str:
+    """The crew with 250 contributions imported (refs bank-0000…), so its latest snapshot is past them."""
+    assert pot(store_url, "init", "Maastricht crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01").code == 0
+    for name in ("Bo", "Cy", "Dee"):
+        assert pot(store_url, "--as", "Ana", "member", "add", name, today="2026-01-01").code == 0
+    statement = tmp_path / "statement.csv"
+    lines = ["member,amount,on,ref"] + [f"Bo,{10 + i % 7}.00,2026-02-01,bank-{i:04d}" for i in range(ROWS)]
+    statement.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert pot(store_url, "--as", "Ana", "import", str(statement)).code == 0
+    ledger = Ledger(resolve(store_url))
+    try:
+        assert ledger.app.snapshots is not None
+        latest = ledger.app.snapshots.recorder.select_events(pot_id("maastricht-crew"), desc=True, limit=1)
+        assert latest
+        assert latest[0].originator_version > FIRST_ROW_NO + 2
+    finally:
+        ledger.close()
+    return store_url
+
+
+def test_a_ref_recorded_before_the_snapshot_is_refused(long_pot: str) -> None:
+    refused(
+        long_pot,
+        "--as",
+        "Ana",
+        "contribute",
+        "Cy",
+        "5",
+        "--ref",
+        "bank-0002",
+        code=1,
+        says=f"already recorded (event {FIRST_ROW_NO + 2})",
+    )
+    assert pot(long_pot, "--as", "Ana", "contribute", "Cy", "5", "--ref", "bank-new").code == 0
+    refused(long_pot, "--as", "Ana", "contribute", "Cy", "5", "--ref", "bank-new", code=1, says="already recorded")
+
+
+def test_a_contribution_recorded_before_the_snapshot_is_reversed_once(long_pot: str) -> None:
+    before = pot(long_pot, "balance", "--json").json()["balance"]
+    no = str(FIRST_ROW_NO + 1)  # bank-0001: 11.00
+    assert pot(long_pot, "--as", "Ana", "reverse", no, "--reason", "bounced").code == 0
+    after = pot(long_pot, "balance", "--json").json()["balance"]
+    assert cents(before) - cents(after) == 1100
+    refused(long_pot, "--as", "Ana", "reverse", no, "--reason", "again", code=1, says="already reversed")
+    refused(long_pot, "--as", "Ana", "reverse", "3", "--reason", "x", code=1, says="not a contribution")
+
+
+def test_an_import_compares_a_stored_ref_with_its_recorded_content(long_pot: str, tmp_path: Path) -> None:
+    same = tmp_path / "same.csv"
+    same.write_text("member,amount,on,ref\nBo,10.00,2026-02-01,bank-0000\nCy,3.00,2026-02-02,bank-x\n")
+    result = pot(long_pot, "--as", "Ana", "import", str(same))
+    assert result.code == 0, result.err
+    assert "1 new, 1 already recorded" in result.out
+    other = tmp_path / "other.csv"
+    other.write_text("member,amount,on,ref\nBo,99.00,2026-02-01,bank-0003\n")
+    refused(
+        long_pot,
+        "--as",
+        "Ana",
+        "import",
+        str(other),
+        code=1,
+        says=f"already recorded as event {FIRST_ROW_NO + 3} (Bo, 13.00, 2026-02-01) with different content",
+    )
+
+
+def test_a_store_made_before_the_refs_table_gets_it_filled_from_the_log(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01").code == 0
+    assert pot(db, "--as", "Ana", "contribute", "Ana", "5", "--ref", "r1").code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE cp_refs")
+    events = fingerprint(db)
+    assert pot(db, "balance").code == 0
+    assert fingerprint(db) == events
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT ref, no FROM cp_refs").fetchall() == [("r1", 3)]
+    refused(db, "--as", "Ana", "contribute", "Ana", "5", "--ref", "r1", code=1, says="already recorded (event 3)")
+    assert pot(db, "verify").code == 0
+
+
+def cents(amount: str) -> int:
+    units, cents = amount.split(".")
+    return int(units) * 100 + int(cents)

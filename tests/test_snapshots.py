@@ -1,0 +1,122 @@
+"""A pot's snapshot stays small: contributions live in the log, and the rules ask a History for them.
+
+Also: snapshots taken before that (which carried every contribution and ref)
+still load, with their reversals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import Refused
+from domain.history import Contribution
+from domain.pot import Pot, PotState
+
+DAY = date(2026, 1, 5)
+
+
+def new_pot() -> Pot:
+    return Pot.open(
+        slug="p", name="P", currency="EUR", digits=2, quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=DAY
+    )
+
+
+def restored(pot: Pot) -> Pot:
+    """The pot as a later process gets it: from a snapshot through JSON, with nothing folded since."""
+    snapshot = Pot.Snapshot.take(pot)
+    data = json.loads(snapshot.model_dump_json())
+    again: Pot = Pot.Snapshot.model_validate(data).mutate(None)
+    return again
+
+
+class DictHistory:
+    """A History over contributions kept in a dict, as the ledger's reads the store."""
+
+    def __init__(self, contributions: list[Contribution]) -> None:
+        self.by_no = {c.no: c for c in contributions}
+        self.asked: list[str] = []
+
+    def contribution(self, no: int) -> Contribution | None:
+        return self.by_no.get(no)
+
+    def by_refs(self, refs: Collection[str]) -> dict[str, Contribution]:
+        self.asked.extend(refs)
+        return {c.ref: c for c in self.by_no.values() if c.ref in refs}
+
+
+def test_a_snapshot_does_not_grow_with_contributions() -> None:
+    few, many = new_pot(), new_pot()
+    for pot, n in ((few, 10), (many, 2_000)):
+        for i in range(n):
+            pot.contribute(actor="Ana", member="Ana", amount_minor=2500, on=DAY, today=DAY, ref=f"bank-{i}")
+    size_few = len(Pot.Snapshot.take(few).model_dump_json())
+    size_many = len(Pot.Snapshot.take(many).model_dump_json())
+    # Only the balance's digits differ.
+    assert size_many - size_few < 10
+
+
+def test_a_pot_refuses_a_repeated_ref_and_an_unknown_or_reversed_contribution() -> None:
+    pot = new_pot()
+    no = pot.contribute(actor="Ana", member="Ana", amount_minor=100, on=DAY, today=DAY, ref="r1")
+    with pytest.raises(Refused, match="already recorded"):
+        pot.contribute(actor="Ana", member="Ana", amount_minor=100, on=DAY, today=DAY, ref="r1")
+    with pytest.raises(Refused, match="not a contribution"):
+        pot.reverse(actor="Ana", contribution_no=no + 1, reason="x", today=DAY)
+    pot.reverse(actor="Ana", contribution_no=no, reason="twice", today=DAY)
+    assert no in pot.state.reversed_nos
+    with pytest.raises(Refused, match="already reversed"):
+        pot.reverse(actor="Ana", contribution_no=no, reason="again", today=DAY)
+
+
+def test_a_restored_pot_asks_its_history_for_what_came_before_the_snapshot() -> None:
+    pot = new_pot()
+    first = pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+    again = restored(pot)
+    again.history = DictHistory([Contribution(first, "Ana", 700, DAY, "r1")])
+    with pytest.raises(Refused, match=rf"already recorded \(event {first}\)"):
+        again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+    # What was folded after the snapshot is answered from memory, the history is not asked.
+    later = again.contribute(actor="Ana", member="Ana", amount_minor=300, on=DAY, today=DAY, ref="r2")
+    again.history.asked.clear()  # type: ignore[attr-defined]
+    assert again.recorded_refs(["r2"]) == {"r2": Contribution(later, "Ana", 300, DAY, "r2")}
+    assert "r2" not in again.history.asked  # type: ignore[attr-defined]
+    again.reverse(actor="Ana", contribution_no=first, reason="typo", today=DAY)
+    assert again.state.balance_minor == 300
+
+
+def test_a_restored_pot_without_history_fails_loudly_instead_of_missing_a_rule() -> None:
+    pot = new_pot()
+    pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+    again = restored(pot)
+    with pytest.raises(RuntimeError, match="no history"):
+        again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+
+
+def state() -> dict[str, object]:
+    """A state as older snapshots held it: with no `reversed_nos`."""
+    s = PotState(slug="p", name="P", currency="EUR", digits=2, quorum="0.5", voting_days=7)
+    return s.model_dump(mode="json", exclude={"reversed_nos"})
+
+
+def test_a_snapshot_holding_one_object_per_contribution_still_loads_with_its_reversals() -> None:
+    old = {
+        **state(),
+        "contributions": {
+            "3": {"member": "Bo", "amount_minor": 500, "on": "2026-01-05", "ref": "x", "reversed": True},
+            "4": {"member": "Bo", "amount_minor": 500, "on": "2026-01-05", "ref": None, "reversed": False},
+        },
+        "refs": {"x": 3},
+    }
+    assert PotState.model_validate(old).reversed_nos == {3}
+
+
+def test_a_snapshot_holding_packed_contributions_still_loads_with_its_reversals() -> None:
+    # [names, numbers, amounts, days, members (base64 arrays), reversed numbers]
+    old = {**state(), "contributions": [["Bo"], "AwAAAAAAAAA=", "9AEAAAAAAAA=", "AAAAAA==", "AAAAAA==", [3]]}
+    old["refs"] = ["AwAAAAAAAAA=", ["x"]]
+    assert PotState.model_validate(old).reversed_nos == {3}
