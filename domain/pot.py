@@ -61,6 +61,9 @@ class _State(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+ENDED = ("rejected", "cancelled", "paid")
+
+
 class MemberState(_State):
     name: str
     role: Literal["member", "treasurer"]
@@ -93,7 +96,10 @@ class PotState(_State):
     # Contributions themselves stay in the event log (see domain.history): only
     # which ones were reversed, so the state does not grow with every contribution.
     reversed_nos: set[int] = set()
+    # Proposals still in play: open, or approved and not yet paid.
     proposals: dict[int, ProposalState] = {}
+    # Proposals that ended, by number: only how, for the refusals that name it.
+    ended: dict[int, Literal["rejected", "cancelled", "paid"]] = {}
     # Numbers of events that are reflections: a reflection is never about another one.
     reflection_nos: set[int] = set()
     head: str = chain.GENESIS
@@ -101,11 +107,26 @@ class PotState(_State):
     @model_validator(mode="before")
     @classmethod
     def _from_older_snapshot(cls, data: Any) -> Any:
-        """Snapshots taken before domain.history carried every contribution and ref: keep the reversals."""
-        if isinstance(data, dict) and ("contributions" in data or "refs" in data):
-            data = dict(data)
+        """Read snapshots taken before the state stopped growing with history.
+
+        They carried every contribution and ref (only the reversals are kept) and
+        every proposal in full (an ended one keeps only how it ended).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "contributions" in data or "refs" in data:
             data.setdefault("reversed_nos", reversed_numbers(data.pop("contributions", {})))
             data.pop("refs", None)
+        if "ended" not in data and data.get("proposals"):
+            live, ended = {}, {}
+            for no, proposal in data["proposals"].items():
+                status = proposal.get("status", "open") if isinstance(proposal, dict) else proposal.status
+                if status in ENDED:
+                    ended[no] = status
+                else:
+                    live[no] = proposal
+            data["proposals"], data["ended"] = live, ended
         return data
 
 
@@ -223,11 +244,27 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise NotAuthorized(f"only a treasurer may {doing}; {member.name} is a member")
         return member
 
-    def proposal(self, no: int) -> ProposalState:
-        found = self.state.proposals.get(no)
-        if found is None:
+    @property
+    def proposal_count(self) -> int:
+        """How many proposals were ever made: they are numbered 1, 2, 3…"""
+        return len(self.state.proposals) + len(self.state.ended)
+
+    def proposal_status(self, no: int) -> str:
+        """open, approved, rejected, cancelled or paid; a refusal if there is no such proposal."""
+        live = self.state.proposals.get(no)
+        if live is not None:
+            return live.status
+        ended = self.state.ended.get(no)
+        if ended is None:
             raise Refused(f"there is no proposal {no} in pot {self.slug!r}")
-        return found
+        return ended
+
+    def proposal(self, no: int) -> ProposalState:
+        """A proposal still in play (open, or approved and not yet paid); a refusal saying why not."""
+        status = self.proposal_status(no)
+        if status in ENDED:
+            raise Refused(f"proposal {no} is {status}: it is no longer open")
+        return self.state.proposals[no]
 
     def contribution(self, no: int) -> Contribution | None:
         """The contribution recorded as event `no`, or None if that event is not a contribution."""
@@ -379,7 +416,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             known = self.find_member(recipient)
             to = known.name if known is not None else recipient.strip()
         eligible = tuple(m.name for m in self.state.members.values() if m.left is None)
-        number = len(self.state.proposals) + 1
+        number = self.proposal_count + 1
         self._emit(
             WithdrawalProposed,
             actor=proposer.name,
@@ -397,8 +434,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         if position not in POSITIONS:
             raise BadInput(f"vote {position!r} is not one of {', '.join(POSITIONS)}")
         voter = self.current_member(actor)
-        proposal = self.proposal(proposal_no)
-        self._require_open(proposal)
+        proposal = self._open_proposal(proposal_no)
         if voter.name not in proposal.eligible:
             raise NotAuthorized(
                 f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it"
@@ -414,34 +450,31 @@ class Pot(BaseAggregate[uuid.UUID]):
         )
         if self._everyone_voted(proposal):
             self._decide(proposal, actor=voter.name, today=today)
-        return proposal.status
+        return self.proposal_status(proposal_no)
 
     def close(self, *, actor: str, proposal_no: int, today: date) -> str:
         closer = self.current_member(actor)
-        proposal = self.proposal(proposal_no)
-        self._require_open(proposal)
+        proposal = self._open_proposal(proposal_no)
         if today < proposal.closes and not self._everyone_voted(proposal):
             raise Refused(f"proposal {proposal_no} is open for votes until {proposal.closes}")
         self._decide(proposal, actor=closer.name, today=today)
-        return proposal.status
+        return self.proposal_status(proposal_no)
 
     def cancel(self, *, actor: str, proposal_no: int, today: date) -> None:
         canceller = self.current_member(actor)
-        proposal = self.proposal(proposal_no)
-        self._require_open(proposal)
+        proposal = self._open_proposal(proposal_no)
         if name_key(canceller.name) != name_key(proposal.proposer):
             raise NotAuthorized(f"only {proposal.proposer}, who proposed it, may cancel proposal {proposal_no}")
         self._emit(ProposalCancelled, actor=canceller.name, on=today, proposal_no=proposal_no)
 
     def pay(self, *, actor: str, proposal_no: int, today: date) -> int:
         acting = self.acting_treasurer(actor, "pay out")
-        proposal = self.proposal(proposal_no)
-        if proposal.status == "paid":
+        status = self.proposal_status(proposal_no)
+        if status == "paid":
             raise Refused(f"proposal {proposal_no} is already paid")
-        if proposal.status != "approved":
-            raise Refused(
-                f"proposal {proposal_no} is {proposal.status}, not approved: only approved proposals are paid"
-            )
+        if status != "approved":
+            raise Refused(f"proposal {proposal_no} is {status}, not approved: only approved proposals are paid")
+        proposal = self.state.proposals[proposal_no]
         if proposal.amount_minor > self.state.balance_minor:
             raise InsufficientFunds(
                 f"insufficient funds: proposal {proposal_no} asks {self.money(proposal.amount_minor)} "
@@ -584,9 +617,11 @@ class Pot(BaseAggregate[uuid.UUID]):
         )
         return self.version
 
-    def _require_open(self, proposal: ProposalState) -> None:
-        if proposal.status != "open":
-            raise Refused(f"proposal {proposal.no} is {proposal.status}: it is no longer open")
+    def _open_proposal(self, no: int) -> ProposalState:
+        status = self.proposal_status(no)
+        if status != "open":
+            raise Refused(f"proposal {no} is {status}: it is no longer open")
+        return self.state.proposals[no]
 
     def _everyone_voted(self, proposal: ProposalState) -> bool:
         still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
@@ -649,12 +684,17 @@ class Pot(BaseAggregate[uuid.UUID]):
                 )
             case VoteCast(proposal_no=no, member=member, position=position):
                 s.proposals[no].votes[member] = position
-            case ProposalDecided(proposal_no=no, outcome=outcome):
-                s.proposals[no].status = outcome
+            case ProposalDecided(proposal_no=no, outcome="approved"):
+                s.proposals[no].status = "approved"
+            case ProposalDecided(proposal_no=no):
+                del s.proposals[no]
+                s.ended[no] = "rejected"
             case ProposalCancelled(proposal_no=no):
-                s.proposals[no].status = "cancelled"
+                del s.proposals[no]
+                s.ended[no] = "cancelled"
             case WithdrawalPaid(proposal_no=no, amount_minor=amount):
-                s.proposals[no].status = "paid"
+                del s.proposals[no]
+                s.ended[no] = "paid"
                 s.balance_minor -= amount
             case ReflectionNoted():
                 s.reflection_nos.add(event.no)

@@ -431,11 +431,11 @@ def act(pot_, action: tuple, today: date) -> None:
         case ("ask", amount):
             pot_.propose(actor="Bo", amount_minor=amount, purpose="a need", recipient=None, closes=None, today=today)
         case ("yes",):
-            latest = max(pot_.state.proposals, default=0)
+            latest = pot_.proposal_count
             for name in CREW:
                 pot_.vote(actor=name, proposal_no=latest, position="agree", reason="", today=today)
         case ("pay",):
-            pot_.pay(actor="Ana", proposal_no=max(pot_.state.proposals, default=0), today=today)
+            pot_.pay(actor="Ana", proposal_no=pot_.proposal_count, today=today)
         case ("feel", no):
             pot_.reflect(actor="Cy", event_no=min(no, pot_.version), feeling="calm", note="", today=today)
 

@@ -98,9 +98,9 @@ def test_a_restored_pot_without_history_fails_loudly_instead_of_missing_a_rule()
 
 
 def state() -> dict[str, object]:
-    """A state as older snapshots held it: with no `reversed_nos`."""
+    """A state as older snapshots held it: with no `reversed_nos` and no `ended`."""
     s = PotState(slug="p", name="P", currency="EUR", digits=2, quorum="0.5", voting_days=7)
-    return s.model_dump(mode="json", exclude={"reversed_nos"})
+    return s.model_dump(mode="json", exclude={"reversed_nos", "ended"})
 
 
 def test_a_snapshot_holding_one_object_per_contribution_still_loads_with_its_reversals() -> None:
@@ -120,3 +120,43 @@ def test_a_snapshot_holding_packed_contributions_still_loads_with_its_reversals(
     old = {**state(), "contributions": [["Bo"], "AwAAAAAAAAA=", "9AEAAAAAAAA=", "AAAAAA==", "AAAAAA==", [3]]}
     old["refs"] = ["AwAAAAAAAAA=", ["x"]]
     assert PotState.model_validate(old).reversed_nos == {3}
+
+
+def test_an_ended_proposal_leaves_only_how_it_ended_in_the_snapshot() -> None:
+    pot = new_pot()
+    pot.contribute(actor="Ana", member="Ana", amount_minor=100_000, on=DAY, today=DAY)
+    base = len(Pot.Snapshot.take(pot).model_dump_json())
+    for _ in range(100):
+        no = pot.propose(
+            actor="Ana", amount_minor=500, purpose="a long purpose " * 5, recipient=None, closes=None, today=DAY
+        )
+        pot.cancel(actor="Ana", proposal_no=no, today=DAY)
+    paid = pot.propose(actor="Ana", amount_minor=500, purpose="bus", recipient=None, closes=None, today=DAY)
+    assert pot.vote(actor="Ana", proposal_no=paid, position="agree", reason="", today=DAY) == "approved"
+    pot.pay(actor="Ana", proposal_no=paid, today=DAY)
+    again = restored(pot)
+    assert again.state.proposals == {}
+    assert again.state.ended[1] == "cancelled"
+    assert again.state.ended[paid] == "paid"
+    assert again.proposal_count == 101
+    # `"57":"cancelled",` and the like: under 20 bytes for each ended proposal.
+    assert len(Pot.Snapshot.take(again).model_dump_json()) - base < 101 * 20
+    with pytest.raises(Refused, match="already paid"):
+        again.pay(actor="Ana", proposal_no=paid, today=DAY)
+    with pytest.raises(Refused, match="proposal 7 is cancelled: it is no longer open"):
+        again.vote(actor="Ana", proposal_no=7, position="agree", reason="", today=DAY)
+    assert again.propose(actor="Ana", amount_minor=1, purpose="next", recipient=None, closes=None, today=DAY) == 102
+
+
+def test_a_snapshot_holding_every_proposal_in_full_still_loads() -> None:
+    proposal = {"proposer": "Ana", "amount_minor": 500, "purpose": "p", "recipient": "Ana", "closes": "2026-01-09"}
+    old = {
+        **state(),
+        "proposals": {
+            "1": {**proposal, "no": 1, "eligible": ["Ana"], "votes": {"Ana": "agree"}, "status": "paid"},
+            "2": {**proposal, "no": 2, "eligible": ["Ana"], "votes": {}, "status": "open"},
+        },
+    }
+    loaded = PotState.model_validate(old)
+    assert list(loaded.proposals) == [2]
+    assert loaded.ended == {1: "paid"}
