@@ -38,7 +38,7 @@ from domain.events import (
     record_of,
 )
 from domain.values import name_key
-from projections.runner import insert_rows
+from projections.runner import Slugs, insert_rows
 from projections.tables import CORE_TABLES, ballots, history, members, pots, proposals, refs
 
 _add_to_pot = (
@@ -85,19 +85,10 @@ class CoreProjection:
     tables: tuple[Table, ...] = CORE_TABLES
 
     def __init__(self) -> None:
-        # pot id (hex) -> slug; pots never change slug, so this never goes stale.
-        self._slugs: dict[str, str] = {}
+        self._slugs = Slugs(pots.c.pot_id, pots.c.slug)
         # (slug, member key) -> name, of members seen; a member's name never changes either.
         self._names: dict[tuple[str, str], str] = {}
         self._batch = _Batch()
-
-    def _slug(self, conn: Connection, event: PotEvent) -> str:
-        key = event.originator_id.hex
-        slug = self._slugs.get(key)
-        if slug is None:
-            slug = conn.execute(select(pots.c.slug).where(pots.c.pot_id == key)).scalar_one()
-            self._slugs[key] = slug
-        return slug
 
     def _member_name(self, conn: Connection, slug: str, name: str) -> str | None:
         """The member's name as they joined, or None for someone who never joined this pot."""
@@ -144,7 +135,7 @@ class CoreProjection:
 
     def _one(self, conn: Connection, event: PotEvent) -> None:
         if isinstance(event, PotOpened):
-            self._slugs[event.originator_id.hex] = event.slug
+            self._slugs.learn(event.originator_id.hex, event.slug)
             conn.execute(
                 pots.insert().values(
                     slug=event.slug,
@@ -163,7 +154,7 @@ class CoreProjection:
                     reserved=0,
                 )
             )
-        slug = self._slug(conn, event)
+        slug = self._slugs.of(conn, event)
         subject, delta = self._fold(conn, slug, event)
         row = {
             "slug": slug,

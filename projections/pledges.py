@@ -58,7 +58,7 @@ from domain.events import ContributionRecorded, ContributionReversed, PledgeSet,
 from domain.values import format_amount, name_key
 from projections.queries import member_rows
 from projections.reports import PotInfo
-from projections.runner import insert_rows
+from projections.runner import Slugs, insert_rows
 from projections.tables import metadata, pots
 
 pledges = Table(
@@ -116,16 +116,8 @@ class PledgesProjection:
     tables: tuple[Table, ...] = PLEDGE_TABLES
 
     def __init__(self) -> None:
-        self._slugs: dict[str, str] = {}
-
-    def _slug(self, conn: Connection, event: PotEvent) -> str:
-        # The core projection runs first in Ledger.projections, so the pot's row is there.
-        key = event.originator_id.hex
-        slug = self._slugs.get(key)
-        if slug is None:
-            slug = str(conn.execute(select(pots.c.slug).where(pots.c.pot_id == key)).scalar_one())
-            self._slugs[key] = slug
-        return slug
+        # Core's pots table: the core projection runs first in Ledger.projections, so the pot's row is there.
+        self._slugs = Slugs(pots.c.pot_id, pots.c.slug)
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
         self.apply_all(conn, [event])
@@ -140,7 +132,7 @@ class PledgesProjection:
                 case PledgeSet():
                     new_pledges.append(
                         {
-                            "slug": self._slug(conn, event),
+                            "slug": self._slugs.of(conn, event),
                             "no": event.no,
                             "key": name_key(event.member),
                             "kind": event.kind,
@@ -151,7 +143,7 @@ class PledgesProjection:
                         }
                     )
                 case ContributionRecorded():
-                    slug = self._slug(conn, event)
+                    slug = self._slugs.of(conn, event)
                     income = event.income_minor
                     money[(slug, event.no)] = {
                         "slug": slug,
@@ -164,7 +156,7 @@ class PledgesProjection:
                         "incomes": 0 if income is None else 1,
                     }
                 case ContributionReversed():
-                    slug = self._slug(conn, event)
+                    slug = self._slugs.of(conn, event)
                     original = money.get((slug, event.contribution_no))
                     if original is None:
                         original = dict(

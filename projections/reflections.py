@@ -21,7 +21,7 @@ from domain.values import format_amount
 from projections.describe import describe
 from projections.queries import history_items
 from projections.reports import PotInfo
-from projections.runner import insert_rows
+from projections.runner import Slugs, insert_rows
 from projections.tables import history, metadata
 
 # The slug of each pot, so this projection needs nothing from another one's tables
@@ -57,7 +57,7 @@ class ReflectionsProjection:
     tables: tuple[Table, ...] = (reflection_pots, reflections)
 
     def __init__(self) -> None:
-        self._slugs: dict[str, str] = {}
+        self._slugs = Slugs(reflection_pots.c.pot_id, reflection_pots.c.slug)
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
         self.apply_all(conn, [event])
@@ -67,12 +67,12 @@ class ReflectionsProjection:
         rows: list[dict[str, Any]] = []
         for event in events:
             if isinstance(event, PotOpened):
-                self._slugs[event.originator_id.hex] = event.slug
+                self._slugs.learn(event.originator_id.hex, event.slug)
                 conn.execute(reflection_pots.insert(), {"pot_id": event.originator_id.hex, "slug": event.slug})
             elif isinstance(event, ReflectionNoted):
                 rows.append(
                     {
-                        "slug": self._slug(conn, event),
+                        "slug": self._slugs.of(conn, event),
                         "no": event.no,
                         "event_no": event.event_no,
                         "member": event.member,
@@ -82,14 +82,6 @@ class ReflectionsProjection:
                     }
                 )
         insert_rows(conn, reflections, rows)
-
-    def _slug(self, conn: Connection, event: PotEvent) -> str:
-        key = event.originator_id.hex
-        slug = self._slugs.get(key)
-        if slug is None:
-            slug = conn.execute(select(reflection_pots.c.slug).where(reflection_pots.c.pot_id == key)).scalar_one()
-            self._slugs[key] = slug
-        return slug
 
 
 # --------------------------------------------------------------------------- reports

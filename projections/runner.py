@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Date, Dialect, Engine, Table, delete, insert, select, update
+from sqlalchemy import Column, Connection, Date, Dialect, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.events import PotEvent
@@ -168,6 +168,29 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+class Slugs:
+    """A projection's pot id (hex) → slug lookup, read from its own pots table once per pot.
+
+    Pots never change slug, so the cache never goes stale. Each projection keeps its
+    own table of pots, so it can be rebuilt without the others.
+    """
+
+    def __init__(self, pot_id: Column[Any], slug: Column[Any]) -> None:
+        self._query = select(slug).where(pot_id == bindparam("pot_id"))
+        self._known: dict[str, str] = {}
+
+    def learn(self, pot_id: str, slug: str) -> None:
+        """A pot this projection has just stored (its `pot_opened`)."""
+        self._known[pot_id] = slug
+
+    def of(self, conn: Connection, event: PotEvent) -> str:
+        key = event.originator_id.hex
+        slug = self._known.get(key)
+        if slug is None:
+            slug = self._known[key] = str(conn.execute(self._query, {"pot_id": key}).scalar_one())
+        return slug
 
 
 def reset(engine: Engine, projection: Projection) -> None:

@@ -46,7 +46,7 @@ from domain.events import (
     WithdrawalProposed,
 )
 from projections.queries import member_rows
-from projections.runner import insert_rows
+from projections.runner import Slugs, insert_rows
 from projections.tables import metadata
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -193,16 +193,7 @@ class TrustProjection:
     tables: tuple[Table, ...] = TRUST_TABLES
 
     def __init__(self) -> None:
-        # pot id (hex) -> slug; pots never change slug, so this never goes stale.
-        self._slugs: dict[str, str] = {}
-
-    def _slug(self, conn: Connection, event: PotEvent) -> str:
-        key = event.originator_id.hex
-        slug = self._slugs.get(key)
-        if slug is None:
-            slug = conn.execute(select(trust_pots.c.slug).where(trust_pots.c.pot_id == key)).scalar_one()
-            self._slugs[key] = slug
-        return slug
+        self._slugs = Slugs(trust_pots.c.pot_id, trust_pots.c.slug)
 
     def apply(self, conn: Connection, event: PotEvent) -> None:
         self.apply_all(conn, [event])
@@ -218,9 +209,9 @@ class TrustProjection:
         for event in events:
             if isinstance(event, PotOpened):
                 conn.execute(_insert_pot, {"pot_id": event.originator_id.hex, "slug": event.slug})
-                self._slugs[event.originator_id.hex] = event.slug
+                self._slugs.learn(event.originator_id.hex, event.slug)
                 continue
-            slug = self._slug(conn, event)
+            slug = self._slugs.of(conn, event)
             match event:
                 case ContributionRecorded(member=member, on=on):
                     batch.contributions[(slug, event.no)] = {
