@@ -49,6 +49,8 @@ SNAPSHOT_EVERY = 200
 class PotApplication(Application[UUID]):
     name = "commonpot"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Pot: SNAPSHOT_EVERY}
+    # Tests set it low, so every command meets a pot loaded from a snapshot.
+    snapshot_every: int = SNAPSHOT_EVERY
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """At most one snapshot per save, taken from the pot in memory.
@@ -63,7 +65,8 @@ class PotApplication(Application[UUID]):
             if not isinstance(aggregate, Pot):
                 continue
             versions = [e.originator_version for e in processing_event.events if e.originator_id == aggregate.id]
-            if versions and (min(versions) - 1) // SNAPSHOT_EVERY != max(versions) // SNAPSHOT_EVERY:
+            every = self.snapshot_every
+            if versions and (min(versions) - 1) // every != max(versions) // every:
                 self.snapshots.put([Pot.Snapshot.take(aggregate)])
 
 

@@ -287,3 +287,20 @@ LedgerBesideModel.TestCase.settings = settings(
     max_examples=15, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestLedgerBesideModel = LedgerBesideModel.TestCase
+
+
+class LedgerFromSnapshotsBesideModel(LedgerBesideModel):
+    """The same, with a snapshot at every other event: each command meets a pot loaded from one.
+
+    The snapshot carries no contributions and only how ended proposals ended, so a
+    reversal reads its contribution from the store and every refusal about an
+    ended proposal comes from the snapshot's summary.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ledger.app.snapshot_every = 2
+
+
+LedgerFromSnapshotsBesideModel.TestCase.settings = LedgerBesideModel.TestCase.settings
+TestLedgerFromSnapshotsBesideModel = LedgerFromSnapshotsBesideModel.TestCase
