@@ -20,6 +20,8 @@ MAX_MAJOR_UNITS = 1_000_000_000
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,47}", re.ASCII)
 _FEELING = re.compile(r"[^\W\d_]{1,32}")
+# Unicode category Cc (C0, DEL, C1) but for newline and tab, which notes may hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @lru_cache(maxsize=64)
@@ -79,6 +81,8 @@ def parse_name(text: str, what: str = "member name") -> str:
         raise BadInput(f"{what} is empty")
     if len(name) > 64:
         raise BadInput(f"{what} is {len(name)} characters long: at most 64")
+    if name.isascii() and name.isprintable():
+        return name  # The common case, checked without a look at each character.
     for ch in name:
         # Cc covers ESC (ANSI escapes), newlines, tabs; Cf/Cs/Co/Cn are invisible or invalid.
         if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} or ch in "\u2028\u2029":
@@ -129,7 +133,7 @@ def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = Fal
         raise BadInput(f"{what} is required")
     if len(value) > max_len:
         raise BadInput(f"{what} is {len(value)} characters long: at most {max_len}")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+    if _CONTROL.search(value):
         raise BadInput(f"{what} contains a control character")
     return value
 

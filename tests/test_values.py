@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import BadInput
-from domain.values import format_amount, name_key, parse_amount, parse_name, parse_slug, slugify
+from domain.values import format_amount, name_key, parse_amount, parse_name, parse_slug, parse_text, slugify
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,13 @@ def test_slugs_follow_the_pattern():
     for bad in ("-x", "Crew", "a" * 49, "", "a_b"):
         with pytest.raises(BadInput):
             parse_slug(bad)
+
+
+@given(st.text(max_size=40))
+def test_text_is_refused_exactly_when_it_holds_a_control_character_other_than_newline_or_tab(text: str) -> None:
+    has_control = any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text.strip())
+    if has_control:
+        with pytest.raises(BadInput, match="control character"):
+            parse_text(text, "note")
+    else:
+        assert parse_text(text, "note") == text.strip()
