@@ -452,8 +452,12 @@ def import_csv(
 
     def save(pot: Pot) -> None:
         # Recorded and stored a chunk at a time in one transaction: a bad row rolls back every chunk.
+        count = len(new)
+        # Each row is dropped once its event exists, so the rows and the events are never all held at once.
+        new.reverse()
         with ledger.bulk_save(pot) as flush:
-            for done, row in enumerate(new, start=1):
+            for done in range(1, count + 1):
+                row = new.pop()
                 try:
                     pot.contribute(
                         actor=actor,
@@ -469,7 +473,7 @@ def import_csv(
                 if done % CHUNK == 0:
                     flush()
                 if progress is not None and done % PROGRESS_EVERY == 0:
-                    progress("recording", done, len(new))
+                    progress("recording", done, count)
 
     # On a conflict the whole file is checked again against the fresh pot.
     return ledger.write(slug, decide, save)
