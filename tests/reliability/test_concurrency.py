@@ -77,6 +77,32 @@ def test_concurrent_writers_lose_and_duplicate_nothing_and_readers_never_see_the
     count("concurrent balance reads, none went down", sum(s["reads"] for s in seen))
 
 
+@pytest.mark.slow
+def test_writers_racing_to_record_the_same_refs_record_each_once(backend, tmp_path):
+    """A ref is recorded once per pot even when four processes try it at the same moment.
+
+    The pot is past its first snapshot, so every writer checks refs against the
+    refs table (domain.history), caught up inside its writer turn, not a state in memory.
+    """
+    open_shared(backend)
+    statement = tmp_path / "start.csv"
+    statement.write_text("member,amount,on,ref\n" + "".join(f"Bo,1.00,2026-02-01,s{i}\n" for i in range(250)))
+    assert pot(backend, "--pot", "shared", "--as", "Ana", "import", str(statement)).code == 0
+    refs, racers = 40, 4
+    workers = [spawn("same-refs", backend, str(w), str(refs)) for w in range(racers)]
+    results = []
+    for w in workers:
+        out, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err
+        results.append(json.loads(out))
+    assert sum(r["recorded"] for r in results) == refs
+    assert sum(r["refused"] for r in results) == refs * (racers - 1)
+    items = pot(backend, "history", "--type", "contribution_recorded", "--json").json()
+    raced = [i["ref"] for i in items if i["ref"].startswith("r")]
+    assert sorted(raced) == sorted(f"r{i}" for i in range(refs))
+    count("refs raced by four writers, each recorded once", refs)
+
+
 # --------------------------------------------------------------------------- racing payouts
 def approved_proposals(db: str, count_: int, amount: int, funds: int) -> None:
     """A crew of two with `funds` cents and `count_` approved proposals of `amount` cents."""

@@ -2,6 +2,8 @@
 
 `contribute DB WORKER N`: N contributions to pot `shared`, each with a unique ref.
 `read DB STOPFILE`: read the balance until STOPFILE exists; print reads and decreases as JSON.
+`same-refs DB WORKER N`: try to record refs r0…r(N-1), in an order of this worker's own,
+each as a contribution of 1.00; print how many were recorded and how many refused.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from domain.errors import Refused
 from ledger.app import Ledger
 from ledger.store import resolve
 
@@ -45,6 +48,33 @@ def contribute(db: str, worker: int, n: int) -> None:
         ledger.close()
 
 
+def same_refs(db: str, worker: int, n: int) -> None:
+    refs = [f"r{i}" for i in range(n)]
+    # Each worker its own order, so they meet on different refs at different times.
+    refs = refs[worker % n :] + refs[: worker % n]
+    if worker % 2:
+        refs.reverse()
+    ledger = Ledger(resolve(db))
+    recorded = refused = 0
+    try:
+        for ref in refs:
+            try:
+                ledger.command(
+                    SLUG,
+                    lambda pot, ref=ref: pot.contribute(
+                        actor="Ana", member="Bo", amount_minor=100, on=TODAY, today=TODAY, ref=ref
+                    ),
+                )
+                recorded += 1
+            except Refused as e:
+                if "already recorded" not in str(e):
+                    raise
+                refused += 1
+    finally:
+        ledger.close()
+    print(json.dumps({"recorded": recorded, "refused": refused}))
+
+
 def read(db: str, stopfile: str) -> None:
     ledger = Ledger(resolve(db))
     reads, decreases, last = 0, 0, -1
@@ -67,5 +97,7 @@ if __name__ == "__main__":
     kind, db, *rest = sys.argv[1:]
     if kind == "contribute":
         contribute(db, int(rest[0]), int(rest[1]))
+    elif kind == "same-refs":
+        same_refs(db, int(rest[0]), int(rest[1]))
     else:
         read(db, rest[0])
