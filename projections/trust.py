@@ -389,6 +389,25 @@ def meeting_points(attendance: Iterable[bool]) -> list[int]:
     return points
 
 
+# The first month after `after` (up to `last`) in which the member has a contribution
+# that counts on day `d`: made by then and not reversed by then. The covering index
+# (slug, member, month, on, reversed_on) answers it with one seek.
+_next_month = (
+    select(trust_contributions.c.month)
+    .where(
+        trust_contributions.c.slug == bindparam("s"),
+        trust_contributions.c.member == bindparam("m"),
+        trust_contributions.c.month > bindparam("after"),
+        trust_contributions.c.month <= bindparam("last"),
+        trust_contributions.c.on <= bindparam("d"),
+        # Reversed contributions earn nothing from the day they are reversed.
+        or_(trust_contributions.c.reversed_on.is_(None), trust_contributions.c.reversed_on > bindparam("d")),
+    )
+    .order_by(trust_contributions.c.month)
+    .limit(1)
+)
+
+
 def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     """Every current member's points per level, total and level as of `as_of`, and the crew's."""
     crew = member_rows(conn, slug, as_of)
@@ -409,17 +428,17 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
         tally.add(str(member), int(level), int(total), positive=int(best) > 0)
 
     months: dict[str, list[int]] = defaultdict(list)
-    for member, month in conn.execute(
-        select(trust_contributions.c.member, trust_contributions.c.month)
-        .where(
-            trust_contributions.c.slug == slug,
-            trust_contributions.c.on <= as_of,
-            # Reversed contributions earn nothing from the day they are reversed.
-            or_(trust_contributions.c.reversed_on.is_(None), trust_contributions.c.reversed_on > as_of),
-        )
-        .distinct()
-    ):
-        months[str(member)].append(int(month))
+    last = month_index(as_of)
+    for m in crew:
+        # One index seek per contributed month, not a scan of every contribution.
+        after = -1
+        while True:
+            found = conn.execute(_next_month, {"s": slug, "m": m.name, "after": after, "last": last, "d": as_of})
+            month = found.scalar()
+            if month is None:
+                break
+            months[m.name].append(int(month))
+            after = int(month)
     for member, given in months.items():
         for points in consistency_points(given, month_index(ends.get(member, as_of))):
             tally.add(member, 3, points, positive=points > 0)
