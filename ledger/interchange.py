@@ -290,30 +290,43 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     """Re-create a pot from its export: the same events, so the same balances, trust and head.
 
     Refused when the chain in the file is broken or the store already holds the pot.
-    Everything is saved in one atomic `save()`: all events or none.
+    The events are stored a part at a time in one transaction: all of them or none.
     """
-    pot: Pot | None = None
-    count = 0
-    for line, record, digest in _walk(path):
-        event = _event_from(line, record, digest, pot.slug if pot is not None else None)
-        if isinstance(event, PotOpened) and ledger._exists(event.slug):
-            raise Refused(f"this store already holds pot {event.slug!r}: import into another store")
-        try:
-            folded: Pot = event.mutate(pot)  # type: ignore[assignment]
-        except Exception as e:
-            raise BrokenLine(line, event.no, f"cannot follow the events before it ({e!r})") from None
-        if folded.state.balance_minor < 0:
-            raise BrokenLine(line, event.no, "takes the balance below zero")
-        folded.pending_events.append(event)
-        pot, count = folded, count + 1
-    if pot is None:
+    lines = _walk(path)
+    first = next(lines, None)
+    if first is None:
         raise BadInput(f"{path} holds no events")
+    line, record, digest = first
+    opened = _event_from(line, record, digest, None)
+    if not isinstance(opened, PotOpened):  # _event_from refuses this already; this tells the type checker.
+        raise BrokenLine(line, 1, "a pot's history starts with pot_opened")
+    if ledger._exists(opened.slug):
+        raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
+    pot = _follow(None, opened, line)
+    count = 1
     try:
-        _save_all(ledger, pot)
+        with ledger.bulk_save(pot) as flush:
+            for line, record, digest in lines:
+                _follow(pot, _event_from(line, record, digest, pot.slug), line)
+                count += 1
+                if count % CHUNK == 0:
+                    flush()
     except IntegrityError:
         raise Refused(f"this store already holds pot {pot.slug!r}: import into another store") from None
     ledger.catch_up()
     return pot.slug, Exported(count, pot.state.head[: chain.SHORT])
+
+
+def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:
+    """Fold one imported event into the pot (created by the first) and queue it to be stored."""
+    try:
+        folded: Pot = event.mutate(pot)  # type: ignore[assignment]
+    except Exception as e:
+        raise BrokenLine(line, event.no, f"cannot follow the events before it ({e!r})") from None
+    if folded.state.balance_minor < 0:
+        raise BrokenLine(line, event.no, "takes the balance below zero")
+    folded.pending_events.append(event)
+    return folded
 
 
 # --------------------------------------------------------------------------- import contributions

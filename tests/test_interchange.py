@@ -17,6 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import chain
+from domain.errors import Refused
+from domain.pot import Pot
+from ledger import interchange
 from ledger.interchange import account_name, verify_file
 from tests.conftest import fingerprint, head, pot, refused
 
@@ -211,6 +214,48 @@ def test_a_jsonl_file_with_a_broken_chain_is_not_imported(busy: Path, tmp_path: 
     assert result.code == 1
     assert "line 11 (event 11)" in result.err
     assert fingerprint(fresh) in {"no store", hashlib.sha256().hexdigest()}
+
+
+def test_a_jsonl_import_broken_after_several_stored_parts_stores_nothing(
+    busy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of three events: events 1-9 are already in the transaction when line 11 breaks.
+    monkeypatch.setattr(interchange, "CHUNK", 3)
+    exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[10] = lines[10].replace('"actor":"Ana"', '"actor":"Bo"')
+    exported.write_text("".join(lines), encoding="utf-8")
+    fresh = tmp_path / "fresh.sqlite"
+    assert pot(fresh, "import", str(exported)).code == 1
+    assert fingerprint(fresh) == hashlib.sha256().hexdigest()
+    # Whole, the same file imports.
+    lines[10] = lines[10].replace('"actor":"Bo"', '"actor":"Ana"')
+    exported.write_text("".join(lines), encoding="utf-8")
+    assert pot(fresh, "import", str(exported)).code == 0
+    assert head(fresh) == head(busy)
+
+
+def test_a_statement_failing_after_several_stored_parts_stores_nothing(
+    crew: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(interchange, "CHUNK", 3)
+    rows = [f"Bo,{1 + i}.00,2026-02-01,row {i},B{i}" for i in range(10)]
+    bank = statement(tmp_path / "bank.csv", rows)
+    record = Pot.contribute
+    calls = 0
+
+    def fails_at_the_eighth(self: Pot, **kwargs: object) -> int:
+        # As if something went wrong after two parts were written: every part must go.
+        nonlocal calls
+        calls += 1
+        if calls == 8:
+            raise Refused("stopped on purpose")
+        return record(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pot, "contribute", fails_at_the_eighth)
+    refused(crew, "--as", "Ana", "import", str(bank), code=1, says="line 9: stopped on purpose")
+    monkeypatch.setattr(Pot, "contribute", record)
+    assert "10 new" in ok(crew, "--as", "Ana", "import", str(bank))
 
 
 def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(busy: Path, tmp_path: Path) -> None:
