@@ -122,8 +122,10 @@ def _append_only_postgres(engine: Engine, recorder: Any) -> None:
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create the read-model tables a store lacks; refold `core` if its refs table is new.
+    """Create the read-model tables and indexes a store lacks; refold `core` if its refs table is new.
 
+    `create_all` creates an index only with its table, so an index added to an
+    existing table later (the trust report's covering ones) is created here.
     A store made before `cp_refs` existed has refs in its log that the new table
     does not hold yet, and the ref rule reads that table: the core projection is
     emptied, so the next catch-up refolds it from the log, refs included.
@@ -131,6 +133,10 @@ def _create_tables(engine: Engine) -> None:
     with engine.connect() as conn:
         refs_missing = not inspect(conn).has_table(refs.name)
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
     if refs_missing:
         reset(engine, CoreProjection())
 

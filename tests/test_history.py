@@ -3,7 +3,8 @@
 A pot's snapshot no longer carries its contributions (domain.history): a reversal
 reads the contribution from the event store, a repeated `ref` is found in the
 `cp_refs` table. These run through `pot`, on SQLite and PostgreSQL, with the
-contribution in question older than the pot's latest snapshot.
+contribution in question older than the pot's latest snapshot. Last, a store
+made before that table (or an index) existed gets it when it is opened.
 """
 
 from __future__ import annotations
@@ -130,3 +131,14 @@ def test_a_store_made_before_the_refs_table_gets_it_filled_from_the_log(tmp_path
 def cents(amount: str) -> int:
     units, cents = amount.split(".")
     return int(units) * 100 + int(cents)
+
+
+def test_an_index_added_after_a_store_was_made_is_created_when_it_is_opened(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01").code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP INDEX cp_trust_contributions_months")
+    assert pot(db, "trust").code == 0
+    with sqlite3.connect(db) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "cp_trust_contributions_months" in names
