@@ -10,12 +10,12 @@ empty in-memory database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Engine, Table, create_engine, select
+from sqlalchemy import Connection, Engine, Table, create_engine, select
 
 from domain import chain
 from domain.errors import PotError
@@ -23,6 +23,8 @@ from domain.events import PotEvent, record_of
 from domain.pot import pot_id
 from ledger.app import Ledger
 from projections.reports import PotInfo, VerifyReport
+from projections.runner import BATCH as FOLD_BATCH
+from projections.runner import Projection
 from projections.tables import history, metadata
 
 PAGE = 1000
@@ -47,6 +49,13 @@ def _recorded_digests(ledger: Ledger, slug: str) -> dict[int, str]:
         }
 
 
+def _fold(conn: Connection, folds: Sequence[Projection], batch: list[PotEvent]) -> None:
+    """Fold the batch into every fresh projection, then empty it."""
+    for fold in folds:
+        fold.apply_all(conn, batch)
+    batch.clear()
+
+
 def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> VerifyReport:
     # An unreadable new event is reported below, with its number.
     with suppress(PotError):
@@ -59,6 +68,8 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
 
     running, count, first_bad, problem = chain.GENESIS, 0, None, None
     digests: list[str] = []
+    # Folded a batch at a time, as the catch-up does, not one statement round per event.
+    batch: list[PotEvent] = []
     with fresh.begin() as conn:
         for expected, stored in enumerate(stored_events(ledger, info.slug), start=1):
             count = expected
@@ -81,8 +92,10 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
                 first_bad, problem = expected, f"event {expected} differs from when it was recorded"
                 break
             digests.append(running)
-            for fold in folds:
-                fold.apply(conn, event)
+            batch.append(event)
+            if len(batch) == FOLD_BATCH:
+                _fold(conn, folds, batch)
+        _fold(conn, folds, batch)
     if first_bad is None and len(recorded) > count:
         first_bad, problem = count + 1, f"event {count + 1} is missing from the store"
 

@@ -100,9 +100,6 @@ class CoreProjection:
                 self._names[key] = found
         return found
 
-    def apply(self, conn: Connection, event: PotEvent) -> None:
-        self.apply_all(conn, [event])
-
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         """Fold a batch: rare events write at once; history rows, proposals and money sums once per batch.
 

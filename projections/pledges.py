@@ -119,9 +119,6 @@ class PledgesProjection:
         # Core's pots table: the core projection runs first in Ledger.projections, so the pot's row is there.
         self._slugs = Slugs(pots.c.pot_id, pots.c.slug)
 
-    def apply(self, conn: Connection, event: PotEvent) -> None:
-        self.apply_all(conn, [event])
-
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         """Fold a batch, inserting its rows in one go at the end; nothing in the fold reads `cp_pledges`."""
         new_pledges: list[dict[str, Any]] = []

@@ -59,9 +59,6 @@ class ReflectionsProjection:
     def __init__(self) -> None:
         self._slugs = Slugs(reflection_pots.c.pot_id, reflection_pots.c.slug)
 
-    def apply(self, conn: Connection, event: PotEvent) -> None:
-        self.apply_all(conn, [event])
-
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         """Fold a batch: only pot openings and reflections matter here, the rest is skipped cheaply."""
         rows: list[dict[str, Any]] = []

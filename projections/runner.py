@@ -39,7 +39,9 @@ class Projection(Protocol):
     name: str
     tables: tuple[Table, ...]
 
-    def apply(self, conn: Connection, event: PotEvent) -> None: ...
+    def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
+        """Fold a batch of events into the tables, in order, inside the caller's transaction."""
+        ...
 
 
 ReadNotifications = Callable[[int, int], Sequence[Notification]]
@@ -56,53 +58,13 @@ def _ensure_position(engine: Engine, name: str) -> None:
                 pass  # Another process inserted it first: same outcome.
 
 
-def catch_up(
-    engine: Engine,
-    projection: Projection,
-    read: ReadNotifications,
-    decode: Decode,
-    on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Apply every notification after the projection's position; return how many."""
-    _ensure_position(engine, projection.name)
-    applied = 0
-    while True:
-        with engine.begin() as conn:
-            position = conn.execute(
-                select(positions.c.notification_id).where(positions.c.projection == projection.name).with_for_update()
-            ).scalar_one()
-            batch = read(int(position), BATCH)
-            _fold(conn, projection, [e for e in map(decode, batch) if isinstance(e, PotEvent)])
-            if batch:
-                conn.execute(
-                    update(positions)
-                    .where(positions.c.projection == projection.name)
-                    .values(notification_id=batch[-1].id)
-                )
-        applied += len(batch)
-        if on_progress is not None and batch:
-            on_progress(len(batch))
-        if len(batch) < BATCH:
-            return applied
-
-
-def _fold(conn: Connection, projection: Projection, events: Sequence[PotEvent]) -> None:
-    # A projection that folds a whole batch at once (fewer statements) may say so.
-    apply_all = getattr(projection, "apply_all", None)
-    if apply_all is not None:
-        apply_all(conn, events)
-    else:
-        for event in events:
-            projection.apply(conn, event)
-
-
 def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNotifications, decode: Decode) -> int:
-    """`catch_up` for several projections at once: each batch is read and decoded once for all.
+    """Apply every notification after each projection's position; each batch is read and decoded once for all.
 
     Every position row is locked (in name order, so two processes never deadlock)
     and moved in the same transaction as the rows it covers; a projection that is
     ahead of the others skips what it has already applied. Returns the number of
-    notifications applied, summed over the projections, as `catch_up` would.
+    notifications applied, summed over the projections.
     """
     names = sorted(p.name for p in projections)
     # One look for all the position rows instead of a transaction per projection.
@@ -139,7 +101,7 @@ def _apply_batches(
                 else:
                     mine = [e for i, e in decoded if i > after and isinstance(e, PotEvent)]
                     moved = sum(1 for i, _ in decoded if i > after)
-                _fold(conn, projection, mine)
+                projection.apply_all(conn, mine)
                 if moved:
                     conn.execute(
                         update(positions)

@@ -195,9 +195,6 @@ class TrustProjection:
     def __init__(self) -> None:
         self._slugs = Slugs(trust_pots.c.pot_id, trust_pots.c.slug)
 
-    def apply(self, conn: Connection, event: PotEvent) -> None:
-        self.apply_all(conn, [event])
-
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         """Fold a batch with few statements: rows are inserted in one go at its end.
 
