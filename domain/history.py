@@ -6,12 +6,14 @@ contribution in the pot's state would make its snapshot grow with history, so
 a pot with a million contributions would load in seconds. Instead the pot asks
 a `History`: the ledger answers from the event store (one event by number) and
 from an indexed table of refs. A pot keeps what it folded in this process
-itself, so a pot built in memory from its first event needs no `History`.
+itself, so a pot built in memory from its first event needs no `History`; a
+long import hands what it folded over to the `History` a part at a time, once
+each part is stored (`keep`), so it never holds a whole file's contributions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -37,4 +39,8 @@ class History(Protocol):
 
     def by_refs(self, refs: Collection[str]) -> dict[str, Contribution]:
         """The stored contributions recorded under any of these refs, by ref."""
+        ...
+
+    def keep(self, contributions: Iterable[Contribution]) -> None:
+        """Answer for these too from now on: stored by this process, perhaps not yet committed."""
         ...

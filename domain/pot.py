@@ -281,6 +281,20 @@ class Pot(BaseAggregate[uuid.UUID]):
             found.update(self._past().by_refs(rest))
         return found
 
+    def release_recent(self) -> None:
+        """Hand the contributions folded in this process to `history`, once they are stored.
+
+        A long import calls this after storing each part, so the pot holds one part
+        at a time however long the file. Without a `history` there is nowhere to hand
+        them, and the pot keeps them.
+        """
+        if self.history is None or self.pending_events:
+            return
+        self.history.keep(self._recent.values())
+        self._recent.clear()
+        self._recent_refs.clear()
+        self._recent_from = self.version + 1
+
     def _past(self) -> History:
         if self.history is None:
             raise RuntimeError(f"pot {self.slug!r} was loaded from a snapshot, and no history is attached")

@@ -10,7 +10,8 @@ up from the event log, then read the tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -42,6 +43,8 @@ T = TypeVar("T")
 
 # Attempts at a command when other processes keep saving first.
 RETRIES = 50
+# Refs asked of the database per query (well under SQLite's limit on bound parameters).
+LOOKUP_CHUNK = 500
 # Snapshot a pot every this many events, so loading a long-lived pot stays cheap.
 SNAPSHOT_EVERY = 200
 
@@ -147,15 +150,34 @@ class StoredHistory:
     Used inside the pot's writer turn, after the pot is loaded: the views are
     caught up first, so the refs table holds every ref stored up to that point,
     and a ref saved later by someone else makes our save conflict and decide again.
+    What a long import stores part by part (`keep`) is not in that table until the
+    import commits: it waits in a private temporary SQLite database, which spills
+    to disk past a small cache, so an import's memory does not grow with its file.
     """
 
     def __init__(self, ledger: Ledger, slug: str) -> None:
         self._ledger, self._slug = ledger, slug
-        # Answers already read, None for a ref not recorded: an import asks once for all its rows.
+        # Answers already read, None for a ref not recorded: an import asks once per part,
+        # then once per row. Emptied whenever contributions are kept, so it holds one part.
         self._known: dict[str, Contribution | None] = {}
         self._caught_up = False
+        self._kept: sqlite3.Connection | None = None
+
+    def catch_up(self) -> None:
+        """Bring the refs table up to the store, once per turn.
+
+        A long write calls this before it takes the store's write lock: the catch-up
+        writes the views too, and on SQLite would wait for that lock behind itself.
+        """
+        if not self._caught_up:
+            self._ledger.catch_up()
+            self._caught_up = True
 
     def contribution(self, no: int) -> Contribution | None:
+        if self._kept is not None:
+            row = self._kept.execute("SELECT no, member, amount, day, ref FROM kept WHERE no = ?", (no,)).fetchone()
+            if row is not None:
+                return _kept_contribution(row)
         stored = list(self._ledger.app.events.get(pot_id(self._slug), gt=no - 1, lte=no))
         event = stored[0] if stored else None
         if not isinstance(event, ContributionRecorded):
@@ -165,19 +187,41 @@ class StoredHistory:
     def by_refs(self, wanted: Collection[str]) -> dict[str, Contribution]:
         missing = [ref for ref in wanted if ref not in self._known]
         if missing:
-            if not self._caught_up:
-                self._ledger.catch_up()
-                self._caught_up = True
+            self.catch_up()
             query = select(refs.c.ref, refs.c.no, refs.c.member, refs.c.amount, refs.c.on)
             with self._ledger.reader.begin() as conn:
-                for start in range(0, len(missing), 500):
-                    chunk = missing[start : start + 500]
+                for start in range(0, len(missing), LOOKUP_CHUNK):
+                    chunk = missing[start : start + LOOKUP_CHUNK]
                     self._known.update(dict.fromkeys(chunk))
                     for ref, no, member, amount, on in conn.execute(
                         query.where(refs.c.slug == self._slug, refs.c.ref.in_(chunk))
                     ):
                         self._known[ref] = Contribution(no, member, amount, on, ref)
+                    if self._kept is not None:
+                        marks = ",".join("?" * len(chunk))
+                        for row in self._kept.execute(
+                            f"SELECT no, member, amount, day, ref FROM kept WHERE ref IN ({marks})", chunk
+                        ):
+                            self._known[row[4]] = _kept_contribution(row)
         return {ref: c for ref in wanted if (c := self._known.get(ref)) is not None}
+
+    def keep(self, contributions: Iterable[Contribution]) -> None:
+        rows = [(c.no, c.member, c.amount_minor, c.on.isoformat(), c.ref) for c in contributions]
+        if not rows:
+            return
+        if self._kept is None:
+            # "": SQLite's private temporary database, deleted when closed.
+            self._kept = sqlite3.connect("")
+            self._kept.execute(
+                "CREATE TABLE kept (no INTEGER PRIMARY KEY, member TEXT, amount INTEGER, day TEXT, ref TEXT UNIQUE)"
+            )
+        self._kept.executemany("INSERT INTO kept VALUES (?, ?, ?, ?, ?)", rows)
+        self._known.clear()
+
+
+def _kept_contribution(row: tuple[int, str, int, str, str | None]) -> Contribution:
+    no, member, amount, day, ref = row
+    return Contribution(no, member, amount, date.fromisoformat(day), ref)
 
 
 class Ledger:
@@ -303,23 +347,28 @@ class Ledger:
 
     def command(self, slug: str, decide: Callable[[Pot], T]) -> T:
         """Load the pot, let `decide` trigger events, save them atomically; retry on conflict."""
-        return self.write(slug, decide, lambda pot: self.app.save(pot))
 
-    def write(self, slug: str, decide: Callable[[Pot], T], save: Callable[[Pot], object]) -> T:
-        """Take this pot's writer turn, then load, decide and save; retry if a save still conflicts.
+        def decide_and_save(pot: Pot) -> T:
+            result = decide(pot)
+            self.app.save(pot)
+            return result
+
+        return self.write(slug, decide_and_save)
+
+    def write(self, slug: str, run: Callable[[Pot], T]) -> T:
+        """Take this pot's writer turn, then load the pot and `run` (decide and save); retry on conflict.
 
         Writers to one pot take turns (a file lock on SQLite, an advisory lock on
         PostgreSQL), so eight busy processes queue instead of racing and starving
         one another. Optimistic concurrency stays the guarantee: if anything saved
         in between (an older `pot`, a writer that timed out), the save is refused
-        and the command decides again on fresh state.
+        and `run` decides again on fresh state.
         """
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
                 pot = self.load(slug)
-                result = decide(pot)
                 try:
-                    save(pot)
+                    result = run(pot)
                 except IntegrityError:
                     continue  # Another process saved first: decide again on fresh state.
             self.catch_up()
@@ -331,10 +380,12 @@ class Ledger:
         """One event-store transaction that a long command saves into in parts: all of it, or none.
 
         Yields `flush`, which stores the pot's pending events so far and lets them
-        go, so an import holds a few thousand events at a time however long its
-        file. Leaving the block commits; an exception rolls every part back. Then
-        one snapshot of the final state, not one per 200 events as `save` would
-        take (each reloading the pot). `Application.save` cannot spread one atomic
+        go (the pot hands the contributions among them to its history), so an
+        import holds a few thousand events at a time however long its file.
+        Leaving the block commits; an exception rolls every part back. Then one
+        snapshot of the final state, not one per 200 events as `save` would take
+        (each reloading the pot). The views are caught up first, before the write
+        lock is taken, since checking a ref may need them. `Application.save` cannot spread one atomic
         save over several calls, so this uses the recorders' own insert step
         (eventsourcing 9.5: `_insert_events` on SQLite, `_insert_stored_events`
         with its table lock on PostgreSQL).
@@ -342,6 +393,8 @@ class Ledger:
         recorder: Any = self.app.recorder
         insert = recorder._insert_events if self.store.kind == "sqlite" else recorder._insert_stored_events
         stored = 0
+        if isinstance(pot.history, StoredHistory):
+            pot.history.catch_up()
         with recorder.datastore.transaction(commit=True) as cursor:
 
             def flush() -> None:
@@ -352,6 +405,7 @@ class Ledger:
                 if events:
                     insert(cursor, [self.app.mapper.to_stored_event(e) for e in events])
                     stored += len(events)
+                    pot.release_recent()
 
             yield flush
             flush()

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,9 +27,10 @@ from eventsourcing.utils import get_topic
 from domain import chain
 from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
+from domain.history import Contribution
 from domain.pot import Pot, pot_id
 from domain.values import format_amount, name_key, parse_amount, parse_date, parse_name, parse_text
-from ledger.app import Ledger
+from ledger.app import Ledger, StoredHistory
 from ledger.integrity import MIN_DIGEST_PREFIX, stored_events
 from projections.queries import history_items
 from projections.reports import PotInfo, VerifyReport
@@ -303,6 +305,8 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     if ledger._exists(opened.slug):
         raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
     pot = _follow(None, opened, line)
+    # So the pot can hand its contributions over a part at a time, as a loaded pot does.
+    pot.history = StoredHistory(ledger, pot.slug)
     count = 1
     try:
         with ledger.bulk_save(pot) as flush:
@@ -369,47 +373,11 @@ def _header(row: list[str]) -> list[str]:
     return columns
 
 
-def _check_rows(pot: Pot, path: Path, today: date, progress: Progress | None, total: int) -> tuple[list[_Row], int]:
-    """Validate the whole file: the new rows, and how many are already recorded.
-
-    One streaming pass parses every row; then the refs are looked up in one go
-    (the pot's stored refs are an indexed table, not state in memory).
-    """
-    rows = list(_parse_rows(pot, path, today, progress, total))
-    recorded = pot.recorded_refs(row.ref for row in rows)
-    digits = pot.state.digits
-    new: list[_Row] = []
-    already = 0
-    # What each ref in this file stands for, so a repeated ref is either the same row or a conflict.
-    seen: dict[str, tuple[str, int, date]] = {}
-    for row in rows:
-        content = (name_key(row.member), row.amount_minor, row.on)
-        earlier = seen.get(row.ref)
-        stored = recorded.get(row.ref)
-        if stored is not None:
-            earlier = earlier or (name_key(stored.member), stored.amount_minor, stored.on)
-            amount = format_amount(stored.amount_minor, digits)
-            where = f"event {stored.no} ({stored.member}, {amount}, {stored.on})"
-        else:
-            where = "an earlier line of this file"
-        if earlier is not None:
-            if earlier != content:
-                raise Refused(
-                    f"line {row.line}: ref {row.ref!r} is already recorded as {where} with different content; "
-                    "nothing was imported"
-                )
-            already += 1
-        else:
-            seen[row.ref] = content
-            new.append(row)
-    return new, already
-
-
-def _parse_rows(pot: Pot, path: Path, today: date, progress: Progress | None, total: int) -> Iterator[_Row]:
+def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     """Each row of a statement, parsed and checked on its own; raise at the first bad line."""
     digits = pot.state.digits
+    # Only for rows without a ref: how many identical rows came before (see _derived_ref).
     occurrences: dict[tuple[str, int, date, str], int] = {}
-    count = 0
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         columns: list[str] | None = None
@@ -440,9 +408,6 @@ def _parse_rows(pot: Pot, path: Path, today: date, progress: Progress | None, to
                 occurrences[key] = occurrences.get(key, 0) + 1
                 ref = _derived_ref(member, minor, on, note, occurrences[key])
             yield _Row(line, member, minor, on, note, ref)
-            count += 1
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress("checking", count, total)
 
 
 def import_csv(
@@ -452,44 +417,72 @@ def import_csv(
 
     A row whose ref is already recorded with the same member, amount and date is
     counted as already recorded; the same ref with other content refuses the file.
+    The file is read, checked and stored a part at a time inside one transaction,
+    so memory stays flat however long it is, and a bad row anywhere rolls back
+    every part before it.
     """
     total = count_rows(path) if progress is not None else 0
 
-    new: list[_Row] = []
-
-    def decide(pot: Pot) -> Imported:
+    def record(pot: Pot) -> Imported:
         pot.acting_treasurer(actor, "import contributions")
-        checked, already = _check_rows(pot, path, today, progress, total)
-        new[:] = checked
-        return Imported(len(checked), already)
-
-    def save(pot: Pot) -> None:
-        # Recorded and stored a chunk at a time in one transaction: a bad row rolls back every chunk.
-        count = len(new)
-        # Each row is dropped once its event exists, so the rows and the events are never all held at once.
-        new.reverse()
+        first_new = pot.version + 1
+        new = already = done = 0
         with ledger.bulk_save(pot) as flush:
-            for done in range(1, count + 1):
-                row = new.pop()
-                try:
-                    pot.contribute(
-                        actor=actor,
-                        member=row.member,
-                        amount_minor=row.amount_minor,
-                        on=row.on,
-                        today=today,
-                        note=row.note,
-                        ref=row.ref,
-                    )
-                except PotError as e:
-                    raise type(e)(f"line {row.line}: {e}") from None
-                if done % CHUNK == 0:
-                    flush()
-                if progress is not None and done % PROGRESS_EVERY == 0:
-                    progress("recording", done, count)
+            for part in _parts(_parse_rows(pot, path, today), CHUNK):
+                # One lookup for the part's refs; the row-by-row questions below are answered from it.
+                pot.recorded_refs(row.ref for row in part)
+                for row in part:
+                    earlier = pot.recorded_refs((row.ref,)).get(row.ref)
+                    if earlier is None:
+                        _contribute(pot, actor, row, today)
+                        new += 1
+                    elif (name_key(earlier.member), earlier.amount_minor, earlier.on) == (
+                        name_key(row.member),
+                        row.amount_minor,
+                        row.on,
+                    ):
+                        already += 1
+                    else:
+                        raise Refused(
+                            f"line {row.line}: ref {row.ref!r} is already recorded as {_where(pot, earlier, first_new)}"
+                            " with different content; nothing was imported"
+                        )
+                    done += 1
+                    if progress is not None and done % PROGRESS_EVERY == 0:
+                        progress("importing", done, total)
+                flush()
+        return Imported(new, already)
 
-    # On a conflict the whole file is checked again against the fresh pot.
-    return ledger.write(slug, decide, save)
+    # On a conflict the whole file is read and checked again against the fresh pot.
+    return ledger.write(slug, record)
+
+
+def _parts(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    """Consecutive lists of `size` rows (the last may be shorter); itertools.batched from Python 3.12."""
+    while part := list(islice(rows, size)):
+        yield part
+
+
+def _contribute(pot: Pot, actor: str, row: _Row, today: date) -> None:
+    try:
+        pot.contribute(
+            actor=actor,
+            member=row.member,
+            amount_minor=row.amount_minor,
+            on=row.on,
+            today=today,
+            note=row.note,
+            ref=row.ref,
+        )
+    except PotError as e:
+        raise type(e)(f"line {row.line}: {e}") from None
+
+
+def _where(pot: Pot, earlier: Contribution, first_new: int) -> str:
+    """Where a ref was first recorded: a stored event, or a line above in the same file."""
+    if earlier.no >= first_new:
+        return "an earlier line of this file"
+    return f"event {earlier.no} ({earlier.member}, {pot.money(earlier.amount_minor)}, {earlier.on})"
 
 
 def guess_format(path: Path) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import Refused
+from domain.history import Contribution
 from domain.pot import pot_id
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -111,6 +112,48 @@ def test_a_ref_stored_after_the_views_last_caught_up_is_still_refused(long_pot: 
             ledger.command("maastricht-crew", lambda p: p.contribute(**late))
     finally:
         ledger.close()
+
+
+def test_a_pot_saving_in_parts_still_knows_the_contributions_of_earlier_parts(long_pot: str) -> None:
+    """A long import hands each stored part's contributions to the history (ledger.app.StoredHistory.keep).
+
+    They are in the open transaction only: not in the refs table, not visible to
+    another connection's read of the event store. The rules must still see them,
+    and a failure after several parts must still store nothing.
+    """
+    ledger = Ledger(resolve(long_pot))
+    row = {"actor": "Ana", "member": "Cy", "on": DAY, "today": DAY}
+    events = fingerprint(long_pot)
+
+    def store_two_parts_then_fail() -> None:
+        pot_ = ledger.load("maastricht-crew")
+        with ledger.bulk_save(pot_) as flush:
+            pot_.contribute(**row, amount_minor=700, ref="part-1")
+            first = pot_.version
+            flush()
+            pot_.contribute(**row, amount_minor=800, ref="part-2")
+            flush()
+            assert pot_.contribution(first) == Contribution(first, "Cy", 700, DAY, "part-1")
+            assert {ref: c.no for ref, c in pot_.recorded_refs(["part-1", "part-2", "bank-0001"]).items()} == {
+                "part-1": first,
+                "part-2": first + 1,
+                "bank-0001": FIRST_ROW_NO + 1,
+            }
+            with pytest.raises(Refused, match=f"already recorded \\(event {first}\\)"):
+                pot_.contribute(**row, amount_minor=1, ref="part-1")
+            pot_.reverse(actor="Ana", contribution_no=first, reason="bounced", today=DAY)
+            with pytest.raises(Refused, match="already reversed"):
+                pot_.reverse(actor="Ana", contribution_no=first, reason="again", today=DAY)
+            flush()
+            raise Refused("stopped on purpose")
+
+    try:
+        with pytest.raises(Refused, match="stopped on purpose"):
+            store_two_parts_then_fail()
+    finally:
+        ledger.close()
+    assert fingerprint(long_pot) == events
+    assert pot(long_pot, "--as", "Ana", "contribute", "Cy", "7", "--ref", "part-1").code == 0
 
 
 def test_a_store_made_before_the_refs_table_gets_it_filled_from_the_log(tmp_path: Path) -> None:

@@ -326,6 +326,32 @@ def test_one_ref_twice_in_a_file_with_different_content_is_a_conflict(crew: Path
     refused(crew, "--as", "Ana", "import", str(bank), code=1, says="line 3: ref 'X'")
 
 
+def test_refs_are_matched_across_the_parts_of_a_long_statement(
+    crew: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of three rows: a ref seen in an earlier part, or stored before the file, is still found."""
+    monkeypatch.setattr(interchange, "CHUNK", 3)
+    ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01", "--ref", "STORED")
+    rows = [f"Cy,{1 + i}.00,2026-02-02,,R{i}" for i in range(9)]
+    rows[4] = "Bo,20.00,2026-02-01,,STORED"  # part 2: recorded before this file
+    rows[7] = "Cy,1.00,2026-02-02,,R0"  # part 3: the same row as line 2, in part 1
+    bank = statement(tmp_path / "bank.csv", rows)
+    refused(
+        crew,
+        "--as",
+        "Ana",
+        "import",
+        str(statement(tmp_path / "other.csv", [*rows[:7], "Cy,2.00,2026-02-02,,R0"])),
+        code=1,
+        says="line 9: ref 'R0' is already recorded as an earlier line of this file with different content",
+    )
+    result = pot(crew, "--as", "Ana", "import", str(bank), "--json")
+    assert result.code == 0, result.err
+    assert result.json() == {"pot": "maastricht-crew", "new": 7, "already_recorded": 2}
+    again = pot(crew, "--as", "Ana", "import", str(bank), "--json")
+    assert again.json() == {"pot": "maastricht-crew", "new": 0, "already_recorded": 9}
+
+
 def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path, tmp_path: Path) -> None:
     ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01")
     names = ("Ana", "Bo", "Cy", "Dee")

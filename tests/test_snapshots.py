@@ -7,7 +7,7 @@ still load, with their reversals.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -48,6 +48,9 @@ class DictHistory:
         self.asked.extend(refs)
         return {c.ref: c for c in self.by_no.values() if c.ref in refs}
 
+    def keep(self, contributions: Iterable[Contribution]) -> None:
+        self.by_no.update((c.no, c) for c in contributions)
+
 
 def test_a_snapshot_does_not_grow_with_contributions() -> None:
     few, many = new_pot(), new_pot()
@@ -87,6 +90,35 @@ def test_a_restored_pot_asks_its_history_for_what_came_before_the_snapshot() -> 
     assert "r2" not in again.history.asked  # type: ignore[attr-defined]
     again.reverse(actor="Ana", contribution_no=first, reason="typo", today=DAY)
     assert again.state.balance_minor == 300
+
+
+def test_a_pot_hands_what_it_folded_to_its_history_once_it_is_stored() -> None:
+    """As a long import does after each stored part, so it never holds the whole file."""
+    again = restored(new_pot())
+    history = DictHistory([])
+    again.history = history
+    first = again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+    again.release_recent()  # Not stored yet: nothing is handed over.
+    assert history.by_no == {}
+    again.collect_events()
+    again.release_recent()
+    assert history.by_no == {first: Contribution(first, "Ana", 700, DAY, "r1")}
+    # From now on the history answers for it.
+    with pytest.raises(Refused, match=rf"already recorded \(event {first}\)"):
+        again.contribute(actor="Ana", member="Ana", amount_minor=1, on=DAY, today=DAY, ref="r1")
+    assert "r1" in history.asked
+    again.reverse(actor="Ana", contribution_no=first, reason="bounced", today=DAY)
+    assert again.state.balance_minor == 0
+
+
+def test_a_pot_without_history_keeps_what_it_folded() -> None:
+    pot = new_pot()
+    first = pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
+    pot.collect_events()
+    pot.release_recent()
+    assert pot.contribution(first) == Contribution(first, "Ana", 700, DAY, "r1")
+    with pytest.raises(Refused, match="already recorded"):
+        pot.contribute(actor="Ana", member="Ana", amount_minor=1, on=DAY, today=DAY, ref="r1")
 
 
 def test_a_restored_pot_without_history_fails_loudly_instead_of_missing_a_rule() -> None:
