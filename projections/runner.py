@@ -63,8 +63,8 @@ def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNo
 
     Every position row is locked (in name order, so two processes never deadlock)
     and moved in the same transaction as the rows it covers; a projection that is
-    ahead of the others skips what it has already applied. Returns the number of
-    notifications applied, summed over the projections.
+    ahead of the others skips what it has already applied. Returns how many
+    notifications were applied (each counted once, however many projections applied it).
     """
     names = sorted(p.name for p in projections)
     # One look for all the position rows instead of a transaction per projection.
@@ -108,7 +108,8 @@ def _apply_batches(
                         .where(positions.c.projection == projection.name)
                         .values(notification_id=batch[-1].id)
                     )
-                    applied += moved
+            # Every notification read lies past the furthest-behind position, so someone applied it.
+            applied += len(decoded)
         if len(batch) < size:
             return applied
         size = min(size * 2, BIG_BATCH)
