@@ -13,8 +13,10 @@ import csv
 import hashlib
 import json
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -360,6 +362,32 @@ def _derived_ref(member: str, amount_minor: int, on: date, note: str, occurrence
     return "csv-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+class _Occurrences:
+    """How many times each row content has come up so far in one file.
+
+    A statement without refs may run to a million rows, and a dict of their
+    contents would grow with it: the counts live in SQLite's private temporary
+    database instead, which spills to disk past a small cache.
+    """
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+
+    def count(self, content: str) -> int:
+        """Count one more `content`; return how many times it has come up, this one included."""
+        if self._db is None:
+            self._db = sqlite3.connect("")  # "": private, temporary, deleted when closed.
+            self._db.execute("CREATE TABLE seen (content TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+        found = self._db.execute(
+            "INSERT INTO seen VALUES (?, 1) ON CONFLICT (content) DO UPDATE SET n = n + 1 RETURNING n", (content,)
+        ).fetchone()
+        return int(found[0])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
 def _header(row: list[str]) -> list[str]:
     columns = [c.strip().lower() for c in row]
     unknown = [c for c in columns if c not in CSV_COLUMNS]
@@ -377,8 +405,7 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     """Each row of a statement, parsed and checked on its own; raise at the first bad line."""
     digits = pot.state.digits
     # Only for rows without a ref: how many identical rows came before (see _derived_ref).
-    occurrences: dict[tuple[str, int, date, str], int] = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with closing(_Occurrences()) as occurrences, path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         columns: list[str] | None = None
         for cells in reader:
@@ -404,9 +431,8 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             if given:
                 ref = given
             else:
-                key = (name_key(member), minor, on, note)
-                occurrences[key] = occurrences.get(key, 0) + 1
-                ref = _derived_ref(member, minor, on, note, occurrences[key])
+                seen = occurrences.count("\x1f".join((name_key(member), str(minor), on.isoformat(), note)))
+                ref = _derived_ref(member, minor, on, note, seen)
             yield _Row(line, member, minor, on, note, ref)
 
 

@@ -306,6 +306,24 @@ def test_importing_a_statement_twice_adds_nothing(crew: Path, tmp_path: Path) ->
     assert len({i["ref"] for i in items}) == 4
 
 
+def test_refs_derived_from_rows_without_one_stay_what_earlier_versions_derived(db: Path, tmp_path: Path) -> None:
+    """A statement imported before an upgrade must add nothing when imported again after it."""
+    ok(db, "init", "Crew", "--currency", "EUR", "--as", "Ana")
+    for name in ("Bo", "Cy"):
+        ok(db, "--as", "Ana", "member", "add", name)
+    bank = statement(
+        tmp_path / "s.csv", ["Cy,5,2026-02-02,", "Cy,5,2026-02-02,", "bo,5,2026-02-02,gift"], "member,amount,on,note"
+    )
+    assert "3 new" in ok(db, "--as", "Ana", "import", str(bank))
+    items = pot(db, "history", "--type", "contribution_recorded", "--json").json()
+    # As the first release derived them (the same content twice gets two refs).
+    assert [i["ref"] for i in items] == [
+        "csv-84dbef03499797be603aedff",
+        "csv-ed51b168d0f908c17e08cb9c",
+        "csv-c4c898f2d12df69ce0e03961",
+    ]
+
+
 def test_a_statement_overlapping_an_earlier_one_adds_only_the_new_rows(crew: Path, tmp_path: Path) -> None:
     ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01", "--ref", "BANK-1")
     bank = statement(
