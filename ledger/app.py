@@ -385,10 +385,10 @@ class Ledger:
         Leaving the block commits; an exception rolls every part back. Then one
         snapshot of the final state, not one per 200 events as `save` would take
         (each reloading the pot). The views are caught up first, before the write
-        lock is taken, since checking a ref may need them. `Application.save` cannot spread one atomic
-        save over several calls, so this uses the recorders' own insert step
-        (eventsourcing 9.5: `_insert_events` on SQLite, `_insert_stored_events`
-        with its table lock on PostgreSQL).
+        lock is taken, since checking a ref may need them. `Application.save`
+        cannot spread one atomic save over several calls, so this uses the
+        recorders' own insert step (eventsourcing 9.5: `_insert_events` on
+        SQLite, `_insert_stored_events` with its table lock on PostgreSQL).
         """
         recorder: Any = self.app.recorder
         insert = recorder._insert_events if self.store.kind == "sqlite" else recorder._insert_stored_events
