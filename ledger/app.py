@@ -215,7 +215,12 @@ class StoredHistory:
             self._kept.execute(
                 "CREATE TABLE kept (no INTEGER PRIMARY KEY, member TEXT, amount INTEGER, day TEXT, ref TEXT UNIQUE)"
             )
-        self._kept.executemany("INSERT INTO kept VALUES (?, ?, ?, ?, ?)", rows)
+        try:
+            self._kept.executemany("INSERT INTO kept VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError as e:
+            # Raised inside the event store's transaction, the library would report a
+            # sqlite3.IntegrityError as a concurrent writer, and the command would retry.
+            raise RuntimeError(f"pot {self._slug!r}: a ref was about to be recorded twice ({e})") from e
         self._known.clear()
 
 

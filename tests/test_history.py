@@ -17,7 +17,7 @@ import pytest
 
 from domain.errors import Refused
 from domain.history import Contribution
-from domain.pot import pot_id
+from domain.pot import Pot, pot_id
 from ledger.app import Ledger
 from ledger.store import resolve
 from tests.conftest import fingerprint, pot, refused
@@ -154,6 +154,26 @@ def test_a_pot_saving_in_parts_still_knows_the_contributions_of_earlier_parts(lo
         ledger.close()
     assert fingerprint(long_pot) == events
     assert pot(long_pot, "--as", "Ana", "contribute", "Cy", "7", "--ref", "part-1").code == 0
+
+
+def test_a_ref_kept_twice_in_one_save_is_a_bug_reported_as_such_not_a_busy_pot(long_pot: str) -> None:
+    """The kept table's unique ref is the last guard; inside the event store's transaction
+    the library would report its sqlite3.IntegrityError as a concurrent writer, to be retried."""
+    ledger = Ledger(resolve(long_pot))
+    events = fingerprint(long_pot)
+    twice = Contribution(9_999, "Cy", 1, DAY, "again")
+
+    def keep_twice(pot_: Pot) -> None:
+        assert pot_.history is not None
+        with ledger.bulk_save(pot_):
+            pot_.history.keep([twice, twice])
+
+    try:
+        with pytest.raises(RuntimeError, match="recorded twice"):
+            ledger.write("maastricht-crew", keep_twice)
+    finally:
+        ledger.close()
+    assert fingerprint(long_pot) == events
 
 
 def test_a_store_made_before_the_refs_table_gets_it_filled_from_the_log(tmp_path: Path) -> None:
