@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.errors import PotError
+from ledger import interchange
 from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
@@ -26,6 +27,8 @@ from projections import queries
 SLUG = "model-crew"
 NAMES = ["Ana", "Bo", "Cy", "Dee", "Eve", "Fin"]
 POSITIONS = ["agree", "abstain", "disagree", "block"]
+# A small pool, so refs repeat: within a statement, across its parts, and against earlier contributions.
+REFS = st.sampled_from(["R1", "R2", "R3", "R4"])
 
 
 @dataclass
@@ -44,6 +47,8 @@ class PotModel:
     def __init__(self) -> None:
         self.members: dict[str, dict[str, object]] = {"Ana": {"role": "treasurer", "left": False}}
         self.contributions: dict[int, tuple[str, int, bool]] = {}
+        # What each recorded ref stands for: member, amount and value date.
+        self.refs: dict[str, tuple[str, int, date]] = {}
         self.proposals: dict[int, ModelProposal] = {}
         self.balance = 0
         self.events = 2  # pot_opened, member_joined(Ana)
@@ -74,8 +79,11 @@ class LedgerBesideModel(RuleBasedStateMachine):
         self.ledger = Ledger(resolve(str(Path(self.dir.name) / "pot.sqlite")))
         self.model = PotModel()
         self.today = date(2026, 1, 1)
+        # Statements are stored two rows a part, so every import of three rows or more spans parts.
+        self.chunk, interchange.CHUNK = interchange.CHUNK, 2
 
     def teardown(self) -> None:
+        interchange.CHUNK = self.chunk
         self.ledger.close()
         self.dir.cleanup()
 
@@ -131,18 +139,63 @@ class LedgerBesideModel(RuleBasedStateMachine):
                 if p.status == "open" and self.model.complete(p):
                     self.model.decide(p)
 
-    @rule(name=st.sampled_from(NAMES), amount=st.integers(min_value=1, max_value=50_000))
-    def contribute(self, name: str, amount: int) -> None:
-        ok = self.model.current(name)
+    @rule(name=st.sampled_from(NAMES), amount=st.integers(min_value=1, max_value=50_000), ref=st.none() | REFS)
+    def contribute(self, name: str, amount: int, ref: str | None) -> None:
+        ok = self.model.current(name) and ref not in self.model.refs
         no = self.attempt(
             ok,
-            lambda pot: pot.contribute(actor="Ana", member=name, amount_minor=amount, on=self.today, today=self.today),
+            lambda pot: pot.contribute(
+                actor="Ana", member=name, amount_minor=amount, on=self.today, today=self.today, ref=ref
+            ),
         )
         if ok:
-            self.model.events += 1
+            self.record(name, amount, ref)
             assert no == self.model.events
-            self.model.contributions[self.model.events] = (name, amount, False)
-            self.model.balance += amount
+
+    def record(self, name: str, amount: int, ref: str | None) -> None:
+        self.model.events += 1
+        self.model.contributions[self.model.events] = (name, amount, False)
+        self.model.balance += amount
+        if ref is not None:
+            self.model.refs[ref] = (name, amount, self.today)
+
+    @rule(data=st.data())
+    def import_statement(self, data: st.DataObject) -> None:
+        """A statement read in parts of two rows: all its new rows or none, repeated refs counted once."""
+        here = [n for n in self.model.members if self.model.current(n)]
+        # Current members and few amounts, so most statements import and refs often match;
+        # now and then a row names anyone, so some statements are refused.
+        row = st.tuples(st.sampled_from(here), st.sampled_from([500, 1_000]), REFS)
+        rows = data.draw(st.lists(row, min_size=1, max_size=7), label="rows")
+        if data.draw(st.integers(0, 9), label="a stranger's row") == 0:
+            rows.insert(data.draw(st.integers(0, len(rows))), (data.draw(st.sampled_from(NAMES)), 500, "R9"))
+        seen = dict(self.model.refs)
+        new: list[tuple[str, int, str]] = []
+        already, ok = 0, True
+        for name, amount, ref in rows:
+            if not self.model.current(name):
+                ok = False
+            elif ref not in seen:
+                seen[ref] = (name, amount, self.today)
+                new.append((name, amount, ref))
+            elif seen[ref] == (name, amount, self.today):
+                already += 1
+            else:
+                ok = False
+        statement = Path(self.dir.name) / "statement.csv"
+        lines = [f"{name},{amount // 100}.{amount % 100:02d},{self.today},{ref}" for name, amount, ref in rows]
+        statement.write_text("\n".join(["member,amount,on,ref", *lines]) + "\n", encoding="utf-8")
+        try:
+            result = interchange.import_csv(self.ledger, SLUG, actor="Ana", path=statement, today=self.today)
+        except PotError as e:
+            refusal: PotError | None = e
+        else:
+            refusal = None
+        assert (refusal is None) == ok, f"ledger and model disagree; the ledger said: {refusal}"
+        if ok:
+            assert result == interchange.Imported(len(new), already)
+            for name, amount, ref in new:
+                self.record(name, amount, ref)
 
     @precondition(lambda self: self.model.contributions)
     @rule(data=st.data())
