@@ -203,7 +203,7 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
 
     Example: pot init "Maastricht crew" --currency EUR --as Ana
     """
-    title = parse_text(name, "pot name", max_len=200, required=True)
+    title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
     s.may_create = True
     opened = s.ledger.open_pot(
         slug=parse_slug(slug) if slug else slugify(title),
@@ -327,7 +327,7 @@ def contribute(
     minor = s.amount(amount)
     income_minor = s.amount(income, "income") if income is not None else None
     text = parse_text(note, "note")
-    reference = parse_text(ref, "ref", max_len=200, required=True) if ref is not None else None
+    reference = parse_text(ref, "ref", max_len=200, required=True, one_line=True) if ref is not None else None
     no = s.command(
         lambda pot: pot.contribute(
             actor=s.actor,
@@ -375,7 +375,7 @@ def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes
     """
     minor = s.amount(amount)
     why = parse_text(purpose, "purpose", required=True)
-    to = parse_text(recipient, "recipient", max_len=200) if recipient is not None else None
+    to = parse_text(recipient, "recipient", max_len=200, one_line=True) if recipient is not None else None
     no = s.command(
         lambda pot: pot.propose(
             actor=s.actor, amount_minor=minor, purpose=why, recipient=to, closes=closes, today=s.today

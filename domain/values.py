@@ -126,8 +126,12 @@ def parse_quorum(text: str) -> Decimal:
     return Decimal(text.strip())
 
 
-def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = False) -> str:
-    """Free text (notes, reasons, purposes): trimmed, no control characters but none required."""
+def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = False, one_line: bool = False) -> str:
+    """Free text (notes, reasons, purposes): trimmed, no control characters but none required.
+
+    Notes and reasons may run over several lines (newlines and tabs allowed);
+    labels such as a ref, a recipient or a pot's name are `one_line`.
+    """
     value = text.strip()
     if required and not value:
         raise BadInput(f"{what} is required")
@@ -135,6 +139,8 @@ def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = Fal
         raise BadInput(f"{what} is {len(value)} characters long: at most {max_len}")
     if _CONTROL.search(value):
         raise BadInput(f"{what} contains a control character")
+    if one_line and ("\n" in value or "\t" in value):
+        raise BadInput(f"{what} must be one line, without line breaks or tabs")
     return value
 
 

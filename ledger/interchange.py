@@ -425,7 +425,7 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
                 if on > today:
                     raise BadInput(f"value date {on} is in the future (today is {today})")
                 note = parse_text(row.get("note", ""), "note")
-                given = parse_text(row.get("ref", ""), "ref", max_len=200)
+                given = parse_text(row.get("ref", ""), "ref", max_len=200, one_line=True)
             except PotError as e:
                 raise type(e)(f"line {line}: {e}") from None
             if given:

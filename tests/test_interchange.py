@@ -370,6 +370,13 @@ def test_refs_are_matched_across_the_parts_of_a_long_statement(
     assert again.json() == {"pot": "maastricht-crew", "new": 0, "already_recorded": 9}
 
 
+def test_a_ref_is_one_line(crew: Path, tmp_path: Path) -> None:
+    refused(crew, "--as", "Ana", "contribute", "Bo", "5", "--ref", "BANK\n1", code=2, says="ref must be one line")
+    # A quoted cell may span lines in CSV; as a ref it is refused, named by the line where its row ends.
+    bank = statement(tmp_path / "bank.csv", ["Bo,5,2026-02-02,,B1", 'Cy,5,2026-02-02,,"B\n2"'])
+    refused(crew, "--as", "Ana", "import", str(bank), code=2, says="line 4: ref must be one line")
+
+
 def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path, tmp_path: Path) -> None:
     ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01")
     names = ("Ana", "Bo", "Cy", "Dee")

@@ -100,3 +100,13 @@ def test_text_is_refused_exactly_when_it_holds_a_control_character_other_than_ne
             parse_text(text, "note")
     else:
         assert parse_text(text, "note") == text.strip()
+
+
+@given(st.text(alphabet=st.sampled_from("ab \n\t\x07é"), max_size=12))
+def test_a_one_line_label_is_refused_exactly_when_it_holds_a_break_a_tab_or_a_control_character(text: str) -> None:
+    inner = text.strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in inner):
+        with pytest.raises(BadInput, match=r"control character|one line"):
+            parse_text(text, "ref", one_line=True)
+    else:
+        assert parse_text(text, "ref", one_line=True) == inner
