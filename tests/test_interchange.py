@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from domain import chain
 from domain.errors import Refused
 from domain.pot import Pot
 from ledger import interchange
+from ledger.app import Ledger
 from ledger.interchange import account_name, verify_file
+from ledger.store import resolve
 from tests.conftest import fingerprint, head, pot, refused
 
 HLEDGER = shutil.which("hledger")
@@ -258,6 +261,22 @@ def test_a_statement_failing_after_several_stored_parts_stores_nothing(
     assert "10 new" in ok(crew, "--as", "Ana", "import", str(bank))
 
 
+def test_an_empty_jsonl_file_or_an_unknown_event_type_is_not_imported(busy: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.sqlite"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = pot(fresh, "import", str(empty))
+    assert (result.code, result.err.strip()) == (2, f"error: {empty} holds no events")
+    exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].replace('"type":"contribution_recorded"', '"type":"gift_received"')
+    exported.write_text("".join(rewrite(lines, 5)), encoding="utf-8")
+    result = pot(fresh, "import", str(exported))
+    assert result.code == 1
+    assert "line 6 (event 6): unknown event type 'gift_received'" in result.err
+    assert fingerprint(fresh) in {"no store", hashlib.sha256().hexdigest()}
+
+
 def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(busy: Path, tmp_path: Path) -> None:
     exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
     lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -377,6 +396,25 @@ def test_a_ref_is_one_line(crew: Path, tmp_path: Path) -> None:
     refused(crew, "--as", "Ana", "import", str(bank), code=2, says="line 4: ref must be one line")
 
 
+def test_a_long_statement_reports_its_progress_every_thousand_rows(crew: Path, tmp_path: Path) -> None:
+    bank = statement(tmp_path / "bank.csv", [f"Bo,1,2026-02-01,,P{i}" for i in range(2_500)])
+    seen: list[tuple[str, int, int]] = []
+    ledger = Ledger(resolve(str(crew)))
+    try:
+        done = interchange.import_csv(
+            ledger,
+            "maastricht-crew",
+            actor="Ana",
+            path=bank,
+            today=date(2026, 3, 1),
+            progress=lambda *tick: seen.append(tick),
+        )
+    finally:
+        ledger.close()
+    assert done == interchange.Imported(2_500, 0)
+    assert seen == [("importing", 1_000, 2_500), ("importing", 2_000, 2_500)]
+
+
 def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path, tmp_path: Path) -> None:
     ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01")
     names = ("Ana", "Bo", "Cy", "Dee")
@@ -400,6 +438,7 @@ def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path,
         ("member,amount,on", ["Bo,20,", "Bo,21,2026-02-01"], 2, "line 2: value date '' is not a date"),
         ("member,amount,on", ["Bo,-20,2026-02-01"], 2, "line 2: amount '-20' is negative"),
         ("member,amount,on", ["Bo,20,2026-02-30"], 2, "line 2: value date '2026-02-30' is not a real date"),
+        ("member,amount,on,Amount", ["Bo,20,2026-02-01,3"], 2, "line 1: a column is named twice"),
     ],
 )
 def test_a_malformed_statement_is_refused_with_its_line(
