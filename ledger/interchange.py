@@ -455,12 +455,12 @@ def import_csv(
         new = already = done = 0
         with ledger.bulk_save(pot) as flush:
             for part in _parts(_parse_rows(pot, path, today), CHUNK):
-                # One lookup for the part's refs; the row-by-row questions below are answered from it.
-                pot.recorded_refs(row.ref for row in part)
+                # One lookup for the part's refs, kept up to date as the part's rows are recorded.
+                recorded = pot.recorded_refs(row.ref for row in part)
                 for row in part:
-                    earlier = pot.recorded_refs((row.ref,)).get(row.ref)
+                    earlier = recorded.get(row.ref)
                     if earlier is None:
-                        _contribute(pot, actor, row, today)
+                        recorded[row.ref] = _contribute(pot, actor, row, today)
                         new += 1
                     elif (name_key(earlier.member), earlier.amount_minor, earlier.on) == (
                         name_key(row.member),
@@ -489,9 +489,9 @@ def _parts(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
         yield part
 
 
-def _contribute(pot: Pot, actor: str, row: _Row, today: date) -> None:
+def _contribute(pot: Pot, actor: str, row: _Row, today: date) -> Contribution:
     try:
-        pot.contribute(
+        no = pot.contribute(
             actor=actor,
             member=row.member,
             amount_minor=row.amount_minor,
@@ -502,6 +502,7 @@ def _contribute(pot: Pot, actor: str, row: _Row, today: date) -> None:
         )
     except PotError as e:
         raise type(e)(f"line {row.line}: {e}") from None
+    return Contribution(no, row.member, row.amount_minor, row.on, row.ref)
 
 
 def _where(pot: Pot, earlier: Contribution, first_new: int) -> str:
