@@ -88,7 +88,6 @@ def full_pot(db: Path, n: int, seed: int = SEED) -> int:
     """
     from domain.pot import Pot
     from ledger.app import Ledger
-    from ledger.interchange import _save_all
     from ledger.store import resolve
 
     crew_pot(db)
@@ -118,8 +117,10 @@ def full_pot(db: Path, n: int, seed: int = SEED) -> int:
                 member, amount = CREW[moves % len(CREW)], rng.randrange(2_000, 8_000)
                 pot.contribute(actor=CREW[0], member=member, amount_minor=amount, on=on, today=on, ref=f"gen-{moves}")
             if len(pot.pending_events) >= CHUNK:
-                _save_all(ledger, pot)
-        _save_all(ledger, pot)
+                with ledger.bulk_save(pot):
+                    pass  # Stores what is pending, in one transaction, then one snapshot.
+        with ledger.bulk_save(pot):
+            pass
         return pot.version
     finally:
         ledger.close()

@@ -20,7 +20,6 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.pool import NullPool
 
@@ -415,15 +414,8 @@ class Ledger:
             yield flush
             flush()
         if stored and self.app.snapshots is not None:
-            # `Snapshot.take` is not needed: the pot in memory is exactly what was stored.
-            snapshot = Pot.Snapshot(
-                originator_id=pot.id,
-                originator_version=pot.version,
-                timestamp=Pot.Snapshot.create_timestamp(),
-                topic=get_topic(Pot),
-                state=pot.state,
-            )
-            self.app.snapshots.put([snapshot])
+            # Taken from the pot in memory: it is exactly what was stored.
+            self.app.snapshots.put([Pot.Snapshot.take(pot)])
 
     @contextmanager
     def writer_turn(self, slug: str) -> Iterator[None]:

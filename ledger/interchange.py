@@ -65,12 +65,6 @@ class Imported:
     already_recorded: int
 
 
-def _save_all(ledger: Ledger, pot: Pot) -> None:
-    """Store every pending event in one transaction (all or none), then one snapshot."""
-    with ledger.bulk_save(pot):
-        pass
-
-
 # --------------------------------------------------------------------------- export
 def _pot_events(ledger: Ledger, slug: str) -> Iterator[PotEvent]:
     """The pot's events as stored, in order; an unreadable row is tampering."""
