@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import data, rebuild_parts
+from bench import data, parts
 from tests.conftest import pot
 
 pytestmark = pytest.mark.slow
@@ -77,13 +77,34 @@ def test_rebuild_parts_leave_the_views_as_a_full_rebuild_does(
     events = data.full_pot(db, 300)
     before = pot(db, "balance", "--json", today=None).json()
 
-    rebuild_parts.main(["--one", "history", str(db)])
+    parts.main(["--one", "rebuild-history", str(db)])
     assert capsys.readouterr().out == f"{events}\n"
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM cp_history").fetchone()[0] == events
 
-    rebuild_parts.main([str(db), "1"])
+    parts.main(["rebuild", str(db), "1"])
     out = capsys.readouterr().out
     assert [line.split(" | ")[0] for line in out.splitlines()[2:]] == ["| history", "| core", "| all"]
     assert pot(db, "balance", "--json", today=None).json() == before
     assert pot(db, "verify", today=None).code == 0
+
+
+def test_import_parts_read_everything_and_store_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crew, statement = tmp_path / "crew.sqlite", tmp_path / "statement.csv"
+    data.crew_pot(crew)
+    data.write_csv(statement, 50)
+    stored = pot(crew, "verify", "--json", today=None).json()["events"]
+
+    parts.main(["--one", "import-read", str(crew), str(statement)])
+    assert capsys.readouterr().out == "50\n"
+    assert pot(crew, "verify", "--json", today=None).json()["events"] == stored
+
+    parts.main(["--one", "import-store", str(crew), str(statement)])
+    assert capsys.readouterr().out == "50\n"
+    assert pot(crew, "verify", "--json", today=None).json()["events"] == stored + 50
+
+    parts.main(["import", "40", "1"])
+    out = capsys.readouterr().out
+    assert [line.split(" | ")[0] for line in out.splitlines()[2:]] == ["| read", "| store", "| all"]
