@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from bench.__main__ import DATA, FLOOR, POT, fmt_ratio, fmt_runs, pairs, peak, size
+from bench.data import CREW, SLUG
 from domain import chain
 from domain.events import PotEvent, payload
 from projections.core import CoreProjection, _fields_json
@@ -55,7 +56,7 @@ class HistoryOnly:
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         rows: list[dict[str, Any]] = [
             {
-                "slug": "crew",
+                "slug": SLUG,
                 "no": e.no,
                 "at": chain.iso_at(e.timestamp),
                 "on": e.on,
@@ -84,12 +85,12 @@ def one(part: str, db: str, statement: str | None = None) -> None:
             print(ledger.rebuild())
         elif part == "import-read" and statement is not None:
             ledger.catch_up()
-            rows = interchange._parse_rows(ledger.load("crew"), Path(statement), date.today())
+            rows = interchange._parse_rows(ledger.load(SLUG), Path(statement), date.today())
             print(sum(1 for _ in rows))
         elif part == "import-store" and statement is not None:
             ledger.catch_up()
             ledger.catch_up = lambda: 0  # type: ignore[method-assign]  # the part left out
-            done = interchange.import_csv(ledger, "crew", actor="Ana", path=Path(statement), today=date.today())
+            done = interchange.import_csv(ledger, SLUG, actor=CREW[0], path=Path(statement), today=date.today())
             print(done.new)
         else:
             sys.exit(f"unknown part {part!r}")
