@@ -176,7 +176,7 @@ def crew(db: Path) -> Path:
     return db
 
 
-def refused(db: Path, *args: str, code: int, says: str, today: str | None = TODAY) -> Result:
+def refused(db: Path | str, *args: str, code: int, says: str, today: str | None = TODAY) -> Result:
     """Run a command that must fail: exit `code`, one `error:` line containing `says`, store unchanged."""
     before = fingerprint(db)
     result = pot(db, *args, today=today)

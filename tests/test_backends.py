@@ -40,7 +40,7 @@ def contribute(db: str, member: str, amount: str, *extra: str) -> None:
     assert result.code == 0, result.err
 
 
-def test_the_walkthrough_gives_the_same_answers_on_either_backend(crew):
+def test_the_walkthrough_gives_the_same_answers_on_either_backend(crew: str) -> None:
     contribute(crew, "Bo", "25.00", "--on", "2026-01-05", "--note", "January")
     contribute(crew, "Cy", "15.50")
     report = pot(crew, "balance", "--json").json()
@@ -54,7 +54,7 @@ def test_the_walkthrough_gives_the_same_answers_on_either_backend(crew):
     assert verified.json()["events"] == 7
 
 
-def test_consent_then_payout_and_an_overdraft_is_refused_with_the_store_unchanged(crew):
+def test_consent_then_payout_and_an_overdraft_is_refused_with_the_store_unchanged(crew: str) -> None:
     contribute(crew, "Bo", "100")
     assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent").out.strip() == "proposal 1"
     assert pot(crew, "--as", "Cy", "propose", "30", "--purpose", "tea").out.strip() == "proposal 2"
@@ -70,7 +70,7 @@ def test_consent_then_payout_and_an_overdraft_is_refused_with_the_store_unchange
     assert (report["balance"], report["paid_out"]) == ("20.00", "80.00")
 
 
-def test_a_reversal_takes_a_contribution_back_once(crew):
+def test_a_reversal_takes_a_contribution_back_once(crew: str) -> None:
     contribute(crew, "Bo", "20")
     contribute(crew, "Cy", "30")
     assert pot(crew, "--as", "Ana", "reverse", "6", "--reason", "typo").code == 0
@@ -100,7 +100,7 @@ def strip(data: Any) -> Any:
 
 
 @pytest.mark.slow
-def test_the_demo_crew_reads_the_same_on_sqlite_and_postgresql(tmp_path: Path):
+def test_the_demo_crew_reads_the_same_on_sqlite_and_postgresql(tmp_path: Path) -> None:
     """Trust, pledges, replay and every other view agree between the backends, event for event."""
     sqlite = str(tmp_path / "demo.sqlite")
     with postgres_store() as postgres:
@@ -109,7 +109,7 @@ def test_the_demo_crew_reads_the_same_on_sqlite_and_postgresql(tmp_path: Path):
         assert every_view(postgres) == every_view(sqlite)
 
 
-def test_rebuilding_gives_the_views_that_catching_up_built(crew):
+def test_rebuilding_gives_the_views_that_catching_up_built(crew: str) -> None:
     contribute(crew, "Bo", "20")
     assert pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "10", "--from", "2026-01").code == 0
     assert pot(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Bo").code == 0
@@ -121,7 +121,7 @@ def test_rebuilding_gives_the_views_that_catching_up_built(crew):
     assert pot(crew, "verify").code == 0
 
 
-def test_verify_names_a_tampered_event_on_either_backend(crew):
+def test_verify_names_a_tampered_event_on_either_backend(crew: str) -> None:
     contribute(crew, "Bo", "20")
     contribute(crew, "Cy", "30")
     before = fingerprint(crew)
@@ -137,7 +137,7 @@ def change_stored_amount(db: str, *, version: int, old: bytes, new: bytes) -> No
     rawstore.set_state(db, version, rawstore.states(db)[version].replace(old, new))
 
 
-def test_several_pots_share_one_store_independently(store_url):
+def test_several_pots_share_one_store_independently(store_url: str) -> None:
     for name, who in (("North crew", "Ana"), ("South crew", "Bo")):
         assert pot(store_url, "init", name, "--currency", "EUR", "--as", who).code == 0
     assert pot(store_url, "--pot", "north-crew", "--as", "Ana", "contribute", "Ana", "5").code == 0
@@ -147,7 +147,7 @@ def test_several_pots_share_one_store_independently(store_url):
     assert pot(store_url, "--pot", "south-crew", "balance", "--json").json()["balance"] == "7.00"
 
 
-def test_a_ledger_opened_twice_on_one_store_sees_the_other_s_events(store_url):
+def test_a_ledger_opened_twice_on_one_store_sees_the_other_s_events(store_url: str) -> None:
     """Two Ledger objects stand in for two processes: each catches up with the other's saves."""
     assert pot(store_url, "init", "Crew", "--currency", "EUR", "--as", "Ana").code == 0
     one, two = Ledger(resolve(store_url)), Ledger(resolve(store_url))
@@ -174,7 +174,7 @@ def test_a_ledger_opened_twice_on_one_store_sees_the_other_s_events(store_url):
         ("postgresql://postgres@127.0.0.1/test?schema=Bad-Name", 2, "schema 'Bad-Name'"),
     ],
 )
-def test_a_store_url_that_cannot_be_used_is_one_error_line(url, code, says):
+def test_a_store_url_that_cannot_be_used_is_one_error_line(url: str, code: int, says: str) -> None:
     result = pot(url, "balance")
     assert result.code == code
     assert result.err.startswith("error: ")

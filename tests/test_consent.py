@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from domain.consent import tally
-from tests.conftest import pot, refused
+from tests.conftest import Result, pot, refused
 
 
 @pytest.fixture
-def funded(crew):
+def funded(crew: Path) -> Path:
     """The crew with 200.00 in the pot (Ana 100, Bo 100), on 2026-03-01."""
     assert pot(crew, "--as", "Ana", "contribute", "Ana", "100").code == 0
     assert pot(crew, "--as", "Ana", "contribute", "Bo", "100").code == 0
     return crew
 
 
-def vote(db, who, n, position, *extra, today="2026-03-01"):
+def vote(db: Path, who: str, n: int, position: str, *extra: str, today: str = "2026-03-01") -> Result:
     return pot(db, "--as", who, "vote", str(n), position, *extra, today=today)
 
 
-def proposal(db, n):
+def proposal(db: Path, n: int) -> Any:
     return pot(db, "proposal", str(n), "--json").json()
 
 
-def test_a_proposal_is_numbered_and_defaults_to_the_proposer_and_voting_days(funded):
+def test_a_proposal_is_numbered_and_defaults_to_the_proposer_and_voting_days(funded: Path) -> None:
     result = pot(funded, "--as", "Bo", "propose", "120", "--purpose", "Dee's laptop repair", "--to", "dee")
     assert result.out.strip() == "proposal 1"
     assert pot(funded, "--as", "Cy", "propose", "5", "--purpose", "tea").out.strip() == "proposal 2"
@@ -44,7 +46,7 @@ def test_a_proposal_is_numbered_and_defaults_to_the_proposer_and_voting_days(fun
     assert second["recipient"] == "Cy"
 
 
-def test_the_last_eligible_vote_decides_at_once(funded):
+def test_the_last_eligible_vote_decides_at_once(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "120", "--purpose", "repair", "--to", "Dee")
     for who in ("Ana", "Bo", "Cy"):
         assert vote(funded, who, 1, "agree").code == 0
@@ -65,7 +67,7 @@ def test_the_last_eligible_vote_decides_at_once(funded):
     )
 
 
-def test_one_block_rejects(funded):
+def test_one_block_rejects(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
     vote(funded, "Ana", 1, "agree")
     vote(funded, "Bo", 1, "agree")
@@ -74,7 +76,7 @@ def test_one_block_rejects(funded):
     assert proposal(funded, 1)["status"] == "rejected"
 
 
-def test_a_member_may_change_their_vote_and_every_vote_stays_in_history(funded):
+def test_a_member_may_change_their_vote_and_every_vote_stays_in_history(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
     vote(funded, "Cy", 1, "block", "--reason", "not now")
     vote(funded, "Cy", 1, "agree", "--reason", "convinced")
@@ -87,7 +89,7 @@ def test_a_member_may_change_their_vote_and_every_vote_stays_in_history(funded):
     ]
 
 
-def test_close_before_the_closing_date_is_refused_and_after_it_decides(funded):
+def test_close_before_the_closing_date_is_refused_and_after_it_decides(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
     vote(funded, "Ana", 1, "agree")
     vote(funded, "Bo", 1, "agree")
@@ -96,14 +98,14 @@ def test_close_before_the_closing_date_is_refused_and_after_it_decides(funded):
     assert proposal(funded, 1)["status"] == "approved"  # 2 of 4 voted meets quorum 0.5
 
 
-def test_quorum_not_met_rejects(funded):
+def test_quorum_not_met_rejects(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
     vote(funded, "Bo", 1, "agree")
     pot(funded, "--as", "Ana", "close", "1", today="2026-03-06")
     assert proposal(funded, 1)["status"] == "rejected"
 
 
-def test_pay_takes_the_money_out_once(funded):
+def test_pay_takes_the_money_out_once(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "120", "--purpose", "repair", "--to", "Dee")
     for who in ("Ana", "Bo", "Cy", "Dee"):
         vote(funded, who, 1, "agree")
@@ -120,7 +122,7 @@ def test_pay_takes_the_money_out_once(funded):
     refused(funded, "--as", "Ana", "pay", "1", code=1, says="already paid")
 
 
-def test_the_proposer_may_cancel_an_open_proposal(funded):
+def test_the_proposer_may_cancel_an_open_proposal(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
     refused(funded, "--as", "Cy", "cancel", "1", code=1, says="only Bo")
     assert pot(funded, "--as", "Bo", "cancel", "1").code == 0
@@ -128,13 +130,13 @@ def test_the_proposer_may_cancel_an_open_proposal(funded):
     assert [p["no"] for p in pot(funded, "proposals", "--status", "cancelled", "--json").json()] == [1]
 
 
-def test_members_who_joined_after_the_proposal_may_not_vote(funded):
+def test_members_who_joined_after_the_proposal_may_not_vote(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
     pot(funded, "--as", "Ana", "member", "add", "Eve")
     refused(funded, "--as", "Eve", "vote", "1", "agree", code=1, says="not a member when proposal 1 was made")
 
 
-def test_a_member_who_left_may_not_vote_and_the_rest_decide(funded):
+def test_a_member_who_left_may_not_vote_and_the_rest_decide(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
     for who in ("Ana", "Bo", "Cy"):
         vote(funded, who, 1, "agree")
@@ -145,7 +147,7 @@ def test_a_member_who_left_may_not_vote_and_the_rest_decide(funded):
 
 
 @pytest.fixture
-def decided(funded):
+def decided(funded: Path) -> Path:
     """Proposal 1 approved (60.00), proposal 2 rejected, proposal 3 open."""
     pot(funded, "--as", "Bo", "propose", "60", "--purpose", "repair")
     pot(funded, "--as", "Bo", "propose", "70", "--purpose", "party")
@@ -180,11 +182,13 @@ BAD = [
 
 
 @pytest.mark.parametrize(("args", "code", "says"), BAD, ids=[" ".join(a) for a, _, _ in BAD])
-def test_bad_consent_input_is_refused_and_stores_nothing(decided, args, code, says):
+def test_bad_consent_input_is_refused_and_stores_nothing(
+    decided: Path, args: tuple[str, ...], code: int, says: str
+) -> None:
     refused(decided, *args, code=code, says=says)
 
 
-def test_paying_more_than_the_balance_is_refused(funded):
+def test_paying_more_than_the_balance_is_refused(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "150", "--purpose", "a")
     pot(funded, "--as", "Bo", "propose", "150", "--purpose", "b")
     for who in ("Ana", "Bo", "Cy", "Dee"):
@@ -209,5 +213,5 @@ def test_paying_more_than_the_balance_is_refused(funded):
         (["agree"] * 2, 3, "1", "rejected"),
     ],
 )
-def test_the_consent_rule(votes, eligible, quorum, outcome):
+def test_the_consent_rule(votes: list[str], eligible: int, quorum: str, outcome: str) -> None:
     assert tally(votes, eligible).outcome(Decimal(quorum)) == outcome

@@ -6,17 +6,21 @@ Every refusal is checked for its exit code, one `error:` line, and an unchanged 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import fingerprint, pot, refused
+from tests.conftest import Result, fingerprint, pot, refused
 
 
-def contribute(db, member, amount, *extra, actor="Ana", today="2026-03-01"):
+def contribute(
+    db: Path, member: str, amount: str, *extra: str, actor: str = "Ana", today: str = "2026-03-01"
+) -> Result:
     return pot(db, "--as", actor, "contribute", member, amount, *extra, today=today)
 
 
-def test_the_readme_walkthrough_works(db):
+def test_the_readme_walkthrough_works(db: Path) -> None:
     assert pot(db, "init", "Maastricht crew", "--currency", "EUR", "--as", "Ana").code == 0
     assert pot(db, "--as", "Ana", "member", "add", "Bo").code == 0
     result = contribute(db, "Bo", "25.00", "--on", "2026-01-05", "--note", "January")
@@ -57,14 +61,14 @@ def test_the_readme_walkthrough_works(db):
     assert "ok: 4 events" in verified.out
 
 
-def test_shares_split_contributions_by_largest_remainder(crew):
+def test_shares_split_contributions_by_largest_remainder(crew: Path) -> None:
     for member in ("Ana", "Bo", "Cy"):
         assert contribute(crew, member, "10").code == 0
     shares = [m["share_pct"] for m in pot(crew, "balance", "--json").json()["members"]]
     assert shares == ["33.34", "33.33", "33.33", "0.00"]
 
 
-def test_members_lists_roles_and_departures(crew):
+def test_members_lists_roles_and_departures(crew: Path) -> None:
     assert pot(crew, "--as", "Ana", "member", "remove", "Dee").code == 0
     assert pot(crew, "--as", "Cy", "member", "remove", "Cy").code == 0
     rows = pot(crew, "members", "--json").json()
@@ -76,7 +80,7 @@ def test_members_lists_roles_and_departures(crew):
     ]
 
 
-def test_a_reversal_keeps_the_original_and_takes_the_money_back(crew):
+def test_a_reversal_keeps_the_original_and_takes_the_money_back(crew: Path) -> None:
     assert contribute(crew, "Bo", "40").code == 0  # event 6
     assert pot(crew, "--as", "Ana", "reverse", "6", "--reason", "entered twice").code == 0
     report = pot(crew, "balance", "--json").json()
@@ -86,7 +90,7 @@ def test_a_reversal_keeps_the_original_and_takes_the_money_back(crew):
     assert types[-2:] == ["contribution_recorded", "contribution_reversed"]
 
 
-def test_history_filters_by_member_type_and_dates(crew):
+def test_history_filters_by_member_type_and_dates(crew: Path) -> None:
     contribute(crew, "Bo", "10", "--on", "2026-01-10")
     contribute(crew, "Cy", "20", "--on", "2026-02-10")
     contribute(crew, "bo", "30", "--on", "2026-02-20")
@@ -97,12 +101,12 @@ def test_history_filters_by_member_type_and_dates(crew):
     refused(crew, "history", "--type", "coffee", code=2, says="unknown event type")
 
 
-def test_the_as_option_may_follow_the_command(crew):
+def test_the_as_option_may_follow_the_command(crew: Path) -> None:
     assert pot(crew, "contribute", "Bo", "5", "--as", "Ana").code == 0
     assert pot(crew, "balance", "--json").json()["balance"] == "5.00"
 
 
-def test_a_name_that_looks_like_sql_is_stored_verbatim(crew):
+def test_a_name_that_looks_like_sql_is_stored_verbatim(crew: Path) -> None:
     name = "Robert'); DROP TABLE x;--"
     assert pot(crew, "--as", "Ana", "member", "add", name).code == 0
     assert contribute(crew, name, "1").code == 0
@@ -110,14 +114,14 @@ def test_a_name_that_looks_like_sql_is_stored_verbatim(crew):
     assert pot(crew, "verify").code == 0
 
 
-def test_pot_may_be_omitted_only_when_the_store_holds_one(crew):
+def test_pot_may_be_omitted_only_when_the_store_holds_one(crew: Path) -> None:
     assert pot(crew, "init", "Second crew", "--currency", "JPY", "--as", "Eve").code == 0
     refused(crew, "balance", code=2, says="choose one with --pot")
     assert pot(crew, "--pot", "second-crew", "balance", "--json").json()["currency"] == "JPY"
     refused(crew, "--pot", "nope", "balance", code=2, says="no pot 'nope'")
 
 
-def test_environment_variables_stand_in_for_global_options(crew, monkeypatch):
+def test_environment_variables_stand_in_for_global_options(crew: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POT_AS", "Ana")
     monkeypatch.setenv("POT_NAME", "maastricht-crew")
     assert pot(crew, "contribute", "Cy", "3").code == 0
@@ -148,7 +152,7 @@ BAD_AMOUNTS = [
 
 
 @pytest.mark.parametrize(("amount", "says"), BAD_AMOUNTS)
-def test_bad_amounts_are_refused_and_store_nothing(crew, amount, says):
+def test_bad_amounts_are_refused_and_store_nothing(crew: Path, amount: str, says: str) -> None:
     refused(crew, "--as", "Ana", "contribute", "Bo", amount, code=2, says=says)
 
 
@@ -163,7 +167,7 @@ def test_bad_amounts_are_refused_and_store_nothing(crew, amount, says):
         ("  BO ", 1, "already a member"),
     ],
 )
-def test_bad_member_names_are_refused(crew, name, code, says):
+def test_bad_member_names_are_refused(crew: Path, name: str, code: int, says: str) -> None:
     refused(crew, "--as", "Ana", "member", "add", name, code=code, says=says)
 
 
@@ -192,17 +196,17 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("args", "code", "says"), REFUSALS, ids=[" ".join(a) for a, _, _ in REFUSALS])
-def test_refused_commands_say_why_and_store_nothing(crew, args, code, says):
+def test_refused_commands_say_why_and_store_nothing(crew: Path, args: tuple[str, ...], code: int, says: str) -> None:
     refused(crew, *args, code=code, says=says)
 
 
-def test_reversing_twice_is_refused(crew):
+def test_reversing_twice_is_refused(crew: Path) -> None:
     contribute(crew, "Bo", "40")
     assert pot(crew, "--as", "Ana", "reverse", "6", "--reason", "mistake").code == 0
     refused(crew, "--as", "Ana", "reverse", "6", "--reason", "again", code=1, says="already reversed")
 
 
-def test_reversing_money_already_spent_is_refused(crew):
+def test_reversing_money_already_spent_is_refused(crew: Path) -> None:
     contribute(crew, "Bo", "100")  # event 6
     assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent").code == 0
     for voter in ("Ana", "Bo", "Cy", "Dee"):
@@ -211,17 +215,17 @@ def test_reversing_money_already_spent_is_refused(crew):
     refused(crew, "--as", "Ana", "reverse", "6", "--reason", "wrong", code=1, says="already spent")
 
 
-def test_a_command_on_an_empty_store_says_how_to_begin(db):
+def test_a_command_on_an_empty_store_says_how_to_begin(db: Path) -> None:
     refused(db, "balance", code=2, says="pot init")
 
 
-def test_a_refused_command_leaves_no_store_file_changed(crew):
+def test_a_refused_command_leaves_no_store_file_changed(crew: Path) -> None:
     before = fingerprint(crew)
     assert pot(crew, "--as", "Bo", "contribute", "Bo", "5").code == 1
     assert fingerprint(crew) == before
 
 
-def test_rebuild_gives_the_same_views_as_the_incremental_path(crew):
+def test_rebuild_gives_the_same_views_as_the_incremental_path(crew: Path) -> None:
     contribute(crew, "Bo", "12.34")
     contribute(crew, "Cy", "56.78")
     pot(crew, "--as", "Ana", "reverse", "6", "--reason", "mistake")
@@ -238,12 +242,12 @@ def test_rebuild_gives_the_same_views_as_the_incremental_path(crew):
     assert pot(crew, "verify").code == 0
 
 
-def test_every_command_has_help_with_an_example():
-    from click import Group
+def test_every_command_has_help_with_an_example() -> None:
+    from click import Command, Group
 
     from cli import main
 
-    def walk(group, path):
+    def walk(group: Group, path: list[str]) -> Iterator[tuple[str, Command]]:
         for name, command in group.commands.items():
             if isinstance(command, Group):
                 yield from walk(command, [*path, name])
@@ -255,7 +259,7 @@ def test_every_command_has_help_with_an_example():
         assert "Example" in command.help, f"pot {name} has no example in its help"
 
 
-def test_where_prints_the_default_store(monkeypatch, tmp_path):
+def test_where_prints_the_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     result = pot(tmp_path / "x.sqlite", "where", today=None)
     assert result.out.strip() == str(tmp_path / "x.sqlite")

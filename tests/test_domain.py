@@ -32,7 +32,7 @@ def pot() -> Pot:
     return p
 
 
-def test_opening_a_pot_makes_its_opener_the_first_treasurer():
+def test_opening_a_pot_makes_its_opener_the_first_treasurer() -> None:
     p = Pot.open(
         slug="crew",
         name="Crew",
@@ -51,22 +51,23 @@ def test_opening_a_pot_makes_its_opener_the_first_treasurer():
     assert p.version == 2
 
 
-def test_pots_get_the_same_id_from_the_same_slug():
+def test_pots_get_the_same_id_from_the_same_slug() -> None:
     assert pot_id("crew") == pot_id("crew")
     assert pot_id("crew") != pot_id("crew2")
 
 
-def test_each_event_commits_to_the_one_before(pot):
+def test_each_event_commits_to_the_one_before(pot: Pot) -> None:
     pot.contribute(actor="Ana", member="Bo", amount_minor=500, on=TODAY, today=TODAY)
     pot.contribute(actor="Ana", member="bo", amount_minor=700, on=TODAY, today=TODAY)
     first, second = pot.collect_events()
     assert isinstance(first, ContributionRecorded)
+    assert isinstance(second, ContributionRecorded)
     assert second.prev == chain.digest(record_of(first))
     assert pot.state.head == chain.digest(record_of(second))
     assert second.member == "Bo"  # the stored spelling, whatever case was typed
 
 
-def test_a_refused_command_changes_nothing(pot):
+def test_a_refused_command_changes_nothing(pot: Pot) -> None:
     no = pot.contribute(actor="Ana", member="Bo", amount_minor=500, on=TODAY, today=TODAY)
     pot.propose(actor="Bo", amount_minor=400, purpose="x", recipient=None, closes=None, today=TODAY)
     pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=TODAY)
@@ -87,7 +88,7 @@ def test_a_refused_command_changes_nothing(pot):
     assert pot.pending_events == []
 
 
-def test_the_last_vote_decides_in_the_same_command(pot):
+def test_the_last_vote_decides_in_the_same_command(pot: Pot) -> None:
     pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=TODAY)
     pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=TODAY)
     assert pot.proposal(1).status == "open"
@@ -96,17 +97,19 @@ def test_the_last_vote_decides_in_the_same_command(pot):
     assert [type(e).__name__ for e in pot.collect_events()][-2:] == ["VoteCast", "ProposalDecided"]
 
 
-def test_a_pot_always_keeps_a_treasurer(pot):
+def test_a_pot_always_keeps_a_treasurer(pot: Pot) -> None:
     with pytest.raises(Refused, match="only treasurer"):
         pot.remove_member(actor="Ana", name="Ana", today=TODAY)
     with pytest.raises(Refused, match="only treasurer"):
         pot.change_role(actor="Ana", name="Ana", treasurer=False, today=TODAY)
     pot.change_role(actor="Ana", name="Bo", treasurer=True, today=TODAY)
     pot.remove_member(actor="Ana", name="Ana", today=TODAY)
-    assert pot.find_member("Ana").left == TODAY
+    ana = pot.find_member("Ana")
+    assert ana is not None
+    assert ana.left == TODAY
 
 
-def test_snapshots_restore_the_whole_state(pot):
+def test_snapshots_restore_the_whole_state(pot: Pot) -> None:
     pot.contribute(actor="Ana", member="Bo", amount_minor=500, on=TODAY, today=TODAY, ref="bank-1")
     snapshot = Pot.Snapshot.take(pot)
     again = Pot.Snapshot.model_validate(snapshot.model_dump(mode="json")).mutate(None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_a_ref_stored_after_the_views_last_caught_up_is_still_refused(long_pot: 
     """
     ledger = Ledger(resolve(long_pot))
     ledger.app.snapshot_every = 1
-    late = {"actor": "Ana", "member": "Cy", "amount_minor": 500, "on": DAY, "today": DAY, "ref": "late"}
+    late: dict[str, Any] = {"actor": "Ana", "member": "Cy", "amount_minor": 500, "on": DAY, "today": DAY, "ref": "late"}
     try:
         pot_ = ledger.load("maastricht-crew")
         pot_.contribute(**late)
@@ -122,7 +123,7 @@ def test_a_pot_saving_in_parts_still_knows_the_contributions_of_earlier_parts(lo
     and a failure after several parts must still store nothing.
     """
     ledger = Ledger(resolve(long_pot))
-    row = {"actor": "Ana", "member": "Cy", "on": DAY, "today": DAY}
+    row: dict[str, Any] = {"actor": "Ana", "member": "Cy", "on": DAY, "today": DAY}
     events = fingerprint(long_pot)
 
     def store_two_parts_then_fail() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.conftest import pot
 
 
 @pytest.fixture
-def history(crew):
+def history(crew: Path) -> Path:
     """Ten events: the crew (5), four contributions, a reversal."""
     for member, amount in (("Ana", "10"), ("Bo", "20"), ("Cy", "30"), ("Dee", "40")):
         assert pot(crew, "--as", "Ana", "contribute", member, amount).code == 0
@@ -18,7 +19,7 @@ def history(crew):
     return crew
 
 
-def tamper(db, sql, *params):
+def tamper(db: Path, sql: str, *params: object) -> None:
     """Edit the store behind the ledger's back, as someone with the file could."""
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER IF EXISTS stored_events_no_update")
@@ -26,7 +27,7 @@ def tamper(db, sql, *params):
         conn.execute(sql, params)
 
 
-def test_verify_passes_on_an_untouched_history_and_prints_the_head(history):
+def test_verify_passes_on_an_untouched_history_and_prints_the_head(history: Path) -> None:
     result = pot(history, "verify", "--json")
     assert result.code == 0
     report = result.json()
@@ -36,7 +37,7 @@ def test_verify_passes_on_an_untouched_history_and_prints_the_head(history):
     assert len(report["head"]) == 16
 
 
-def test_changing_an_amount_in_a_stored_event_is_named(history):
+def test_changing_an_amount_in_a_stored_event_is_named(history: Path) -> None:
     tamper(
         history,
         "UPDATE stored_events SET state = replace(state, '\"amount_minor\":2000', '\"amount_minor\":9000') "
@@ -49,26 +50,26 @@ def test_changing_an_amount_in_a_stored_event_is_named(history):
     assert result.err.startswith("error: verify failed")
 
 
-def test_a_byte_that_breaks_the_payload_is_named(history):
+def test_a_byte_that_breaks_the_payload_is_named(history: Path) -> None:
     tamper(history, "UPDATE stored_events SET state = substr(state, 2) WHERE originator_version = 8")
     result = pot(history, "verify", "--json")
     assert result.code == 1
     assert result.json()["first_bad"] == 8
 
 
-def test_deleting_a_middle_event_is_named(history):
+def test_deleting_a_middle_event_is_named(history: Path) -> None:
     tamper(history, "DELETE FROM stored_events WHERE originator_version = 6")
     report = pot(history, "verify", "--json").json()
     assert (report["ok"], report["first_bad"]) == (False, 6)
 
 
-def test_deleting_the_last_event_is_named(history):
+def test_deleting_the_last_event_is_named(history: Path) -> None:
     tamper(history, "DELETE FROM stored_events WHERE originator_version = 10")
     report = pot(history, "verify", "--json").json()
     assert (report["ok"], report["first_bad"]) == (False, 10)
 
 
-def test_swapping_two_payloads_is_named(history):
+def test_swapping_two_payloads_is_named(history: Path) -> None:
     with sqlite3.connect(history) as conn:
         a, b = (
             conn.execute("SELECT state FROM stored_events WHERE originator_version = ?", (v,)).fetchone()[0]
@@ -80,7 +81,7 @@ def test_swapping_two_payloads_is_named(history):
     assert (report["ok"], report["first_bad"]) == (False, 6)
 
 
-def test_the_store_is_append_only_from_sql(history):
+def test_the_store_is_append_only_from_sql(history: Path) -> None:
     with sqlite3.connect(history) as conn:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("UPDATE stored_events SET topic = 'x' WHERE originator_version = 6")
@@ -88,7 +89,7 @@ def test_the_store_is_append_only_from_sql(history):
             conn.execute("DELETE FROM stored_events WHERE originator_version = 6")
 
 
-def test_a_written_down_digest_proves_the_history_up_to_it(history):
+def test_a_written_down_digest_proves_the_history_up_to_it(history: Path) -> None:
     written = pot(history, "verify", "--json").json()["head"]
     pot(history, "--as", "Ana", "contribute", "Bo", "5")
     assert pot(history, "verify", "--digest", written).code == 0
@@ -98,7 +99,7 @@ def test_a_written_down_digest_proves_the_history_up_to_it(history):
     assert "has changed" in result.err
 
 
-def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history):
+def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history: Path) -> None:
     with sqlite3.connect(history) as conn:
         conn.execute("UPDATE cp_pots SET balance = balance + 1")
     result = pot(history, "verify")
@@ -108,7 +109,7 @@ def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history):
     assert pot(history, "verify").code == 0
 
 
-def test_digests_are_printed_in_history(history):
+def test_digests_are_printed_in_history(history: Path) -> None:
     items = pot(history, "history", "--json").json()
     head = pot(history, "verify", "--json").json()["head"]
     assert items[-1]["digest"].startswith(head)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -550,7 +551,9 @@ money_steps = st.lists(
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=money_steps)
-def test_export_then_import_round_trips(tmp_path_factory: pytest.TempPathFactory, steps: list[tuple]) -> None:
+def test_export_then_import_round_trips(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, str | int, int]]
+) -> None:
     """Property: importing a pot's jsonl export into an empty store gives the same head and balance."""
     from datetime import date
     from decimal import Decimal as D
@@ -567,20 +570,22 @@ def test_export_then_import_round_trips(tmp_path_factory: pytest.TempPathFactory
     try:
         source.open_pot(slug="p", name="P", currency="EUR", quorum=D("0.5"), voting_days=7, treasurer="Ana", today=day)
         for name in ("Bo", "Cy"):
-            source.command("p", lambda p, n=name: p.add_member(actor="Ana", name=n, treasurer=False, today=day))
+            source.command(
+                "p",
+                partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=day),
+            )
         for action, arg, amount in steps:
             try:
-                if action == "contribute":
-                    source.command(
-                        "p",
-                        lambda p, m=arg, a=amount: p.contribute(
-                            actor="Ana", member=m, amount_minor=a, on=day, today=day
-                        ),
-                    )
-                else:
-                    source.command(
-                        "p", lambda p, n=arg: p.reverse(actor="Ana", contribution_no=n, reason="r", today=day)
-                    )
+                match action, arg:
+                    case "contribute", str(member):
+                        source.command(
+                            "p",
+                            partial(Pot.contribute, actor="Ana", member=member, amount_minor=amount, on=day, today=day),
+                        )
+                    case "reverse", int(no):
+                        source.command(
+                            "p", partial(Pot.reverse, actor="Ana", contribution_no=no, reason="r", today=day)
+                        )
             except PotError:
                 pass  # A refused step is part of the history's shape too: it changes nothing.
         exported = where / "p.jsonl"

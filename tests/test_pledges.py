@@ -6,12 +6,14 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.pot import Pot
 from domain.values import format_amount
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -291,7 +293,7 @@ MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06")
 class PledgeOp:
     member: str
     percent: Decimal | None
-    monthly: int | None
+    monthly: int
     from_index: int
     # Set this many days after the first of its month (and of later months, by `lag`).
     lag: int
@@ -396,13 +398,15 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
     )
     for name in MEMBERS[1:]:
         ledger.command(
-            slug, lambda p, n=name: p.add_member(actor="Ana", name=n, treasurer=False, today=date(2026, 1, 1))
+            slug,
+            partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=date(2026, 1, 1)),
         )
     for op in ops:
         if isinstance(op, PledgeOp):
             ledger.command(
                 slug,
-                lambda p, op=op: p.set_pledge(
+                partial(
+                    Pot.set_pledge,
                     actor="Ana",
                     member=op.member,
                     percent=op.percent,
@@ -415,7 +419,8 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
             on = first_day(op.month_index) + timedelta(days=op.day - 1)
             no = ledger.command(
                 slug,
-                lambda p, op=op, on=on: p.contribute(
+                partial(
+                    Pot.contribute,
                     actor="Ana",
                     member=op.member,
                     amount_minor=op.amount,
@@ -427,7 +432,8 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
             if op.reversed_after is not None:
                 later = on + timedelta(days=op.reversed_after)
                 ledger.command(
-                    slug, lambda p, no=no, d=later: p.reverse(actor="Ana", contribution_no=no, reason="test", today=d)
+                    slug,
+                    partial(Pot.reverse, actor="Ana", contribution_no=no, reason="test", today=later),
                 )
 
 

@@ -18,7 +18,7 @@ def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_installed_pot_command_runs_a_walkthrough_on_a_file(tmp_path):
+def test_the_installed_pot_command_runs_a_walkthrough_on_a_file(tmp_path: Path) -> None:
     db = tmp_path / "crew.sqlite"
     assert run(db, "init", "Maastricht crew", "--currency", "EUR", "--as", "Ana").returncode == 0
     assert run(db, "--as", "Ana", "member", "add", "Bo").returncode == 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import PotError
+from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
@@ -21,7 +23,7 @@ TODAY = date(2026, 6, 1)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=150))
-def test_shares_sum_to_exactly_100_whenever_the_total_is_not_zero(amounts):
+def test_shares_sum_to_exactly_100_whenever_the_total_is_not_zero(amounts: list[int]) -> None:
     """Largest remainder: the shares add up to 100.00 and each is within 0.01 of the exact share."""
     shares = largest_remainder(amounts)
     total = sum(amounts)
@@ -53,7 +55,10 @@ def build(path: Path, history: list[tuple[str, int, int]]) -> tuple[Ledger, int,
         slug="p", name="P", currency="EUR", quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=TODAY
     )
     for name in CREW[1:]:
-        ledger.command("p", lambda pot, n=name: pot.add_member(actor="Ana", name=n, treasurer=False, today=TODAY))
+        ledger.command(
+            "p",
+            partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=TODAY),
+        )
     recorded: list[tuple[int, int]] = []
     contributed = paid = 0
     for kind, a, b in history:
@@ -61,33 +66,30 @@ def build(path: Path, history: list[tuple[str, int, int]]) -> tuple[Ledger, int,
             if kind == "contribute":
                 no = ledger.command(
                     "p",
-                    lambda pot, a=a, b=b: pot.contribute(
-                        actor="Ana", member=CREW[a], amount_minor=b, on=TODAY, today=TODAY
-                    ),
+                    partial(Pot.contribute, actor="Ana", member=CREW[a], amount_minor=b, on=TODAY, today=TODAY),
                 )
                 recorded.append((no, b))
                 contributed += b
             elif kind == "reverse" and recorded:
                 no, amount = recorded[a % len(recorded)]
                 ledger.command(
-                    "p", lambda pot, no=no: pot.reverse(actor="Ana", contribution_no=no, reason="r", today=TODAY)
+                    "p",
+                    partial(Pot.reverse, actor="Ana", contribution_no=no, reason="r", today=TODAY),
                 )
                 contributed -= amount
             elif kind == "pay":
                 n = ledger.command(
                     "p",
-                    lambda pot, a=a: pot.propose(
-                        actor="Bo", amount_minor=a, purpose="x", recipient=None, closes=None, today=TODAY
+                    partial(
+                        Pot.propose, actor="Bo", amount_minor=a, purpose="x", recipient=None, closes=None, today=TODAY
                     ),
                 )
                 for voter in CREW:
                     ledger.command(
                         "p",
-                        lambda pot, v=voter, n=n: pot.vote(
-                            actor=v, proposal_no=n, position="agree", reason="", today=TODAY
-                        ),
+                        partial(Pot.vote, actor=voter, proposal_no=n, position="agree", reason="", today=TODAY),
                     )
-                ledger.command("p", lambda pot, n=n: pot.pay(actor="Ana", proposal_no=n, today=TODAY))
+                ledger.command("p", partial(Pot.pay, actor="Ana", proposal_no=n, today=TODAY))
                 paid += a
         except PotError:
             pass  # Refused steps (reversing twice, paying beyond the balance) store nothing.
@@ -96,7 +98,9 @@ def build(path: Path, history: list[tuple[str, int, int]]) -> tuple[Ledger, int,
 
 @settings(max_examples=20, deadline=None)
 @given(steps)
-def test_balance_is_contributions_less_reversals_less_payouts_and_never_negative(history):
+def test_balance_is_contributions_less_reversals_less_payouts_and_never_negative(
+    history: list[tuple[str, int, int]],
+) -> None:
     """balance = contributions − reversals − payouts ≥ 0, and event numbers run 1, 2, 3… without gaps."""
     with tempfile.TemporaryDirectory() as d:
         ledger, contributed, paid = build(Path(d) / "p.sqlite", history)
@@ -116,7 +120,7 @@ def test_balance_is_contributions_less_reversals_less_payouts_and_never_negative
 
 @settings(max_examples=10, deadline=None)
 @given(steps)
-def test_rebuilding_every_view_from_scratch_equals_the_incremental_views(history):
+def test_rebuilding_every_view_from_scratch_equals_the_incremental_views(history: list[tuple[str, int, int]]) -> None:
     """Every table of every projection is the same after `rebuild` as after incremental catch-up."""
     with tempfile.TemporaryDirectory() as d:
         ledger, _, _ = build(Path(d) / "p.sqlite", history)

@@ -17,21 +17,26 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import PotError
+from domain.pot import Pot
 from domain.values import format_amount
 from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
 from projections.describe import describe
 from projections.reflections import replay as replay_steps
+from projections.reports import BalanceReport
 from tests.conftest import pot, refused
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -60,7 +65,7 @@ def check_golden(name: str, actual: str) -> None:
     assert len(lines) == len(expected), f"{name}: {len(lines)} lines, expected {len(expected)} {hint}"
 
 
-def jsonl(text: str) -> list[dict]:
+def jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
@@ -69,13 +74,13 @@ def balance_of(db: Path, *args: str, today: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- golden: the demo crew
-def test_the_demo_replay_reads_as_the_golden_file(demo):
+def test_the_demo_replay_reads_as_the_golden_file(demo: Path) -> None:
     result = pot(demo, "--pot", "demo-crew", "replay", today=DEMO_TODAY)
     assert result.code == 0, result.err
     check_golden("replay-demo.txt", result.out)
 
 
-def test_the_demo_replay_json_lines_match_the_golden_file_but_for_timestamps(demo):
+def test_the_demo_replay_json_lines_match_the_golden_file_but_for_timestamps(demo: Path) -> None:
     result = pot(demo, "--pot", "demo-crew", "replay", "--json", today=DEMO_TODAY)
     assert result.code == 0, result.err
     items = jsonl(result.out)
@@ -83,7 +88,7 @@ def test_the_demo_replay_json_lines_match_the_golden_file_but_for_timestamps(dem
     check_golden("replay-demo.jsonl", "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in masked))
 
 
-def test_replay_json_items_are_history_items_plus_balance_and_reflections(demo):
+def test_replay_json_items_are_history_items_plus_balance_and_reflections(demo: Path) -> None:
     items = jsonl(pot(demo, "replay", "--json", today=DEMO_TODAY).out)
     history = pot(demo, "history", "--json", today=DEMO_TODAY).json()
     assert [{k: v for k, v in i.items() if k not in ("balance_after", "reflections")} for i in items] == history
@@ -97,7 +102,7 @@ def test_replay_json_items_are_history_items_plus_balance_and_reflections(demo):
             assert set(r) == {"member", "feeling", "note"}
 
 
-def test_replay_from_and_to_start_with_the_balance_so_far(demo):
+def test_replay_from_and_to_start_with_the_balance_so_far(demo: Path) -> None:
     everything = jsonl(pot(demo, "replay", "--json", today=DEMO_TODAY).out)
     part = jsonl(pot(demo, "replay", "--from", "10", "--to", "20", "--json", today=DEMO_TODAY).out)
     assert [i["no"] for i in part] == list(range(10, 21))
@@ -107,7 +112,7 @@ def test_replay_from_and_to_start_with_the_balance_so_far(demo):
     assert numbers == list(range(10, 21))
 
 
-def test_replay_as_of_ends_at_the_balance_as_of_that_day(demo):
+def test_replay_as_of_ends_at_the_balance_as_of_that_day(demo: Path) -> None:
     for day in ("2026-01-31", "2026-04-30", "2026-07-31"):
         items = jsonl(pot(demo, "replay", "--as-of", day, "--json", today=DEMO_TODAY).out)
         assert items
@@ -115,7 +120,7 @@ def test_replay_as_of_ends_at_the_balance_as_of_that_day(demo):
         assert items[-1]["balance_after"] == balance_of(demo, "--as-of", day, today=DEMO_TODAY)
 
 
-def test_triggers_name_the_demo_events_that_drew_most(demo):
+def test_triggers_name_the_demo_events_that_drew_most(demo: Path) -> None:
     report = pot(demo, "triggers", "--json", today=DEMO_TODAY).json()
     assert report["pot"] == "demo-crew"
     assert report["reflections"] == sum(report["by_type"].values()) == sum(report["by_feeling"].values())
@@ -130,7 +135,7 @@ def test_triggers_name_the_demo_events_that_drew_most(demo):
 
 
 # --------------------------------------------------------------------------- as-of is the past view
-def test_balance_and_history_as_of_a_day_equal_what_they_showed_that_day(crew):
+def test_balance_and_history_as_of_a_day_equal_what_they_showed_that_day(crew: Path) -> None:
     day1, day2 = "2026-01-10", "2026-02-10"
     assert pot(crew, "--as", "Ana", "contribute", "Bo", "40", "--on", "2026-01-05", today=day1).code == 0
     assert pot(crew, "--as", "Ana", "contribute", "Cy", "25.50", "--on", "2026-01-06", today=day1).code == 0
@@ -154,7 +159,7 @@ def test_balance_and_history_as_of_a_day_equal_what_they_showed_that_day(crew):
 
 
 # --------------------------------------------------------------------------- reflecting
-def test_a_member_reflects_on_an_event_and_replay_shows_it(crew):
+def test_a_member_reflects_on_an_event_and_replay_shows_it(crew: Path) -> None:
     assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent gap").code == 0
     proposal_no = pot(crew, "history", "--type", "withdrawal_proposed", "--json").json()[0]["no"]
     result = pot(
@@ -178,7 +183,7 @@ def test_a_member_reflects_on_an_event_and_replay_shows_it(crew):
     assert "Bo reflected on event" in text
 
 
-def test_triggers_count_by_type_and_feeling(crew):
+def test_triggers_count_by_type_and_feeling(crew: Path) -> None:
     assert pot(crew, "--as", "Ana", "contribute", "Bo", "40", "--on", "2026-01-05").code == 0  # event 6
     assert pot(crew, "--as", "Bo", "propose", "30", "--purpose", "books").code == 0  # event 7
     for who, no, feeling in (("Bo", 6, "proud"), ("Cy", 7, "anxious"), ("Dee", 7, "anxious"), ("Bo", 7, "guilty")):
@@ -210,12 +215,12 @@ def test_triggers_count_by_type_and_feeling(crew):
     }
 
 
-def test_triggers_without_reflections_say_how_to_add_one(crew):
+def test_triggers_without_reflections_say_how_to_add_one(crew: Path) -> None:
     assert "pot reflect" in pot(crew, "triggers").out
     assert pot(crew, "triggers", "--json").json()["most"] == []
 
 
-def test_rebuild_keeps_every_reflection(crew):
+def test_rebuild_keeps_every_reflection(crew: Path) -> None:
     assert pot(crew, "--as", "Bo", "reflect", "2", "--feeling", "welcome").code == 0
     before = pot(crew, "triggers", "--json").json()
     assert pot(crew, "rebuild").code == 0
@@ -225,27 +230,27 @@ def test_rebuild_keeps_every_reflection(crew):
     ]
 
 
-def test_cannot_reflect_on_an_event_that_does_not_exist(crew):
+def test_cannot_reflect_on_an_event_that_does_not_exist(crew: Path) -> None:
     refused(crew, "--as", "Bo", "reflect", "99", "--feeling", "curious", code=1, says="no event 99")
     refused(crew, "--as", "Bo", "reflect", "0", "--feeling", "curious", code=1, says="no event 0")
 
 
-def test_cannot_reflect_on_a_reflection(crew):
+def test_cannot_reflect_on_a_reflection(crew: Path) -> None:
     assert pot(crew, "--as", "Bo", "reflect", "2", "--feeling", "glad").code == 0
     refused(crew, "--as", "Cy", "reflect", "6", "--feeling", "glad", code=1, says="itself a reflection")
 
 
 @pytest.mark.parametrize("feeling", ["", "  ", "very anxious", "anxious!", "x" * 33, "42"])
-def test_a_feeling_is_one_word_of_letters(crew, feeling):
+def test_a_feeling_is_one_word_of_letters(crew: Path, feeling: str) -> None:
     refused(crew, "--as", "Bo", "reflect", "2", "--feeling", feeling, code=2, says="feeling")
 
 
-def test_a_note_is_at_most_500_characters(crew):
+def test_a_note_is_at_most_500_characters(crew: Path) -> None:
     refused(crew, "--as", "Bo", "reflect", "2", "--feeling", "tired", "--note", "x" * 501, code=2, says="at most 500")
     assert pot(crew, "--as", "Bo", "reflect", "2", "--feeling", "tired", "--note", "x" * 500).code == 0
 
 
-def test_only_current_members_reflect(crew):
+def test_only_current_members_reflect(crew: Path) -> None:
     refused(crew, "--as", "Eve", "reflect", "2", "--feeling", "curious", code=1, says="not a member")
     assert pot(crew, "--as", "Dee", "member", "remove", "Dee").code == 0
     refused(crew, "--as", "Dee", "reflect", "2", "--feeling", "sad", code=1, says="left")
@@ -253,17 +258,17 @@ def test_only_current_members_reflect(crew):
 
 
 # --------------------------------------------------------------------------- replay options
-def test_replay_refuses_a_range_that_ends_before_it_starts(crew):
+def test_replay_refuses_a_range_that_ends_before_it_starts(crew: Path) -> None:
     refused(crew, "replay", "--from", "4", "--to", "2", code=2, says="after --to")
     refused(crew, "replay", "--from", "0", code=2, says="--from")
 
 
-def test_step_needs_a_terminal(crew):
+def test_step_needs_a_terminal(crew: Path) -> None:
     refused(crew, "replay", "--step", code=2, says="needs a terminal")
     refused(crew, "replay", "--step", "--json", code=2, says="--json")
 
 
-def test_replay_of_an_empty_range_says_so(crew):
+def test_replay_of_an_empty_range_says_so(crew: Path) -> None:
     result = pot(crew, "replay", "--from", "50")
     assert result.code == 0
     assert "no events in this range" in result.out
@@ -324,7 +329,7 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal():
+def terminal() -> Iterator[Callable[..., Terminal]]:
     opened: list[Terminal] = []
 
     def start(*args: str) -> Terminal:
@@ -339,7 +344,7 @@ def terminal():
 PROMPT = "[Enter/space: next event, q: stop]"
 
 
-def test_step_shows_one_event_per_key_and_q_stops(crew, terminal):
+def test_step_shows_one_event_per_key_and_q_stops(crew: Path, terminal: Callable[..., Terminal]) -> None:
     term = terminal("--db", str(crew), "--today", "2026-03-01", "replay", "--step")
     shown = term.read_until(PROMPT)
     assert "Ana opened the pot" in shown
@@ -355,7 +360,7 @@ def test_step_shows_one_event_per_key_and_q_stops(crew, terminal):
     assert "Ana added Cy" not in shown
 
 
-def test_step_ends_with_the_last_event(crew, terminal):
+def test_step_ends_with_the_last_event(crew: Path, terminal: Callable[..., Terminal]) -> None:
     term = terminal("--db", str(crew), "--today", "2026-03-01", "replay", "--step", "--from", "4")
     term.read_until("Ana added Cy")
     term.press("x")  # other keys are ignored
@@ -366,7 +371,7 @@ def test_step_ends_with_the_last_event(crew, terminal):
 
 
 # --------------------------------------------------------------------------- descriptions
-def item(type_: str, actor: str = "Ana", **fields: object) -> dict:
+def item(type_: str, actor: str = "Ana", **fields: object) -> dict[str, Any]:
     return {"type": type_, "actor": actor, **fields}
 
 
@@ -409,7 +414,7 @@ def item(type_: str, actor: str = "Ana", **fields: object) -> dict:
         ),
     ],
 )
-def test_every_new_event_type_reads_as_one_line(event, text):
+def test_every_new_event_type_reads_as_one_line(event: dict[str, Any], text: str) -> None:
     assert describe(event) == text
 
 
@@ -424,7 +429,7 @@ ACTION = st.one_of(
 )
 
 
-def act(pot_, action: tuple, today: date) -> None:
+def act(pot_: Pot, action: tuple[Any, ...], today: date) -> None:
     match action:
         case ("in", member, amount):
             pot_.contribute(actor="Ana", member=member, amount_minor=amount, on=today, today=today)
@@ -442,7 +447,7 @@ def act(pot_, action: tuple, today: date) -> None:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(ACTION, max_size=4), min_size=1, max_size=5))
-def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days):
+def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days: list[list[tuple[Any, ...]]]) -> None:
     """Property: with every event dated the day it is recorded, `balance`, `history` and
     `replay` as of a past day equal what they showed at the end of that day."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -453,13 +458,16 @@ def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days):
                 slug="p", name="P", currency="EUR", quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=start
             )
             for name in CREW[1:]:
-                ledger.command("p", lambda p, n=name: p.add_member(actor="Ana", name=n, treasurer=False, today=start))
-            seen = []
+                ledger.command(
+                    "p",
+                    partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=start),
+                )
+            seen: list[tuple[date, BalanceReport, list[tuple[dict[str, Any], int]], int]] = []
             for offset, actions in enumerate(days):
                 today = start + timedelta(days=offset)
                 for action in actions:
                     with contextlib.suppress(PotError):  # a refused command stores nothing
-                        ledger.command("p", lambda p, a=action, t=today: act(p, a, t))
+                        ledger.command("p", partial(act, action=action, today=today))
                 info = ledger.resolve_pot("p")
                 with ledger.read() as conn:
                     steps = list(replay_steps(conn, info))

@@ -7,11 +7,16 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import pot
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 DEMO = ("--pot", "demo-crew")
@@ -44,14 +49,14 @@ def demo_report(demo_store: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- the file as text
-def test_report_says_where_it_wrote_and_which_head(demo_store: Path, demo_report: Path):
+def test_report_says_where_it_wrote_and_which_head(demo_store: Path, demo_report: Path) -> None:
     result = pot(demo_store, *DEMO, "report", "-o", str(demo_report))
     head = pot(demo_store, *DEMO, "verify", "--json").json()["head"]
     assert result.out.startswith(f"wrote {demo_report}: Demo crew as of 2026-03-01")
     assert head[:16] in result.out
 
 
-def test_report_json_describes_the_written_file(demo_store: Path, tmp_path: Path):
+def test_report_json_describes_the_written_file(demo_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     data = pot(demo_store, *DEMO, "report", "-o", str(out), "--json").json()
     verify = pot(demo_store, *DEMO, "verify", "--json").json()
@@ -65,7 +70,7 @@ def test_report_json_describes_the_written_file(demo_store: Path, tmp_path: Path
     assert out.exists()
 
 
-def test_report_is_self_contained_and_runs_no_script(demo_report: Path):
+def test_report_is_self_contained_and_runs_no_script(demo_report: Path) -> None:
     html = demo_report.read_text("utf-8")
     assert "<script" not in html.lower()
     assert not re.search(r"<link|<img|<iframe|<object|@import|@font-face", html, re.I)
@@ -79,7 +84,7 @@ def test_report_is_self_contained_and_runs_no_script(demo_report: Path):
     assert "@media print" in html
 
 
-def test_every_user_supplied_string_is_escaped(demo_report: Path):
+def test_every_user_supplied_string_is_escaped(demo_report: Path) -> None:
     html = demo_report.read_text("utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html
@@ -89,7 +94,7 @@ def test_every_user_supplied_string_is_escaped(demo_report: Path):
     assert "<i>why not</i>" not in html
 
 
-def test_report_shows_the_head_digest_and_how_to_check_it(demo_store: Path, demo_report: Path):
+def test_report_shows_the_head_digest_and_how_to_check_it(demo_store: Path, demo_report: Path) -> None:
     html = demo_report.read_text("utf-8")
     head = pot(demo_store, *DEMO, "verify", "--json").json()["head"]
     assert head in html
@@ -97,14 +102,14 @@ def test_report_shows_the_head_digest_and_how_to_check_it(demo_store: Path, demo
     assert pot(demo_store, *DEMO, "verify", "--digest", head[:16]).code == 0
 
 
-def test_the_same_store_gives_the_same_report(demo_store: Path, tmp_path: Path):
+def test_the_same_store_gives_the_same_report(demo_store: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a.html", tmp_path / "b.html"
     assert pot(demo_store, *DEMO, "report", "-o", str(first)).code == 0
     assert pot(demo_store, *DEMO, "report", "-o", str(second)).code == 0
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_report_as_of_a_past_day_shows_that_day(demo_store: Path, tmp_path: Path):
+def test_report_as_of_a_past_day_shows_that_day(demo_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "past.html"
     day = "2025-07-12"
     assert pot(demo_store, *DEMO, "report", "-o", str(out), "--as-of", day).code == 0
@@ -122,7 +127,7 @@ def test_report_as_of_a_past_day_shows_that_day(demo_store: Path, tmp_path: Path
     assert SCRIPT_NAME.replace("<", "&lt;").replace(">", "&gt;") not in html
 
 
-def test_report_of_a_new_pot_says_there_is_nothing_yet(crew: Path, tmp_path: Path):
+def test_report_of_a_new_pot_says_there_is_nothing_yet(crew: Path, tmp_path: Path) -> None:
     out = tmp_path / "new.html"
     assert pot(crew, "report", "-o", str(out)).code == 0
     html = out.read_text("utf-8")
@@ -131,20 +136,20 @@ def test_report_of_a_new_pot_says_there_is_nothing_yet(crew: Path, tmp_path: Pat
     assert "No proposals yet." in html
 
 
-def test_report_needs_an_output_file(crew: Path):
+def test_report_needs_an_output_file(crew: Path) -> None:
     result = pot(crew, "report")
     assert result.code == 2
     assert result.err.startswith("error: ")
 
 
-def test_report_into_a_missing_folder_is_one_error_line(crew: Path, tmp_path: Path):
+def test_report_into_a_missing_folder_is_one_error_line(crew: Path, tmp_path: Path) -> None:
     result = pot(crew, "report", "-o", str(tmp_path / "no" / "such" / "r.html"))
     assert result.code == 2
     assert result.err.startswith("error: cannot write")
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_starting_the_cli_does_not_import_the_report_libraries():
+def test_starting_the_cli_does_not_import_the_report_libraries() -> None:
     code = "import sys, cli; print(sorted(m for m in ('matplotlib', 'jinja2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -156,7 +161,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     try:
         from selenium import webdriver
@@ -194,24 +199,24 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def page(browser, demo_report: Path):
+def page(browser: Chrome, demo_report: Path) -> Chrome:
     browser.get(demo_report.as_uri())
     return browser
 
 
-def test_rendered_page_shows_the_balance(page, demo_store: Path):
+def test_rendered_page_shows_the_balance(page: Chrome, demo_store: Path) -> None:
     figures = pot(demo_store, *DEMO, "balance", "--json").json()
     assert page.find_element("id", "balance").text == f"{figures['balance']} EUR"
     assert page.find_element("id", "available").text == f"{figures['available']} EUR"
 
 
-def test_rendered_page_has_one_row_per_member(page, demo_store: Path):
+def test_rendered_page_has_one_row_per_member(page: Chrome, demo_store: Path) -> None:
     members = pot(demo_store, *DEMO, "members", "--json").json()
     names = [cell.text for cell in page.find_elements("css selector", "#members tbody tr .member-name")]
     assert names == [m["name"] for m in members]
 
 
-def test_rendered_charts_are_present_and_not_empty(page, demo_store: Path):
+def test_rendered_charts_are_present_and_not_empty(page: Chrome, demo_store: Path) -> None:
     names = {m["name"] for m in pot(demo_store, *DEMO, "members", "--json").json()}
     for chart in ("balance", "shares", "trust"):
         svg = page.find_element("css selector", f"#chart-{chart} svg.chart")
@@ -226,12 +231,13 @@ def test_rendered_charts_are_present_and_not_empty(page, demo_store: Path):
             assert names <= set(labels), (chart, labels)
 
 
-def test_rendered_page_has_no_console_errors(page):
-    errors = [entry for entry in page.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+def test_rendered_page_has_no_console_errors(page: Chrome) -> None:
+    # Selenium leaves get_log unannotated.
+    errors = [entry for entry in page.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]  # type: ignore[no-untyped-call]
     assert errors == []
 
 
-def test_a_member_named_like_a_script_shows_as_text(page):
+def test_a_member_named_like_a_script_shows_as_text(page: Chrome) -> None:
     from selenium.common.exceptions import NoAlertPresentException
 
     names = [cell.text for cell in page.find_elements("css selector", "#members .member-name")]
@@ -243,7 +249,7 @@ def test_a_member_named_like_a_script_shows_as_text(page):
     assert "<img src=x onerror=alert(2)>" in history
 
 
-def test_rendered_page_fits_a_phone_width(page):
+def test_rendered_page_fits_a_phone_width(page: Chrome) -> None:
     # A desktop window has a minimum width; emulate a phone's viewport instead.
     page.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
@@ -263,7 +269,7 @@ def test_rendered_page_fits_a_phone_width(page):
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
-def _full_screenshot(driver, path: Path) -> None:
+def _full_screenshot(driver: Chrome, path: Path) -> None:
     """The whole page, not only the window: Chromium captures beyond the viewport through the devtools protocol."""
     import base64
 
@@ -280,7 +286,7 @@ def _full_screenshot(driver, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
-def test_the_binaries_the_browser_test_needs_are_where_it_looks():
+def test_the_binaries_the_browser_test_needs_are_where_it_looks() -> None:
     """Guards the paths above: .ci/run installs chromium where the test looks for it."""
     if shutil.which("chromium") is None and os.environ.get("CI") != "true":
         pytest.skip("chromium is not installed here")

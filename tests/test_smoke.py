@@ -1,7 +1,11 @@
+from __future__ import annotations
+
+from pathlib import Path
+
 from tests.conftest import pot
 
 
-def test_a_crew_can_open_a_pot_add_members_and_see_the_balance(crew):
+def test_a_crew_can_open_a_pot_add_members_and_see_the_balance(crew: Path) -> None:
     assert pot(crew, "--as", "Ana", "contribute", "Bo", "25.00", "--on", "2026-01-05", "--note", "January").code == 0
     report = pot(crew, "balance", "--json").json()
     assert report["balance"] == "25.00"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.errors import PotError
+from domain.pot import Pot
 from ledger import interchange
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -87,7 +90,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
         self.ledger.close()
         self.dir.cleanup()
 
-    def attempt(self, expected_ok: bool, decide) -> object:
+    def attempt(self, expected_ok: bool, decide: Callable[[Pot], object]) -> object:
         """Run a command; it must succeed exactly when the model says so."""
         try:
             result = self.ledger.command(SLUG, decide)
@@ -111,7 +114,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
         )
         for name in ("Bo", "Cy"):
             self.ledger.command(
-                SLUG, lambda pot, n=name: pot.add_member(actor="Ana", name=n, treasurer=False, today=self.today)
+                SLUG,
+                partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=self.today),
             )
             self.model.members[name] = {"role": "member", "left": False}
             self.model.events += 1
@@ -261,9 +265,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
             position = data.draw(st.sampled_from(POSITIONS))
             self.attempt(
                 True,
-                lambda pot, v=name, pos=position: pot.vote(
-                    actor=v, proposal_no=n, position=pos, reason="", today=self.today
-                ),
+                partial(Pot.vote, actor=name, proposal_no=n, position=position, reason="", today=self.today),
             )
             p.votes[name] = position
             self.model.events += 1

@@ -23,7 +23,7 @@ from domain.values import format_amount, name_key, parse_amount, parse_name, par
         ("7", 0, 7),
     ],
 )
-def test_plain_decimals_become_minor_units(text, digits, minor):
+def test_plain_decimals_become_minor_units(text: str, digits: int, minor: int) -> None:
     assert parse_amount(text, digits) == minor
 
 
@@ -50,20 +50,20 @@ def test_plain_decimals_become_minor_units(text, digits, minor):
         ("0x10", "plain decimal"),
     ],
 )
-def test_bad_amounts_are_refused_with_a_clear_message(text, says):
+def test_bad_amounts_are_refused_with_a_clear_message(text: str, says: str) -> None:
     with pytest.raises(BadInput, match=says):
         parse_amount(text, 2)
 
 
 @given(st.integers(min_value=1, max_value=100_000_000_000), st.sampled_from([0, 2, 3]))
-def test_formatting_then_parsing_gives_the_same_minor_units(minor, digits):
+def test_formatting_then_parsing_gives_the_same_minor_units(minor: int, digits: int) -> None:
     """format_amount and parse_amount are inverse on every valid amount."""
     if minor > 1_000_000_000 * 10**digits:
         return
     assert parse_amount(format_amount(minor, digits), digits) == minor
 
 
-def test_amounts_format_with_the_currency_digits():
+def test_amounts_format_with_the_currency_digits() -> None:
     assert format_amount(2550, 2) == "25.50"
     assert format_amount(5, 2) == "0.05"
     assert format_amount(7, 0) == "7"
@@ -71,19 +71,19 @@ def test_amounts_format_with_the_currency_digits():
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 65, "Bo\x07", "Bo\x1b[31m", "Bo\nCy", "Zero\u200bWidth"])
-def test_bad_member_names_are_refused(text):
+def test_bad_member_names_are_refused(text: str) -> None:
     with pytest.raises(BadInput):
         parse_name(text)
 
 
-def test_names_are_trimmed_and_compared_ignoring_case():
+def test_names_are_trimmed_and_compared_ignoring_case() -> None:
     assert parse_name("  Bo  ") == "Bo"
     assert parse_name("x" * 64) == "x" * 64
     assert name_key("BO") == name_key("bo")
     assert parse_name("Robert'); DROP TABLE x;--") == "Robert'); DROP TABLE x;--"
 
 
-def test_slugs_follow_the_pattern():
+def test_slugs_follow_the_pattern() -> None:
     assert parse_slug("maastricht-crew") == "maastricht-crew"
     assert slugify("Maastricht crew!") == "maastricht-crew"
     assert slugify("Über Café") == "uber-cafe"

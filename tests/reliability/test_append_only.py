@@ -16,7 +16,7 @@ def crew(backend: str) -> str:
     return backend
 
 
-def test_the_events_table_refuses_update_and_delete_from_sql(crew):
+def test_the_events_table_refuses_update_and_delete_from_sql(crew: str) -> None:
     before = fingerprint(crew)
     if "://" not in crew:
         import sqlite3

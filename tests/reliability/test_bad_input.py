@@ -101,7 +101,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("args", "code", "says"), CATALOGUE, ids=[" ".join(a) for a, _, _ in CATALOGUE])
-def test_bad_input_is_refused_with_one_error_line_and_nothing_stored(store, args, code, says):
+def test_bad_input_is_refused_with_one_error_line_and_nothing_stored(
+    store: Path, args: tuple[str, ...], code: int, says: str
+) -> None:
     before = head(store)
     refused(store, *args, code=code, says=says)
     assert head(store) == before

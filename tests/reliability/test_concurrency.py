@@ -10,10 +10,12 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 from tests.conftest import pot
@@ -43,8 +45,8 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_concurrent_writers_lose_and_duplicate_nothing_and_readers_never_see_the_balance_fall(
-    backend, tmp_path, is_heavy
-):
+    backend: str, tmp_path: Path, is_heavy: bool
+) -> None:
     # The issue's 8 × 200 by default (writers take turns per pot, so this takes about a minute); --heavy: 8 × 1,000.
     per_writer = 1_000 if is_heavy else 200
     open_shared(backend)
@@ -78,7 +80,7 @@ def test_concurrent_writers_lose_and_duplicate_nothing_and_readers_never_see_the
 
 
 @pytest.mark.slow
-def test_writers_racing_to_record_the_same_refs_record_each_once(backend, tmp_path):
+def test_writers_racing_to_record_the_same_refs_record_each_once(backend: str, tmp_path: Path) -> None:
     """A ref is recorded once per pot even when four processes try it at the same moment.
 
     The pot is past its first snapshot, so every writer checks refs against the
@@ -125,7 +127,7 @@ def approved_proposals(db: str, count_: int, amount: int, funds: int) -> None:
             for voter in ("Ana", "Bo"):
                 ledger.command(
                     "race",
-                    lambda p, v=voter, n=n: p.vote(actor=v, proposal_no=n, position="agree", reason="", today=TODAY),
+                    partial(Pot.vote, actor=voter, proposal_no=n, position="agree", reason="", today=TODAY),
                 )
     finally:
         ledger.close()
@@ -151,7 +153,7 @@ def race(db: str, commands: list[list[str]]) -> list[subprocess.CompletedProcess
 
 
 @pytest.mark.slow
-def test_racing_payouts_never_overdraw_the_pot(backend):
+def test_racing_payouts_never_overdraw_the_pot(backend: str) -> None:
     """Eight processes pay eight approved 30.00 proposals from 100.00: exactly three succeed."""
     approved_proposals(backend, count_=8, amount=3000, funds=10000)
     results = race(backend, [["--as", "Ana", "pay", str(n)] for n in range(1, 9)])
@@ -165,7 +167,7 @@ def test_racing_payouts_never_overdraw_the_pot(backend):
 
 
 @pytest.mark.slow
-def test_one_proposal_paid_from_eight_processes_is_paid_once(backend):
+def test_one_proposal_paid_from_eight_processes_is_paid_once(backend: str) -> None:
     approved_proposals(backend, count_=1, amount=3000, funds=10000)
     results = race(backend, [["--as", "Ana", "pay", "1"]] * 8)
     assert sorted(r.returncode for r in results) == [0] + [1] * 7, [(r.returncode, r.stderr) for r in results]

@@ -51,7 +51,7 @@ def state(db: Path) -> tuple[int, str, set[str]]:
 
 
 @pytest.mark.slow
-def test_an_import_killed_at_random_moments_happened_fully_or_not_at_all(tmp_path, is_heavy):
+def test_an_import_killed_at_random_moments_happened_fully_or_not_at_all(tmp_path: Path, is_heavy: bool) -> None:
     rows = 50_000 if is_heavy else 20_000
     statement = tmp_path / "bank.csv"
     total = write_statement(statement, rows)

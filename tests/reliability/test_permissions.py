@@ -69,7 +69,9 @@ CELLS = [
 
 
 @pytest.mark.parametrize(("command", "who", "expected"), CELLS, ids=[f"{c}-{w}" for c, w, _ in CELLS])
-def test_each_cell_of_the_permission_matrix(prepared, tmp_path, command, who, expected):
+def test_each_cell_of_the_permission_matrix(
+    prepared: Path, tmp_path: Path, command: str, who: str, expected: str | None
+) -> None:
     db = tmp_path / "cell.sqlite"
     shutil.copy(prepared, db)
     args = [a.format(bank=prepared.parent / "bank.csv") for a in MATRIX[command][0]]

@@ -60,7 +60,7 @@ def tamper(db: str, rng: random.Random) -> tuple[str, int]:
 
 
 @pytest.mark.slow
-def test_every_seeded_edit_of_a_stored_event_is_named_by_verify(history, tmp_path):
+def test_every_seeded_edit_of_a_stored_event_is_named_by_verify(history: Path, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     for n in range(EDITS):
         db = str(tmp_path / f"edit-{n}.sqlite")

@@ -12,11 +12,13 @@ import json
 import sys
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
 
 from domain.errors import Refused
+from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 
@@ -35,7 +37,8 @@ def contribute(db: str, worker: int, n: int) -> None:
         for i in range(n):
             ledger.command(
                 SLUG,
-                lambda pot, i=i: pot.contribute(
+                partial(
+                    Pot.contribute,
                     actor="Ana",
                     member="Bo",
                     amount_minor=amount(worker, i),
@@ -61,9 +64,7 @@ def same_refs(db: str, worker: int, n: int) -> None:
             try:
                 ledger.command(
                     SLUG,
-                    lambda pot, ref=ref: pot.contribute(
-                        actor="Ana", member="Bo", amount_minor=100, on=TODAY, today=TODAY, ref=ref
-                    ),
+                    partial(Pot.contribute, actor="Ana", member="Bo", amount_minor=100, on=TODAY, today=TODAY, ref=ref),
                 )
                 recorded += 1
             except Refused as e:
