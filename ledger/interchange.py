@@ -385,6 +385,12 @@ class _Occurrences:
 def _header(row: list[str]) -> list[str]:
     columns = [c.strip().lower() for c in row]
     unknown = [c for c in columns if c not in CSV_COLUMNS]
+    # Many banks export with semicolons (and decimal commas, refused row by row).
+    if len(columns) == 1 and ";" in columns[0]:
+        raise BadInput(
+            f"line 1: the columns are separated by semicolons: pot reads commas ({','.join(CSV_COLUMNS)});"
+            " save the statement as comma-separated, with a dot before the cents"
+        )
     if unknown:
         raise BadInput(f"line 1: unknown column {unknown[0]!r}: the header is {','.join(CSV_COLUMNS)}")
     missing = [c for c in CSV_REQUIRED if c not in columns]

@@ -440,6 +440,7 @@ def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path,
         ("member,amount,on", ["Bo,-20,2026-02-01"], 2, "line 2: amount '-20' is negative"),
         ("member,amount,on", ["Bo,20,2026-02-30"], 2, "line 2: value date '2026-02-30' is not a real date"),
         ("member,amount,on,Amount", ["Bo,20,2026-02-01,3"], 2, "line 1: a column is named twice"),
+        ("member;amount;on", ["Bo;20,00;2026-02-01"], 2, "line 1: the columns are separated by semicolons"),
     ],
 )
 def test_a_malformed_statement_is_refused_with_its_line(
