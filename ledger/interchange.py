@@ -15,7 +15,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
@@ -201,8 +201,13 @@ class BrokenLine(Tampered):
 def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
     """Each line's canonical record and digest, checked against the chain; raise at the first bad one."""
     running, expected = chain.GENESIS, 0
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
+    # Read as bytes and decoded a line at a time, so a line that is not UTF-8 is named exactly.
+    with path.open("rb") as lines:
+        for line_no, data in enumerate(lines, start=1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BrokenLine(line_no, expected + 1, "not UTF-8 text") from None
             if not line.strip():
                 continue
             expected += 1
@@ -236,8 +241,6 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
             seen_prefix = seen_prefix or (prefix is not None and digest.startswith(prefix))
     except BrokenLine as e:
         first_bad, problem = e.no, str(e)
-    except UnicodeDecodeError:
-        first_bad, problem = count + 1, f"the file is not UTF-8 text after event {count}"
     if problem is None and count == 0:
         first_bad, problem = 1, "the file holds no events"
     if problem is None and prefix is not None:
@@ -408,7 +411,7 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     with closing(_Occurrences()) as occurrences, path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         columns: list[str] | None = None
-        for cells in reader:
+        for cells in _refusing_undecodable(reader, path):
             line = reader.line_num
             if not cells or all(not c.strip() for c in cells):
                 continue
@@ -434,6 +437,28 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
                 seen = occurrences.count("\x1f".join((name_key(member), str(minor), on.isoformat(), note)))
                 ref = _derived_ref(member, minor, on, note, seen)
             yield _Row(line, member, minor, on, note, ref)
+
+
+def _refusing_undecodable(rows: Iterable[list[str]], path: Path) -> Iterator[list[str]]:
+    """The rows; a statement that is not UTF-8 is refused as bad input, naming its first such line."""
+    try:
+        yield from rows
+    except UnicodeDecodeError:
+        raise BadInput(
+            f"line {_first_undecodable_line(path)}: the statement is not UTF-8 text; export or save it as UTF-8 CSV"
+        ) from None
+
+
+def _first_undecodable_line(path: Path) -> int:
+    # Text is decoded in blocks, so the error does not say which line; a newline byte is
+    # never part of a multi-byte UTF-8 character, so each line decodes on its own.
+    with path.open("rb") as f:
+        for no, data in enumerate(f, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return no
+    return 1
 
 
 def import_csv(

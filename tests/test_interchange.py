@@ -278,6 +278,22 @@ def test_an_empty_jsonl_file_or_an_unknown_event_type_is_not_imported(busy: Path
     assert fingerprint(fresh) in {"no store", hashlib.sha256().hexdigest()}
 
 
+def test_a_jsonl_file_that_is_not_utf8_names_its_line(busy: Path, tmp_path: Path) -> None:
+    exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
+    lines = exported.read_bytes().splitlines(keepends=True)
+    # One byte of Latin-1 in line 11: text is decoded in blocks, yet the error names that line.
+    lines[10] = lines[10].replace(b'"actor":"Ana"', b'"actor":"An\xe4"')
+    assert b"\xe4" in lines[10]
+    exported.write_bytes(b"".join(lines))
+    fresh = tmp_path / "fresh.sqlite"
+    result = pot(fresh, "import", str(exported))
+    assert (result.code, result.err) == (1, "error: line 11 (event 11): not UTF-8 text\n")
+    assert fingerprint(fresh) in {"no store", hashlib.sha256().hexdigest()}
+    report = pot(fresh, "verify", "--file", str(exported), "--json")
+    assert report.code == 1
+    assert (report.json()["events"], report.json()["first_bad"]) == (10, 11)
+
+
 def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(busy: Path, tmp_path: Path) -> None:
     exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
     lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -447,6 +463,13 @@ def test_a_malformed_statement_is_refused_with_its_line(
     crew: Path, tmp_path: Path, header: str, rows: list[str], code: int, says: str
 ) -> None:
     refused(crew, "--as", "Ana", "import", str(statement(tmp_path / "s.csv", rows, header)), code=code, says=says)
+
+
+def test_a_statement_that_is_not_utf8_is_refused_naming_its_line(crew: Path, tmp_path: Path) -> None:
+    bank = tmp_path / "bank.csv"
+    # A bank's Windows-1252 export: "Zoë" as one byte, on the third line.
+    bank.write_bytes(b"member,amount,on,note\r\nBo,20,2026-02-01,\r\nBo,21,2026-02-01,Zo\xeb's share\r\n")
+    refused(crew, "--as", "Ana", "import", str(bank), code=2, says="line 3: the statement is not UTF-8 text")
 
 
 def test_only_a_treasurer_imports_contributions(crew: Path, tmp_path: Path) -> None:
