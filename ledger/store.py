@@ -31,6 +31,9 @@ POSTGRES_MAX_OVERFLOW = 2
 # Key of the advisory lock that serialises creating tables, so processes starting together don't collide.
 SETUP_LOCK_KEY = 0x706F74  # "pot"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# The first bytes of every SQLite 3 database file, and the table the library keeps a store's events in.
+SQLITE_HEADER = b"SQLite format 3\x00"
+EVENTS_TABLE = "stored_events"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
         raise UnknownPot(
             f"there is no pot store at {str(path)!r}: open a pot with `pot init NAME --currency EUR --as YOU`"
         )
+    if path.exists():
+        _refuse_a_foreign_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     absolute = path.resolve()
     env = {
@@ -80,6 +85,40 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
         "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
     }
     return Store("sqlite", f"sqlite:///{absolute}", env, location=str(absolute))
+
+
+def _refuse_a_foreign_file(path: Path) -> None:
+    """Refuse a file that is not a pot store before anything is written to it.
+
+    Opening a store creates its tables, so a mistyped `--db` naming some other
+    file must be stopped here: a non-SQLite file would otherwise fail deep in the
+    library, and another program's SQLite database would get our tables.
+    An empty file is a new store, as SQLite treats it.
+    """
+    import sqlite3
+
+    name = str(path)
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+        if not header:
+            return
+        if header != SQLITE_HEADER:
+            raise BadInput(f"--db {name!r} is not a SQLite database: give a pot store's file, or a new file name")
+        conn = sqlite3.connect(name, timeout=LOCK_TIMEOUT_SECONDS)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except OSError as e:
+        raise BadInput(f"--db {name!r} cannot be read: {e.strerror}") from None
+    except sqlite3.DatabaseError as e:
+        raise BadInput(f"--db {name!r} is not a readable SQLite database ({e})") from None
+    if tables and EVENTS_TABLE not in tables:
+        raise BadInput(
+            f"--db {name!r} is another program's SQLite database (it holds no pot events): "
+            "give a pot store's file, or a new file name"
+        )
 
 
 def _postgres(url: str, common: dict[str, str]) -> Store:

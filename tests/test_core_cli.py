@@ -6,6 +6,7 @@ Every refusal is checked for its exit code, one `error:` line, and an unchanged 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,6 +218,31 @@ def test_reversing_money_already_spent_is_refused(crew: Path) -> None:
 
 def test_a_command_on_an_empty_store_says_how_to_begin(db: Path) -> None:
     refused(db, "balance", code=2, says="pot init")
+
+
+@pytest.mark.parametrize("command", [("balance",), ("init", "Crew", "--currency", "EUR", "--as", "Ana")])
+def test_a_file_that_is_not_a_pot_store_is_refused_untouched(tmp_path: Path, command: tuple[str, ...]) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    budget = tmp_path / "budget.sqlite"
+    with sqlite3.connect(budget) as conn:
+        conn.execute("CREATE TABLE budget (month TEXT, amount INTEGER)")
+    before = {path: path.read_bytes() for path in (notes, budget)}
+    for path, says in ((notes, "is not a SQLite database"), (budget, "is another program's SQLite database")):
+        result = pot(path, *command)
+        assert result.code == 2
+        assert result.err.startswith(f"error: --db {str(path)!r} {says}")
+        assert result.err.endswith("give a pot store's file, or a new file name\n")
+        assert result.err.count("\n") == 1
+    assert {path: path.read_bytes() for path in (notes, budget)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["budget.sqlite", "notes.txt"]
+
+
+def test_an_empty_file_is_a_new_store(tmp_path: Path) -> None:
+    db = tmp_path / "crew.sqlite"
+    db.touch()
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana").code == 0
+    assert pot(db, "balance", "--json").json()["balance"] == "0.00"
 
 
 def test_a_refused_command_leaves_no_store_file_changed(crew: Path) -> None:
