@@ -46,7 +46,7 @@ from domain.events import (
     record_of,
 )
 from domain.history import Contribution, History
-from domain.values import format_amount, name_key
+from domain.values import EARLIEST, format_amount, name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
 POT_NAMESPACE = uuid.UUID("0b6f4a52-2f3c-4d84-9a55-6c0a3f1e9d21")
@@ -532,6 +532,8 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
         if from_month > today.strftime("%Y-%m"):
             raise BadInput(f"pledge month {from_month} is after the current month")
+        if from_month < EARLIEST.strftime("%Y-%m"):
+            raise BadInput(f"pledge month {from_month} is before {EARLIEST.year}: check the year")
         self._emit(
             PledgeSet,
             actor=acting.name,

@@ -16,6 +16,9 @@ from domain.errors import BadInput
 
 # Above this, an amount is refused whatever the currency (SPEC §1 Money).
 MAX_MAJOR_UNITS = 1_000_000_000
+# No crew's money is older: an earlier date is a typo ("0202", "1026"), and a pledge or
+# a first contribution dated in year 1 would count some 24,000 months against a member.
+EARLIEST = date(1900, 1, 1)
 
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,47}", re.ASCII)
@@ -115,9 +118,12 @@ def parse_date(text: str, what: str = "date") -> date:
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip(), re.ASCII):
         raise BadInput(f"{what} {text!r} is not a date: use YYYY-MM-DD")
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"{what} {text!r} is not a real date") from None
+    if day < EARLIEST:
+        raise BadInput(f"{what} {text!r} is before {EARLIEST.year}: check the year")
+    return day
 
 
 def parse_quorum(text: str) -> Decimal:

@@ -36,6 +36,7 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     ((*A, "contribute", "Bo", "2.100,00"), 2, "use a dot"),
     ((*A, "contribute", "Zed", "5"), 1, "not a member"),
     ((*A, "contribute", "Bo", "5", "--on", "2026-13-01"), 2, "date"),
+    ((*A, "contribute", "Bo", "5", "--on", "0202-01-05"), 2, "'0202-01-05' is before 1900: check the year"),
     ((*A, "contribute", "Bo"), 2, "amount"),
     ((*A, "contribute", "Bo", "5", "--ref", "BANK-1"), 1, "BANK-1"),
     # reverse
@@ -47,6 +48,7 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     ((*B, "pledge", "Bo"), 2, "exactly one"),
     ((*B, "pledge", "Bo", "--percent", "abc"), 2, "percent"),
     ((*B, "pledge", "Bo", "--monthly", "40", "--from", "2026-13"), 2, "YYYY-MM"),
+    ((*B, "pledge", "Bo", "--monthly", "40", "--from", "0001-01"), 2, "pledge month 0001-01 is before 1900"),
     (("pledges", "--as-of", "yesterday"), 2, "date"),
     # proposals and votes
     ((*B, "propose", "abc", "--purpose", "x"), 2, "amount"),
