@@ -38,9 +38,8 @@ from sqlalchemy import Connection, Table
 
 from bench.__main__ import DATA, FLOOR, POT, fmt_ratio, fmt_runs, pairs, peak, size
 from bench.data import CREW, SLUG
-from domain import chain
-from domain.events import PotEvent, payload
-from projections.core import CoreProjection, _fields_json
+from domain.events import PotEvent
+from projections.core import CoreProjection, history_row
 from projections.runner import insert_rows
 from projections.tables import history
 
@@ -54,21 +53,9 @@ class HistoryOnly:
     tables: tuple[Table, ...] = (history,)
 
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
-        rows: list[dict[str, Any]] = [
-            {
-                "slug": SLUG,
-                "no": e.no,
-                "at": chain.iso_at(e.timestamp),
-                "on": e.on,
-                "type": e.TYPE,
-                "actor": e.actor,
-                "member": getattr(e, "member", None),
-                "delta": 0,
-                "fields": _fields_json(payload(e)),
-                "digest": e.prev,
-            }
-            for e in events
-        ]
+        rows = [history_row(SLUG, e, getattr(e, "member", None), 0) for e in events]
+        for row, event in zip(rows, events, strict=True):
+            row["digest"] = event.prev  # any 64 characters: the digest is not what is measured
         insert_rows(conn, history, rows)
 
 

@@ -198,36 +198,46 @@ class BrokenLine(Tampered):
         self.line, self.no = line, no
 
 
+def _utf8_lines(path: Path) -> Iterator[tuple[int, str | None]]:
+    """Each line of the file and its number, decoded on its own: None for a line that is not UTF-8.
+
+    Text files decode in blocks, so a bad byte is reported without its line. A newline
+    byte is never part of a multi-byte UTF-8 character, so each line decodes alone.
+    """
+    with path.open("rb") as f:
+        for no, data in enumerate(f, start=1):
+            try:
+                yield no, data.decode("utf-8")
+            except UnicodeDecodeError:
+                yield no, None
+
+
 def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
     """Each line's canonical record and digest, checked against the chain; raise at the first bad one."""
     running, expected = chain.GENESIS, 0
-    # Read as bytes and decoded a line at a time, so a line that is not UTF-8 is named exactly.
-    with path.open("rb") as lines:
-        for line_no, data in enumerate(lines, start=1):
-            try:
-                line = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BrokenLine(line_no, expected + 1, "not UTF-8 text") from None
-            if not line.strip():
-                continue
-            expected += 1
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                raise BrokenLine(line_no, expected, "not a JSON object") from None
-            if not isinstance(obj, dict) or set(obj) != LINE_KEYS:
-                keys = ", ".join(sorted(obj)) if isinstance(obj, dict) else type(obj).__name__
-                raise BrokenLine(line_no, expected, f"expected the keys {', '.join(sorted(LINE_KEYS))}, found {keys}")
-            if type(obj["no"]) is not int or obj["no"] != expected:
-                raise BrokenLine(line_no, expected, f"numbered {obj['no']!r}: events must run 1, 2, 3… without gaps")
-            if obj["prev"] != running:
-                raise BrokenLine(line_no, expected, f"does not follow from event {expected - 1} (prev differs)")
-            record = {k: obj[k] for k in RECORD_KEYS}
-            recomputed = chain.digest(record)
-            if obj["digest"] != recomputed:
-                raise BrokenLine(line_no, expected, "its digest does not match its content: the line was changed")
-            running = recomputed
-            yield line_no, record, recomputed
+    for line_no, line in _utf8_lines(path):
+        if line is None:
+            raise BrokenLine(line_no, expected + 1, "not UTF-8 text")
+        if not line.strip():
+            continue
+        expected += 1
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise BrokenLine(line_no, expected, "not a JSON object") from None
+        if not isinstance(obj, dict) or set(obj) != LINE_KEYS:
+            keys = ", ".join(sorted(obj)) if isinstance(obj, dict) else type(obj).__name__
+            raise BrokenLine(line_no, expected, f"expected the keys {', '.join(sorted(LINE_KEYS))}, found {keys}")
+        if type(obj["no"]) is not int or obj["no"] != expected:
+            raise BrokenLine(line_no, expected, f"numbered {obj['no']!r}: events must run 1, 2, 3… without gaps")
+        if obj["prev"] != running:
+            raise BrokenLine(line_no, expected, f"does not follow from event {expected - 1} (prev differs)")
+        record = {k: obj[k] for k in RECORD_KEYS}
+        recomputed = chain.digest(record)
+        if obj["digest"] != recomputed:
+            raise BrokenLine(line_no, expected, "its digest does not match its content: the line was changed")
+        running = recomputed
+        yield line_no, record, recomputed
 
 
 def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
@@ -450,15 +460,8 @@ def _refusing_undecodable(rows: Iterable[list[str]], path: Path) -> Iterator[lis
 
 
 def _first_undecodable_line(path: Path) -> int:
-    # Text is decoded in blocks, so the error does not say which line; a newline byte is
-    # never part of a multi-byte UTF-8 character, so each line decodes on its own.
-    with path.open("rb") as f:
-        for no, data in enumerate(f, start=1):
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                return no
-    return 1
+    # A text file's decoding error does not say which line, so look again line by line.
+    return next((no for no, text in _utf8_lines(path) if text is None), 1)
 
 
 def import_csv(

@@ -98,27 +98,25 @@ def _refuse_a_foreign_file(path: Path) -> None:
     import sqlite3
 
     name = str(path)
+    advice = "give a pot store's file, or a new file name"
     try:
         with path.open("rb") as f:
             header = f.read(len(SQLITE_HEADER))
         if not header:
             return
         if header != SQLITE_HEADER:
-            raise BadInput(f"--db {name!r} is not a SQLite database: give a pot store's file, or a new file name")
+            raise BadInput(f"--db {name!r} is not a SQLite database: {advice}")
         conn = sqlite3.connect(name, timeout=LOCK_TIMEOUT_SECONDS)
         try:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
     except OSError as e:
-        raise BadInput(f"--db {name!r} cannot be read: {e.strerror}") from None
+        raise BadInput(f"--db {name!r} cannot be read ({e.strerror}): {advice}") from None
     except sqlite3.DatabaseError as e:
-        raise BadInput(f"--db {name!r} is not a readable SQLite database ({e})") from None
+        raise BadInput(f"--db {name!r} is not a readable SQLite database ({e}): {advice}") from None
     if tables and EVENTS_TABLE not in tables:
-        raise BadInput(
-            f"--db {name!r} is another program's SQLite database (it holds no pot events): "
-            "give a pot store's file, or a new file name"
-        )
+        raise BadInput(f"--db {name!r} is another program's SQLite database (it holds no pot events): {advice}")
 
 
 def _postgres(url: str, common: dict[str, str]) -> Store:

@@ -80,6 +80,22 @@ _proposal_amount = select(proposals.c.amount).where(_proposal_where)
 _fields_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
+def history_row(slug: str, event: PotEvent, member: str | None, delta: int) -> dict[str, Any]:
+    """The audit-trail row of one event; its digest is filled in by the batch (see the module's note)."""
+    return {
+        "slug": slug,
+        "no": event.no,
+        "at": chain.iso_at(event.timestamp),
+        "on": event.on,
+        "type": event.TYPE,
+        "actor": event.actor,
+        "member": member,
+        "delta": delta,
+        "fields": _fields_json(payload(event)),
+        "digest": None,
+    }
+
+
 class CoreProjection:
     name = "core"
     tables: tuple[Table, ...] = CORE_TABLES
@@ -153,18 +169,7 @@ class CoreProjection:
             )
         slug = self._slugs.of(conn, event)
         subject, delta = self._fold(conn, slug, event)
-        row = {
-            "slug": slug,
-            "no": event.no,
-            "at": chain.iso_at(event.timestamp),
-            "on": event.on,
-            "type": event.TYPE,
-            "actor": event.actor,
-            "member": subject,
-            "delta": delta,
-            "fields": _fields_json(payload(event)),
-            "digest": None,
-        }
+        row = history_row(slug, event, subject, delta)
         self._batch.history.append(row)
         before = self._batch.last.get(slug)
         if before is not None:

@@ -227,15 +227,22 @@ def test_a_file_that_is_not_a_pot_store_is_refused_untouched(tmp_path: Path, com
     budget = tmp_path / "budget.sqlite"
     with sqlite3.connect(budget) as conn:
         conn.execute("CREATE TABLE budget (month TEXT, amount INTEGER)")
-    before = {path: path.read_bytes() for path in (notes, budget)}
-    for path, says in ((notes, "is not a SQLite database"), (budget, "is another program's SQLite database")):
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    files = (notes, budget, broken)
+    before = {path: path.read_bytes() for path in files}
+    for path, says in (
+        (notes, "is not a SQLite database"),
+        (budget, "is another program's SQLite database"),
+        (broken, "is not a readable SQLite database"),
+    ):
         result = pot(path, *command)
         assert result.code == 2
         assert result.err.startswith(f"error: --db {str(path)!r} {says}")
         assert result.err.endswith("give a pot store's file, or a new file name\n")
         assert result.err.count("\n") == 1
-    assert {path: path.read_bytes() for path in (notes, budget)} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["budget.sqlite", "notes.txt"]
+    assert {path: path.read_bytes() for path in files} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.sqlite", "budget.sqlite", "notes.txt"]
 
 
 def test_an_empty_file_is_a_new_store(tmp_path: Path) -> None:
