@@ -145,6 +145,35 @@ def account_name(text: str) -> str:
     return " ".join(_ACCOUNT_SYNTAX.sub(" ", _plain(text)).split()) or "unnamed"
 
 
+class _Accounts:
+    """One account-name component per distinct name in a journal, first come in history order.
+
+    `account_name` drops hledger's syntax, so "Kim*" and "Kim" would both become
+    `Kim` and hledger would add their money up as one person's. The first of them
+    (in event order, which never changes once written) keeps the plain name; each
+    later one gets the next free " 2", " 3"…, announced in a comment where it first
+    appears, so a re-export of a grown pot names everyone as before.
+    """
+
+    def __init__(self) -> None:
+        self._of: dict[str, str] = {}
+        self._taken: set[str] = set()
+
+    def __call__(self, name: str, out: TextIO) -> str:
+        found = self._of.get(name)
+        if found is None:
+            found = plain = account_name(name)
+            n = 1
+            while found in self._taken:
+                n += 1
+                found = f"{plain} {n}"
+            if n > 1:
+                out.write(f"\n; account {found} is {_plain(name)!r}: {plain} is taken by another name\n")
+            self._of[name] = found
+            self._taken.add(found)
+        return found
+
+
 def _description(text: str) -> str:
     # `;` would start a comment and `|` split payee from note.
     return _plain(text).replace(";", ",").replace("|", "/")
@@ -162,6 +191,7 @@ def export_journal(ledger: Ledger, info: PotInfo, out: TextIO) -> Exported:
         f"decimal-mark .\ncommodity {style} {cur}\n"
     )
     purposes: dict[int, str] = {}
+    accounts = _Accounts()
     count, digest = 0, chain.GENESIS
     with ledger.read() as conn:
         for item, _delta in history_items(conn, info, types=money_types):
@@ -173,16 +203,16 @@ def export_journal(ledger: Ledger, info: PotInfo, out: TextIO) -> Exported:
             if kind == "contribution_recorded":
                 head = f"contribution from {item['member']}"
                 comment = item.get("note") or ""
-                debit, credit = "assets:pot", f"income:contributions:{account_name(item['member'])}"
+                debit, credit = "assets:pot", f"income:contributions:{accounts(item['member'], out)}"
             elif kind == "contribution_reversed":
                 head = f"reversal of contribution {item['contribution_no']} from {item['member']}"
                 comment = item["reason"]
-                debit, credit = f"income:contributions:{account_name(item['member'])}", "assets:pot"
+                debit, credit = f"income:contributions:{accounts(item['member'], out)}", "assets:pot"
             else:
                 proposal_no = int(item["proposal_no"])
                 head = f"payout of proposal {proposal_no} to {item['recipient']}"
                 comment = purposes.get(proposal_no, "")
-                debit, credit = f"expenses:withdrawals:{account_name(item['recipient'])}", "assets:pot"
+                debit, credit = f"expenses:withdrawals:{accounts(item['recipient'], out)}", "assets:pot"
             note = f"  ; {_plain(comment)}" if _plain(comment) else ""
             out.write(f"\n{on} ({no}) {_description(head)}{note}\n    {debit}  {amount}\n    {credit}  -{amount}\n")
             count, digest = count + 1, item["digest"]

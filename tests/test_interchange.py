@@ -548,6 +548,43 @@ def test_hledger_reads_awkward_names_as_accounts(crew: Path, tmp_path: Path) -> 
     }
 
 
+@needs_hledger
+def test_names_that_read_alike_keep_their_own_accounts(crew: Path, tmp_path: Path) -> None:
+    # "Kim*" loses its `*` to hledger's syntax; it must not become Kim's account.
+    for name in ("Kim", "Kim*"):
+        ok(crew, "--as", "Ana", "member", "add", name)
+    ok(crew, "--as", "Ana", "contribute", "Kim", "20")
+    ok(crew, "--as", "Ana", "contribute", "Kim*", "30")
+    ok(crew, "--as", "Ana", "propose", "10", "--purpose", "train", "--to", "Kim*")
+    for name in ("Ana", "Bo", "Cy", "Dee", "Kim", "Kim*"):
+        ok(crew, "--as", name, "vote", "1", "agree")
+    ok(crew, "--as", "Ana", "pay", "1")
+    journal = tmp_path / "crew.journal"
+    ok(crew, "export", "--format", "journal", "-o", str(journal))
+
+    assert hledger_balances(journal) == {
+        "assets:pot": Decimal("40.00"),
+        "expenses:withdrawals:Kim 2": Decimal("10.00"),
+        "income:contributions:Kim": Decimal("-20.00"),
+        "income:contributions:Kim 2": Decimal("-30.00"),
+    }
+    assert journal.read_text().count("; account Kim 2 is 'Kim*': Kim is taken by another name") == 1
+
+
+@given(st.lists(st.text(alphabet="Kim* :;x2", min_size=1, max_size=6), max_size=12))
+def test_each_name_gets_one_account_of_its_own(names: list[str]) -> None:
+    accounts = interchange._Accounts()
+    out = io.StringIO()
+    given_out = [accounts(name, out) for name in names]
+    mapping = dict(zip(names, given_out, strict=True))
+    # The same name always gets the same account; different names never share one.
+    assert [mapping[name] for name in names] == given_out
+    assert len(set(mapping.values())) == len(mapping)
+    # The first name to reach a plain account keeps it; the rest say which number they got.
+    for name, account in mapping.items():
+        assert account == account_name(name) or f"; account {account} is " in out.getvalue()
+
+
 def test_account_names_stay_readable() -> None:
     assert account_name("Dee") == "Dee"
     assert account_name("Hostel  De Kat") == "Hostel De Kat"
