@@ -531,16 +531,22 @@ def test_hledger_agrees_with_pot_balance_on_the_demo_crew(db: Path, tmp_path: Pa
     assert sum(paid.values()) == Decimal(report["paid_out"])
 
 
+def paid_and_exported(crew: Path, tmp_path: Path, voters: tuple[str, ...]) -> Path:
+    """Every voter agrees to proposal 1, Ana pays it, and the pot is exported as a journal."""
+    for name in voters:
+        ok(crew, "--as", name, "vote", "1", "agree")
+    ok(crew, "--as", "Ana", "pay", "1")
+    journal = tmp_path / "crew.journal"
+    ok(crew, "export", "--format", "journal", "-o", str(journal))
+    return journal
+
+
 @needs_hledger
 def test_hledger_reads_awkward_names_as_accounts(crew: Path, tmp_path: Path) -> None:
     ok(crew, "--as", "Ana", "member", "add", "Eve: the (new) one; #1")
     ok(crew, "--as", "Ana", "contribute", "Eve: the (new) one; #1", "100", "--note", "hello ; world\nagain")
     ok(crew, "--as", "Ana", "propose", "60", "--purpose", "rent | deposit", "--to", "Hostel  De;Kat [x]")
-    for name in ("Ana", "Bo", "Cy", "Dee", "Eve: the (new) one; #1"):
-        ok(crew, "--as", name, "vote", "1", "agree")
-    ok(crew, "--as", "Ana", "pay", "1")
-    journal = tmp_path / "crew.journal"
-    ok(crew, "export", "--format", "journal", "-o", str(journal))
+    journal = paid_and_exported(crew, tmp_path, ("Ana", "Bo", "Cy", "Dee", "Eve: the (new) one; #1"))
     assert hledger_balances(journal) == {
         "assets:pot": Decimal("40.00"),
         "expenses:withdrawals:Hostel De Kat x": Decimal("60.00"),
@@ -556,11 +562,7 @@ def test_names_that_read_alike_keep_their_own_accounts(crew: Path, tmp_path: Pat
     ok(crew, "--as", "Ana", "contribute", "Kim", "20")
     ok(crew, "--as", "Ana", "contribute", "Kim*", "30")
     ok(crew, "--as", "Ana", "propose", "10", "--purpose", "train", "--to", "Kim*")
-    for name in ("Ana", "Bo", "Cy", "Dee", "Kim", "Kim*"):
-        ok(crew, "--as", name, "vote", "1", "agree")
-    ok(crew, "--as", "Ana", "pay", "1")
-    journal = tmp_path / "crew.journal"
-    ok(crew, "export", "--format", "journal", "-o", str(journal))
+    journal = paid_and_exported(crew, tmp_path, ("Ana", "Bo", "Cy", "Dee", "Kim", "Kim*"))
 
     assert hledger_balances(journal) == {
         "assets:pot": Decimal("40.00"),
