@@ -225,9 +225,9 @@ def where() -> None:
     """
     ctx = click.get_current_context()
     db = ctx.find_object(Session).db if ctx.find_object(Session) else None  # type: ignore[union-attr]
-    from ledger.store import default_path
+    from ledger.store import default_path, display_location
 
-    click.echo(db if db else str(default_path()))
+    click.echo(display_location(db) if db else str(default_path()))
 
 
 # --------------------------------------------------------------------------- members
@@ -561,6 +561,28 @@ def history(
 
 
 # --------------------------------------------------------------------------- integrity
+# A head digest is the hex SHA-256 of the last chain record: 64 characters at most.
+DIGEST_MAX = 64
+
+
+def parse_digest(text: str) -> str:
+    """A digest written down earlier: hex, long enough to name one event, lower-cased.
+
+    A malformed digest is a typo, not evidence of tampering: it must not reach
+    `verify`, whose failure (exit 1) says the history changed.
+    """
+    from ledger.integrity import MIN_DIGEST_PREFIX
+
+    raw = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]+", raw, re.ASCII):
+        raise BadInput(f"--digest {text!r} is not a digest: use the hex characters (0-9, a-f) `pot verify` printed")
+    if len(raw) < MIN_DIGEST_PREFIX:
+        raise BadInput(f"--digest {text!r} is too short: give at least {MIN_DIGEST_PREFIX} hex characters")
+    if len(raw) > DIGEST_MAX:
+        raise BadInput(f"--digest {text!r} is too long: a digest has at most {DIGEST_MAX} hex characters")
+    return raw
+
+
 @main.command()
 @click.option("--digest", metavar="D", help="A digest written down earlier: prove history up to it is unchanged.")
 @click.option(
@@ -580,6 +602,8 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
     from ledger.integrity import verify as run_verify
     from ledger.interchange import verify_file
 
+    if digest is not None:
+        digest = parse_digest(digest)
     report = verify_file(file, digest) if file is not None else run_verify(s.ledger, s.info, digest)
     if as_json:
         emit_json(report.contract())
@@ -1049,9 +1073,12 @@ def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
     Example: pot export --format journal | hledger -f - bal
     """
     from ledger.interchange import write_export
+    from ledger.store import refuse_writing_over_store
 
     if as_json and output is None:
         raise BadInput("--json describes the written file: give -o FILE too")
+    if output is not None:
+        refuse_writing_over_store(s.db, output)
     done = write_export(s.ledger, s.info, fmt, output, sys.stdout)
     if output is None:
         return None
@@ -1134,7 +1161,9 @@ def report_(s: Session, output: Path, as_of: date | None, as_json: bool) -> None
     Example: pot report -o pot.html --as-of 2026-03-31
     """
     from ledger.report import write_report
+    from ledger.store import refuse_writing_over_store
 
+    refuse_writing_over_store(s.db, output)
     done = write_report(s.ledger, s.slug, as_of, s.today, output)
     if as_json:
         return emit_json(done)

@@ -9,6 +9,7 @@ its JSON Lines export (the very same events, so the head digest is unchanged).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -16,7 +17,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -236,6 +237,9 @@ def _utf8_lines(path: Path) -> Iterator[tuple[int, str | None]]:
     """
     with path.open("rb") as f:
         for no, data in enumerate(f, start=1):
+            if no == 1:
+                # Windows editors save UTF-8 with a byte order mark; it is not part of the first line.
+                data = data.removeprefix(codecs.BOM_UTF8)
             try:
                 yield no, data.decode("utf-8")
             except UnicodeDecodeError:
@@ -451,8 +455,11 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     with closing(_Occurrences()) as occurrences, path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         columns: list[str] | None = None
-        for cells in _refusing_undecodable(reader, path):
+        for cells in _refusing_undecodable(reader, path, lambda: reader.line_num):
             line = reader.line_num
+            # newline="" keeps a quoted field's line breaks as written: CRLF from Windows files
+            # reads as LF, so a multi-line note is the same whichever line endings the file has.
+            cells = [c.replace("\r\n", "\n") for c in cells]
             if not cells or all(not c.strip() for c in cells):
                 continue
             if columns is None:
@@ -479,14 +486,26 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             yield _Row(line, member, minor, on, note, ref)
 
 
-def _refusing_undecodable(rows: Iterable[list[str]], path: Path) -> Iterator[list[str]]:
-    """The rows; a statement that is not UTF-8 is refused as bad input, naming its first such line."""
+def _refusing_undecodable(rows: Iterable[list[str]], path: Path, line_num: Callable[[], int]) -> Iterator[list[str]]:
+    """The rows; a statement that is not UTF-8, or that the CSV reader cannot split, is refused as bad input.
+
+    `line_num` says which line the reader had reached, to name it in the message.
+    """
     try:
         yield from rows
     except UnicodeDecodeError:
         raise BadInput(
             f"line {_first_undecodable_line(path)}: the statement is not UTF-8 text; export or save it as UTF-8 CSV"
         ) from None
+    except csv.Error as e:
+        if "field limit" in str(e):
+            # No column comes near the reader's limit (a note holds at most 500 characters): a
+            # quote left open swallows the lines after it, or the file is not a statement.
+            raise BadInput(
+                f"line {line_num()}: a field is longer than {csv.field_size_limit()} characters"
+                " (a note holds at most 500): is a quote left open?"
+            ) from None
+        raise BadInput(f"line {line_num()}: not readable as CSV ({e})") from None
 
 
 def _first_undecodable_line(path: Path) -> int:
@@ -590,6 +609,10 @@ def write_export(ledger: Ledger, info: PotInfo, fmt: str, output: Path | None, s
         with partial.open("w", encoding="utf-8", newline="") as out:
             done = write(out)
         partial.replace(output)
+    except OSError as e:
+        # A missing folder, no permission, a full disk: the crew's to fix, as `report -o` says too.
+        raise BadInput(f"cannot write {output}: {e.strerror or e}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
     return done

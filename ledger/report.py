@@ -27,7 +27,15 @@ from domain import chain
 from domain.errors import BadInput
 from domain.values import format_amount
 from projections.describe import describe
-from projections.queries import balance, history_items, member_rows, pot_info, proposal_detail, proposal_rows
+from projections.queries import (
+    balance,
+    dated_after,
+    history_items,
+    member_rows,
+    pot_info,
+    proposal_detail,
+    proposal_rows,
+)
 from projections.reflections import Reflection
 from projections.reports import BalanceReport, Ballot, PotInfo, ProposalDetail, Votes
 from projections.trust import LEVELS, TrustReport, trust_report
@@ -123,6 +131,10 @@ def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: dat
     """The report's plain data, from the materialized tables only."""
     # Read the pot's totals in the same snapshot as everything else.
     info = pot_info(conn, info.slug) or info
+    # Without --as-of the report is as of today and says so: when some event is dated after
+    # today (`--today` in the past), count only those up to today, as `--as-of today` would.
+    if as_of is None and dated_after(conn, info.slug, today):
+        as_of = today
     day = as_of or today
     figures = balance(conn, info, as_of, today)
     trust = trust_report(conn, info.slug, day)

@@ -87,6 +87,50 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
     return Store("sqlite", f"sqlite:///{absolute}", env, location=str(absolute))
 
 
+# Files SQLite keeps beside a database while it is open or after a crash: writing over one loses data too.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def sqlite_file(db: str | None) -> Path | None:
+    """The absolute path of the SQLite store `--db` names (None for a database URL), touching nothing."""
+    if db and "://" in db:
+        return None
+    return (Path(db) if db else default_path()).resolve()
+
+
+def refuse_writing_over_store(db: str | None, output: Path) -> None:
+    """Refuse an output file that is the SQLite store itself or one of its companion files.
+
+    `export -o` and `report -o` replace the file they write, so naming the store
+    there would destroy the whole ledger. Paths are compared resolved (symlinks,
+    `..`) and, for files that exist, as the same file on disk (hard links, case).
+    """
+    base = sqlite_file(db)
+    if base is None:
+        return
+    target = output.resolve()
+    for suffix in ("", *SQLITE_COMPANIONS):
+        kept = base.with_name(base.name + suffix)
+        if target == kept or (target.exists() and kept.exists() and os.path.samefile(target, kept)):
+            raise BadInput(
+                f"-o {str(output)!r} is the pot store's own file ({kept.name}): writing there would destroy"
+                " the ledger; give another file name"
+            )
+
+
+def display_location(db: str) -> str:
+    """`--db` as `pot where` shows it: a database URL with its password hidden."""
+    if "://" not in db:
+        return db
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:
+        # Not a URL SQLAlchemy can read, so it cannot say where a password is: show none of it.
+        raise BadInput("--db is not a database URL") from None
+
+
 def _refuse_a_foreign_file(path: Path) -> None:
     """Refuse a file that is not a pot store before anything is written to it.
 

@@ -1,7 +1,8 @@
 """Queries over the materialized tables: never a replay of the log.
 
-Current figures come straight from the running totals; `--as-of` figures are
-sums over the indexed audit-trail rows dated on or before that day.
+Current figures come straight from the running totals; `--as-of` figures (and
+today's, when some event is dated after today) are sums over the indexed
+audit-trail rows dated on or before that day.
 """
 
 from __future__ import annotations
@@ -70,8 +71,19 @@ def canonical_member(conn: Connection, slug: str, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def dated_after(conn: Connection, slug: str, day: date) -> bool:
+    """Whether any event of the pot is dated after `day`: one probe of the (slug, on) index."""
+    found = conn.execute(select(history.c.no).where(history.c.slug == slug, history.c.on > day).limit(1)).first()
+    return found is not None
+
+
 def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) -> BalanceReport:
     slug, digits = info.slug, info.digits
+    # Without --as-of the figures are as of today, and say so. The running totals count every
+    # event, so they answer only while none is dated after today (the usual case, kept cheap);
+    # with `--today` in the past, or a value date ahead, sum the events up to today instead.
+    if as_of is None and dated_after(conn, slug, today):
+        as_of = today
     if as_of is None:
         totals = conn.execute(select(pots).where(pots.c.slug == slug)).mappings().one()
         bal, contributed, paid, reserved = (

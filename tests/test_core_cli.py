@@ -304,3 +304,17 @@ def test_where_prints_the_default_store(monkeypatch: pytest.MonkeyPatch, tmp_pat
     out = CliRunner().invoke(main, ["where"]).stdout.strip()
     assert out.endswith("pots.sqlite")
     assert "commonpot" in out
+
+
+def test_balance_without_as_of_is_as_of_today_even_when_today_is_set_back(db: Path) -> None:
+    assert pot(db, "init", "Z", "--currency", "EUR", "--as", "Ana", today="2026-03-10").code == 0
+    assert contribute(db, "Ana", "100", today="2026-03-10").code == 0
+    earlier = pot(db, "balance", "--json", today="2026-03-01").json()
+    assert (earlier["as_of"], earlier["balance"], earlier["contributed"]) == ("2026-03-01", "0.00", "0.00")
+    assert earlier == pot(db, "balance", "--as-of", "2026-03-01", "--json", today="2026-03-01").json()
+    assert "balance 0.00" in pot(db, "balance", today="2026-03-01").out
+    # From the day of the contribution on, the running totals answer, as before.
+    for day in ("2026-03-10", "2026-04-01"):
+        now = pot(db, "balance", "--json", today=day).json()
+        assert (now["as_of"], now["balance"]) == (day, "100.00")
+        assert now == pot(db, "balance", "--as-of", day, "--json", today=day).json()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pot
+from tests.conftest import pot, refused
 
 
 @pytest.fixture
@@ -114,3 +114,34 @@ def test_digests_are_printed_in_history(history: Path) -> None:
     head = pot(history, "verify", "--json").json()["head"]
     assert items[-1]["digest"].startswith(head)
     assert len({i["digest"] for i in items}) == len(items)
+
+
+@pytest.mark.parametrize(
+    ("digest", "says"),
+    [
+        ("abc", "at least 8 hex characters"),
+        ("0000000", "at least 8 hex characters"),
+        ("zzzzzzzzzzzz", "not a digest"),
+        ("3f9a 0c1e5b7d", "not a digest"),
+        ("", "not a digest"),
+        ("0" * 65, "at most 64"),
+    ],
+)
+def test_a_malformed_digest_is_bad_input_not_a_failed_verify(
+    history: Path, tmp_path: Path, digest: str, says: str
+) -> None:
+    exported = tmp_path / "pot.jsonl"
+    assert pot(history, "export", "-o", str(exported)).code == 0
+    refused(history, "verify", "--digest", digest, code=2, says=says)
+    refused(history, "verify", "--file", str(exported), "--digest", digest, code=2, says=says)
+    # Checked before anything else: even with no store at all, the digest is what is wrong.
+    refused(tmp_path / "absent.sqlite", "verify", "--digest", digest, code=2, says=says)
+
+
+def test_a_digest_written_in_capitals_or_with_spaces_around_still_proves(history: Path, tmp_path: Path) -> None:
+    written = pot(history, "verify", "--json").json()["head"]
+    exported = tmp_path / "pot.jsonl"
+    assert pot(history, "export", "-o", str(exported)).code == 0
+    for given in (written.upper(), f" {written[:8]} "):
+        assert pot(history, "verify", "--digest", given).code == 0
+        assert pot(history, "verify", "--file", str(exported), "--digest", given).code == 0

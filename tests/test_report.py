@@ -292,3 +292,16 @@ def test_the_binaries_the_browser_test_needs_are_where_it_looks() -> None:
         pytest.skip("chromium is not installed here")
     assert CHROMIUM.exists()
     assert CHROMEDRIVER.exists()
+
+
+def test_report_without_as_of_counts_only_events_up_to_today(demo_store: Path, tmp_path: Path) -> None:
+    day = "2025-07-12"
+    implied, explicit = tmp_path / "implied.html", tmp_path / "explicit.html"
+    assert pot(demo_store, *DEMO, "report", "-o", str(implied), today=day).code == 0
+    assert pot(demo_store, *DEMO, "report", "-o", str(explicit), "--as-of", day, today=day).code == 0
+    assert implied.read_bytes() == explicit.read_bytes()
+    then = pot(demo_store, *DEMO, "balance", "--as-of", day, "--json").json()
+    html = implied.read_text("utf-8")
+    assert f'<dd id="balance">{then["balance"]} EUR</dd>' in html
+    counted = len(pot(demo_store, *DEMO, "history", "--until", day, "--json").json())
+    assert f"({counted} events dated on or before that day)" in html
