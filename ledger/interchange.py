@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain import chain
+from domain.consistency import check_follows, check_opening
 from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
 from domain.history import Contribution
@@ -347,6 +348,10 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
         raise BrokenLine(line, 1, "a pot's history starts with pot_opened")
     if ledger._exists(opened.slug):
         raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
+    try:
+        check_opening(opened)
+    except PotError as e:
+        raise BrokenLine(line, 1, f"could not have been recorded: {e}") from None
     pot = _follow(None, opened, line)
     # So the pot can hand its contributions over a part at a time, as a loaded pot does.
     pot.history = StoredHistory(ledger, pot.slug)
@@ -365,7 +370,12 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
 
 
 def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:
-    """Fold one imported event into the pot (created by the first) and queue it to be stored."""
+    """Check one imported event against the pot so far, fold it in (the first creates the pot), queue it."""
+    if pot is not None:
+        try:
+            check_follows(pot, event)
+        except PotError as e:
+            raise BrokenLine(line, event.no, f"could not have been recorded: {e}") from None
     try:
         folded: Pot = event.mutate(pot)  # type: ignore[assignment]
     except Exception as e:

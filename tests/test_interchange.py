@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -294,17 +295,92 @@ def test_a_jsonl_file_that_is_not_utf8_names_its_line(busy: Path, tmp_path: Path
     assert (report.json()["events"], report.json()["first_bad"]) == (10, 11)
 
 
-def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(busy: Path, tmp_path: Path) -> None:
+def forged(exported: Path, edits: dict[int, dict[str, Any]]) -> Path:
+    """The export with events edited (by number: a top-level key, or `fields.KEY`) and its chain recomputed."""
+    records = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
+    for no, changes in edits.items():
+        for key, value in changes.items():
+            where = records[no - 1]["fields"] if key.startswith("fields.") else records[no - 1]
+            where[key.removeprefix("fields.")] = value
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+    exported.write_text("".join(rewrite(lines, min(edits) - 1)), encoding="utf-8")
+    return exported
+
+
+def test_a_forged_history_that_overdraws_the_pot_is_not_imported(busy: Path, tmp_path: Path) -> None:
+    # Proposal 1 (event 12) and its payout (event 18) made 9,000.00, with a chain recomputed to match.
     exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
-    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
-    # Pay out far more than the pot ever held, with a chain recomputed to match.
-    paid = next(i for i, line in enumerate(lines) if '"withdrawal_paid"' in line)
-    lines[paid] = lines[paid].replace('"amount_minor":3000', '"amount_minor":900000')
-    exported.write_text("".join(rewrite(lines, paid)), encoding="utf-8")
-    result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
+    forged(exported, {12: {"fields.amount_minor": 900000}, 18: {"fields.amount_minor": 900000}})
+    fresh = tmp_path / "fresh.sqlite"
+    result = pot(fresh, "import", str(exported))
+    assert (result.code, result.err) == (1, "error: line 18 (event 18): takes the balance below zero\n")
+    assert fingerprint(fresh) in {"no store", hashlib.sha256().hexdigest()}
+
+
+# Edits no crew could have recorded, each with its chain recomputed: `verify --file`
+# accepts the file, so the import must check the events themselves.
+FORGERIES: dict[str, tuple[dict[int, dict[str, Any]], str]] = {
+    "a second member with Ana's name": (
+        {3: {"fields.member": "ana"}},
+        "line 3 (event 3): could not have been recorded: Ana joined already",
+    ),
+    "a stranger's contribution": (
+        {6: {"fields.member": "Mallory"}},
+        "line 6 (event 6): could not have been recorded: 'Mallory' is not a member",
+    ),
+    "a member recording money": (
+        {6: {"actor": "Bo"}},
+        "line 6 (event 6): could not have been recorded: only a treasurer may record contributions",
+    ),
+    "a negative contribution": (
+        {6: {"fields.amount_minor": -500}},
+        "line 6 (event 6): could not have been recorded: amount must be above zero",
+    ),
+    "a contribution above the ceiling": (
+        {6: {"fields.amount_minor": 10**15}},
+        "line 6 (event 6): could not have been recorded: ",
+    ),
+    "a made-up currency": ({1: {"fields.currency": "XYZ"}}, "line 1 (event 1): could not have been recorded: "),
+    "EUR with three digits": (
+        {1: {"fields.digits": 3}},
+        "line 1 (event 1): could not have been recorded: EUR has 2 minor digits, not 3",
+    ),
+    "a ref recorded twice": (
+        {8: {"fields.ref": "BANK-0001"}},
+        "line 8 (event 8): could not have been recorded: ref 'BANK-0001' is recorded already",
+    ),
+    "a vote cast for someone else": (
+        {13: {"fields.member": "Bo"}},
+        "line 13 (event 13): could not have been recorded: voter",
+    ),
+    "a decision the votes do not give": (
+        {17: {"fields.outcome": "rejected"}},
+        "line 17 (event 17): could not have been recorded: the votes cast decide proposal 1 otherwise",
+    ),
+    "a payout of another amount": (
+        {18: {"fields.amount_minor": 2000}},
+        "line 18 (event 18): could not have been recorded: proposal 1 pays 30.00 to Dee",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FORGERIES)
+def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(
+    case: str, busy: Path, tmp_path: Path
+) -> None:
+    edits, says = FORGERIES[case]
+    exported = forged(export(busy, "jsonl", tmp_path / "pot.jsonl"), edits)
+    assert pot(busy, "verify", "--file", str(exported)).code == 0  # the chain alone cannot tell
+    # A store another crew already uses: a bad file must leave it, and that crew, as they were.
+    shared = tmp_path / "shared.sqlite"
+    ok(shared, "init", "Other crew", "--currency", "EUR", "--as", "Eve")
+    before = fingerprint(shared)
+    result = pot(shared, "import", str(exported))
     assert result.code == 1
-    assert f"line {paid + 1}" in result.err
-    assert "below zero" in result.err
+    assert result.err.startswith(f"error: {says}"), result.err
+    assert len(result.err.splitlines()) == 1
+    assert fingerprint(shared) == before
+    assert pot(shared, "--pot", "other-crew", "balance", "--json").json()["balance"] == "0.00"
 
 
 # --------------------------------------------------------------------------- csv import

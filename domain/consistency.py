@@ -1,0 +1,233 @@
+"""Whether an event can follow a pot's history: what an imported history must pass.
+
+A jsonl export's hash chain proves that a file has not changed since it was
+written, not that `pot` wrote it: anyone can edit an event and compute the chain
+again. So an import checks each event before folding it: its people are members
+at that point, its actor may do what it records, its money keeps the money rules,
+and what it refers to (a contribution, a proposal, an earlier event) exists and is
+in the state it needs. A history that fails is one no crew could have recorded,
+and storing it would leave views that cannot be built (two members with one name)
+or figures no rule allows.
+
+These are the rules that never depend on the day. The date rules (no value date
+in the future, voting windows) are checked against the day a command ran, which a
+history does not keep, and they may be tightened in later versions; a backup made
+under an older rule must still import, so they are not checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from domain.consent import tally
+from domain.errors import BadInput, NotAuthorized, Refused
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    GamePlayed,
+    MemberJoined,
+    MemberLeft,
+    PledgeSet,
+    PotEvent,
+    PotOpened,
+    ProposalCancelled,
+    ProposalDecided,
+    ReflectionNoted,
+    RoleChanged,
+    VoteCast,
+    WithdrawalPaid,
+    WithdrawalProposed,
+)
+from domain.pot import Pot, ProposalState
+from domain.values import (
+    currency_digits,
+    format_amount,
+    name_key,
+    parse_amount,
+    parse_currency,
+    parse_feeling,
+    parse_name,
+    parse_quorum,
+    parse_slug,
+    parse_text,
+)
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
+
+
+def check_opening(event: PotOpened) -> None:
+    """Refuse a pot's first event unless `pot init` could have recorded it."""
+    parse_slug(event.slug)
+    _as_given(parse_text(event.name, "pot name", max_len=200, required=True, one_line=True), event.name, "pot name")
+    _as_given(parse_currency(event.currency), event.currency, "currency")
+    if event.digits != currency_digits(event.currency):
+        raise BadInput(f"{event.currency} has {currency_digits(event.currency)} minor digits, not {event.digits}")
+    _as_given(str(parse_quorum(event.quorum)), event.quorum, "quorum")
+    if not 1 <= event.voting_days <= 365:
+        raise BadInput(f"voting days {event.voting_days} must be between 1 and 365")
+    _as_given(parse_name(event.actor, "treasurer name"), event.actor, "treasurer name")
+
+
+def check_follows(pot: Pot, event: PotEvent) -> None:
+    """Refuse `event` (a PotError saying why) unless it can be the pot's next event."""
+    if pot.version == 1:
+        # The opener joins as the pot's first treasurer, in the same command.
+        if not (isinstance(event, MemberJoined) and event.member == event.actor and event.role == "treasurer"):
+            raise Refused("a pot's second event is its opener joining as treasurer")
+        return
+    # A decision is recorded by the command that completed the votes, which may be
+    # its actor leaving; every other event's actor is a member when it happens.
+    actor = pot.find_member(event.actor) if isinstance(event, ProposalDecided) else pot.current_member(event.actor)
+    if actor is None:
+        raise Refused(f"{event.actor!r} is not a member of pot {pot.slug!r}")
+    _as_given(actor.name, event.actor, "actor")
+    match event:
+        case MemberJoined():
+            _treasurer(pot, event.actor, "add members")
+            _as_given(parse_name(event.member), event.member, "member name")
+            if (existing := pot.find_member(event.member)) is not None:
+                raise Refused(f"{existing.name} joined already (names are compared ignoring case)")
+        case MemberLeft():
+            member = _member(pot, event.member)
+            if actor.role != "treasurer" and name_key(actor.name) != name_key(member):
+                raise NotAuthorized(f"only a treasurer may remove another member; {actor.name} is a member")
+            _not_the_last_treasurer(pot, member)
+        case RoleChanged():
+            _treasurer(pot, event.actor, "change roles")
+            member = _member(pot, event.member)
+            if event.role == "member":
+                _not_the_last_treasurer(pot, member)
+        case ContributionRecorded():
+            _treasurer(pot, event.actor, "record contributions")
+            _member(pot, event.member)
+            _money(pot, event.amount_minor, "amount")
+            if event.income_minor is not None:
+                _money(pot, event.income_minor, "income")
+            _as_given(parse_text(event.note, "note"), event.note, "note")
+            if event.ref is not None:
+                _as_given(parse_text(event.ref, "ref", max_len=200, required=True, one_line=True), event.ref, "ref")
+                if pot.recorded_refs([event.ref]):
+                    raise Refused(f"ref {event.ref!r} is recorded already")
+        case ContributionReversed():
+            _treasurer(pot, event.actor, "reverse contributions")
+            no = event.contribution_no
+            found = pot.contribution(no) if 1 <= no <= pot.version else None
+            if found is None:
+                raise Refused(f"event {no} is not a contribution")
+            if no in pot.state.reversed_nos:
+                raise Refused(f"contribution {no} is reversed already")
+            if (found.member, found.amount_minor) != (event.member, event.amount_minor):
+                raise Refused(f"contribution {no} was {pot.money(found.amount_minor)} from {found.member}")
+            parse_text(event.reason, "reason", required=True)
+        case WithdrawalProposed():
+            if event.proposal_no != pot.proposal_count + 1:
+                raise Refused(f"the next proposal is number {pot.proposal_count + 1}, not {event.proposal_no}")
+            _money(pot, event.amount_minor, "amount")
+            parse_text(event.purpose, "purpose", required=True)
+            if (known := pot.find_member(event.recipient)) is not None:
+                _as_given(known.name, event.recipient, "recipient")
+            members = [m.name for m in pot.state.members.values() if m.left is None]
+            if list(event.eligible) != members:
+                raise Refused(f"the eligible voters are the members then ({', '.join(members)})")
+        case VoteCast():
+            _as_given(actor.name, event.member, "voter (a member votes only as themselves)")
+            if actor.name not in _open(pot, event.proposal_no).eligible:
+                raise NotAuthorized(f"{actor.name} was not a member when proposal {event.proposal_no} was made")
+        case ProposalDecided():
+            proposal = _open(pot, event.proposal_no)
+            counted = tally(proposal.votes.values(), len(proposal.eligible))
+            decided = (counted.agree, counted.abstain, counted.disagree, counted.block, counted.eligible)
+            recorded = (event.agree, event.abstain, event.disagree, event.block, event.eligible_count)
+            if decided != recorded or event.outcome != counted.outcome(Decimal(pot.state.quorum)):
+                raise Refused(f"the votes cast decide proposal {event.proposal_no} otherwise")
+            if event.all_voted != all(n in proposal.votes for n in proposal.eligible):
+                raise Refused(f"all_voted is not what the votes on proposal {event.proposal_no} say")
+        case ProposalCancelled():
+            proposal = _open(pot, event.proposal_no)
+            if name_key(proposal.proposer) != name_key(actor.name):
+                raise NotAuthorized(f"only {proposal.proposer} may cancel proposal {event.proposal_no}")
+        case WithdrawalPaid():
+            _treasurer(pot, event.actor, "pay out")
+            if pot.proposal_status(event.proposal_no) != "approved":
+                raise Refused(f"proposal {event.proposal_no} is {pot.proposal_status(event.proposal_no)}")
+            proposal = pot.state.proposals[event.proposal_no]
+            if (proposal.amount_minor, proposal.recipient) != (event.amount_minor, event.recipient):
+                raise Refused(
+                    f"proposal {event.proposal_no} pays {pot.money(proposal.amount_minor)} to {proposal.recipient}"
+                )
+        case PledgeSet():
+            member = _member(pot, event.member)
+            if actor.role != "treasurer" and name_key(actor.name) != name_key(member):
+                raise NotAuthorized(f"{actor.name} may set only their own pledge")
+            _pledge(pot, event)
+        case GamePlayed():
+            named = [*event.participants, *event.offered, *event.missed, *([event.asker] if event.asker else [])]
+            for name in named:
+                _member(pot, name)
+            if len(set(named)) != len(named):
+                raise BadInput("a game names each member once")
+        case ReflectionNoted():
+            _as_given(actor.name, event.member, "member (a member reflects only as themselves)")
+            if not 1 <= event.event_no < event.no or event.event_no in pot.state.reflection_nos:
+                raise Refused(f"event {event.event_no} is not an earlier event to reflect on")
+            _as_given(parse_feeling(event.feeling), event.feeling, "feeling")
+            parse_text(event.note, "note")
+        case PotOpened():
+            raise Refused("a pot's history starts with pot_opened, and only once")
+
+
+def _as_given(canonical: str, given: str, what: str) -> None:
+    # What the pot would have stored must be exactly what the file holds: a name in
+    # another case or with spaces around it would be a second spelling of one thing.
+    if canonical != given:
+        raise BadInput(f"{what} {given!r} is not as the pot records it ({canonical!r})")
+
+
+def _member(pot: Pot, name: str) -> str:
+    member = pot.current_member(name)
+    _as_given(member.name, name, "member name")
+    return member.name
+
+
+def _treasurer(pot: Pot, actor: str, doing: str) -> None:
+    pot.acting_treasurer(actor, doing)
+
+
+def _not_the_last_treasurer(pot: Pot, name: str) -> None:
+    treasurers = [m.name for m in pot.state.members.values() if m.left is None and m.role == "treasurer"]
+    if treasurers == [name]:
+        raise Refused(f"{name} is the pot's only treasurer")
+
+
+def _money(pot: Pot, minor: int, what: str) -> None:
+    # The same rules as a typed amount: above zero, at most the pot's ceiling.
+    if minor <= 0:
+        raise BadInput(f"{what} must be above zero")
+    parse_amount(format_amount(minor, pot.state.digits), pot.state.digits)
+
+
+def _open(pot: Pot, no: int) -> ProposalState:
+    status = pot.proposal_status(no)
+    if status != "open":
+        raise Refused(f"proposal {no} is {status}: it is no longer open")
+    return pot.state.proposals[no]
+
+
+def _pledge(pot: Pot, event: PledgeSet) -> None:
+    if not _MONTH.fullmatch(event.from_month):
+        raise BadInput(f"pledge month {event.from_month!r} is not YYYY-MM")
+    if event.kind == "monthly":
+        if event.monthly_minor is None or event.percent is not None:
+            raise BadInput("a monthly pledge has an amount and no percent")
+        _money(pot, event.monthly_minor, "monthly pledge")
+        return
+    if event.percent is None or event.monthly_minor is not None:
+        raise BadInput("a percent pledge has a percent and no amount")
+    try:
+        share = Decimal(event.percent)
+    except InvalidOperation:
+        raise BadInput(f"percent {event.percent!r} is not a decimal") from None
+    if not (share.is_finite() and 0 < share <= 100 and share == share.quantize(Decimal("0.01"))):
+        raise BadInput(f"percent {event.percent} must be above 0 and at most 100, with at most two decimals")
+    _as_given(format(share.normalize(), "f"), event.percent, "percent")
