@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from pydantic import BaseModel
 
-from domain.errors import BadInput, PotError
+from domain.errors import BadInput, PotError, Tampered
 from domain.values import (
     format_amount,
     parse_amount,
@@ -616,12 +616,29 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
 
 
 @main.command()
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rebuild even when a pot's newest event differs from the head digest the views recorded.",
+)
 @pass_session
-def rebuild(s: Session) -> None:
+def rebuild(s: Session, force: bool) -> None:
     """Rebuild every view from the event log.
+
+    A pot's newest event is vouched for only by the head digest the views
+    recorded, which a rebuild overwrites: if that event has changed, the rebuild
+    is refused, so the evidence stays for `pot verify`.
 
     Example: pot rebuild
     """
+    from ledger.integrity import unrecorded_heads
+
+    changed = unrecorded_heads(s.ledger)
+    if changed and not force:
+        raise Tampered(
+            f"{changed[0]}: a rebuild would make the views agree with the changed log and hide that."
+            " Run `pot verify`, restore the store from a backup, or rebuild anyway with --force"
+        )
     count = s.ledger.rebuild()
     click.echo(f"rebuilt the views from {count} events")
 

@@ -25,7 +25,7 @@ from ledger.app import Ledger
 from projections.reports import PotInfo, VerifyReport
 from projections.runner import BATCH as FOLD_BATCH
 from projections.runner import Projection
-from projections.tables import history, metadata
+from projections.tables import history, metadata, pots
 
 PAGE = 1000
 MIN_DIGEST_PREFIX = 8
@@ -127,3 +127,29 @@ def _compare_views(engine: Engine, fresh: Engine, slug: str, tables: list[Table]
             if live != again:
                 return f"the view {table.name} differs from a fresh fold of the log: run `pot rebuild`"
     return None
+
+
+def unrecorded_heads(ledger: Ledger) -> list[str]:
+    """Each pot whose newest recorded event is no longer in the log as the views recorded it.
+
+    Every other event is committed to by the `prev` of the event after it, in the
+    log itself, so a change to it stays visible to `verify` after any rebuild. The
+    newest one is committed to only by the head digest the views recorded, which a
+    rebuild would overwrite: `pot rebuild` asks this first. One event per pot.
+    """
+    with ledger.reader.begin() as conn:
+        heads = list(conn.execute(select(pots.c.slug, pots.c.events, pots.c.head).order_by(pots.c.slug)))
+    problems = []
+    for slug, no, head in heads:
+        found = list(ledger.app.recorder.select_events(pot_id(slug), gt=no - 1, lte=no))
+        if not found:
+            problems.append(f"pot {slug}: event {no} is missing from the store")
+            continue
+        try:
+            event: Any = ledger.app.mapper.to_domain_event(found[0])
+        except Exception:
+            problems.append(f"pot {slug}: event {no} cannot be read")
+            continue
+        if not isinstance(event, PotEvent) or chain.digest(record_of(event)) != head:
+            problems.append(f"pot {slug}: event {no} differs from when it was recorded")
+    return problems

@@ -145,3 +145,34 @@ def test_a_digest_written_in_capitals_or_with_spaces_around_still_proves(history
     for given in (written.upper(), f" {written[:8]} "):
         assert pot(history, "verify", "--digest", given).code == 0
         assert pot(history, "verify", "--file", str(exported), "--digest", given).code == 0
+
+
+def test_rebuild_refuses_to_hide_a_changed_newest_event(history: Path) -> None:
+    # The newest event has no successor whose `prev` vouches for it: only the head
+    # digest the views recorded does, and a rebuild would overwrite that.
+    tamper(
+        history,
+        'UPDATE stored_events SET state = replace(state, \'"reason":"typo"\', \'"reason":"gift"\') '
+        "WHERE originator_version = 10",
+    )
+    assert pot(history, "verify", "--json").json()["first_bad"] == 10
+    refused(history, "rebuild", code=1, says="event 10 differs from when it was recorded")
+    assert pot(history, "verify", "--json").json()["first_bad"] == 10  # the evidence is still there
+
+    forced = pot(history, "rebuild", "--force")
+    assert forced.code == 0, forced.err
+    # What --force means: the views now agree with the log as it is.
+    assert pot(history, "verify").code == 0
+
+
+def test_rebuild_refuses_when_the_newest_event_is_gone(history: Path) -> None:
+    tamper(history, "DELETE FROM stored_events WHERE originator_version = 10")
+    refused(history, "rebuild", code=1, says="event 10 is missing from the store")
+
+
+def test_rebuild_mends_edited_views_over_an_untouched_log(history: Path) -> None:
+    with sqlite3.connect(history) as conn:
+        conn.execute("UPDATE cp_members SET contributed = 0")
+    assert "run `pot rebuild`" in pot(history, "verify").err
+    assert pot(history, "rebuild").code == 0
+    assert pot(history, "verify").code == 0
