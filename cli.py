@@ -204,14 +204,17 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
     Example: pot init "Maastricht crew" --currency EUR --as Ana
     """
     title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
+    # Every input is read before the store is opened, so a typo leaves no new store file behind.
+    pot_slug = parse_slug(slug) if slug else slugify(title)
+    code, fraction, treasurer = parse_currency(currency), parse_quorum(quorum), s.actor
     s.may_create = True
     opened = s.ledger.open_pot(
-        slug=parse_slug(slug) if slug else slugify(title),
+        slug=pot_slug,
         name=title,
-        currency=parse_currency(currency),
-        quorum=parse_quorum(quorum),
+        currency=code,
+        quorum=fraction,
         voting_days=voting_days,
-        treasurer=s.actor,
+        treasurer=treasurer,
         today=s.today,
     )
     click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")

@@ -318,3 +318,17 @@ def test_balance_without_as_of_is_as_of_today_even_when_today_is_set_back(db: Pa
         now = pot(db, "balance", "--json", today=day).json()
         assert (now["as_of"], now["balance"]) == (day, "100.00")
         assert now == pot(db, "balance", "--as-of", day, "--json", today=day).json()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("init", "Crew", "--currency", "XYZ", "--as", "Ana"), "XYZ"),
+        (("init", "Crew", "--currency", "EUR"), "--as NAME"),
+        (("init", "Crew", "--currency", "EUR", "--as", "Ana", "--quorum", "2"), "quorum"),
+        (("init", "Crew", "--currency", "EUR", "--as", "Ana", "--slug", "Not A Slug"), "slug"),
+    ],
+)
+def test_a_mistyped_init_leaves_no_store_file(db: Path, args: tuple[str, ...], says: str) -> None:
+    refused(db, *args, code=2, says=says)
+    assert not db.exists()
