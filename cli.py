@@ -221,7 +221,8 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
 
 
 @main.command()
-def where() -> None:
+@json_option
+def where(as_json: bool) -> None:
     """Print where the default store lives (override with --db or POT_DB).
 
     Example: pot where
@@ -230,7 +231,10 @@ def where() -> None:
     db = ctx.find_object(Session).db if ctx.find_object(Session) else None  # type: ignore[union-attr]
     from ledger.store import default_path, display_location
 
-    click.echo(display_location(db) if db else str(default_path()))
+    location = display_location(db) if db else str(default_path())
+    if as_json:
+        return emit_json({"store": location})
+    click.echo(location)
 
 
 # --------------------------------------------------------------------------- members
@@ -624,8 +628,9 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
     is_flag=True,
     help="Rebuild even when a pot's newest event differs from the head digest the views recorded.",
 )
+@json_option
 @pass_session
-def rebuild(s: Session, force: bool) -> None:
+def rebuild(s: Session, force: bool, as_json: bool) -> None:
     """Rebuild every view from the event log.
 
     A pot's newest event is vouched for only by the head digest the views
@@ -643,6 +648,8 @@ def rebuild(s: Session, force: bool) -> None:
             " Run `pot verify`, restore the store from a backup, or rebuild anyway with --force"
         )
     count = s.ledger.rebuild()
+    if as_json:
+        return emit_json({"events": count})
     click.echo(f"rebuilt the views from {count} events")
 
 

@@ -332,3 +332,9 @@ def test_balance_without_as_of_is_as_of_today_even_when_today_is_set_back(db: Pa
 def test_a_mistyped_init_leaves_no_store_file(db: Path, args: tuple[str, ...], says: str) -> None:
     refused(db, *args, code=2, says=says)
     assert not db.exists()
+
+
+def test_where_and_rebuild_speak_json_too(crew: Path) -> None:
+    assert pot(crew, "where", "--json").json() == {"store": str(crew)}
+    # The crew: the pot opened and four members joined.
+    assert pot(crew, "rebuild", "--json").json() == {"events": 5}
