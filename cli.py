@@ -749,7 +749,8 @@ def _show_step(s: Session, one: Any) -> None:
         _replay_line(item["no"], item["on"], item["actor"], s.money(one.balance_after_minor), change, describe(item))
     )
     for r in one.reflections:
-        click.echo(f"{'':7}↳ {r.member} felt {r.feeling}" + (f": {r.note}" if r.note else ""))
+        note = f": {' '.join(r.note.split())}" if r.note else ""  # one line, under the event it is about
+        click.echo(f"{'':7}↳ {r.member} felt {r.feeling}{note}")
 
 
 class _Keys:

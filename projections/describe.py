@@ -6,6 +6,11 @@ from typing import Any
 
 
 def describe(item: dict[str, Any]) -> str:
+    """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned."""
+    return " ".join(_sentence(item).split())
+
+
+def _sentence(item: dict[str, Any]) -> str:
     actor = item["actor"]
     kind = item["type"]
     note = f" ({item['note']})" if item.get("note") else ""

@@ -489,3 +489,13 @@ def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days: lis
                     assert format_amount(replayed, 2) == balance.balance
         finally:
             ledger.close()
+
+
+def test_a_multi_line_note_stays_on_its_event_line(crew: Path) -> None:
+    assert pot(crew, "--as", "Bo", "reflect", "1", "--feeling", "calm", "--note", "first\nsecond").code == 0
+    assert pot(crew, "--as", "Bo", "propose", "5", "--purpose", "rent\nand deposit").code == 0
+    lines = pot(crew, "replay").out.splitlines()
+    # Every line but the title and the end is an event or a reflection under one: no note spills into column 0.
+    assert [line for line in lines[1:-1] if not line.startswith(" ")] == []
+    assert any(line.endswith("Bo felt calm: first second") for line in lines)
+    assert any(line.endswith("Bo proposed 5.00 for rent and deposit (proposal 1)") for line in lines)
