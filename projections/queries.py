@@ -154,7 +154,11 @@ def _balance_as_of(conn: Connection, slug: str, as_of: date) -> tuple[int, int, 
             .group_by(history.c.member)
         ).mappings()
     }
-    per_member = [(m.name, *sums.get(m.name, (0, 0))) for m in member_rows(conn, slug, as_of)]
+    # The members who had joined by then, and anyone whose money is dated earlier than
+    # their joining (a back-filled contribution): the members' figures add up to the totals.
+    per_member = [
+        (m.name, *sums.get(m.name, (0, 0))) for m in member_rows(conn, slug) if m.joined <= as_of or m.name in sums
+    ]
     return int(totals[0]), int(totals[1]), int(totals[2]), int(reserved), per_member
 
 

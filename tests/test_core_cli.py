@@ -338,3 +338,12 @@ def test_where_and_rebuild_speak_json_too(crew: Path) -> None:
     assert pot(crew, "where", "--json").json() == {"store": str(crew)}
     # The crew: the pot opened and four members joined.
     assert pot(crew, "rebuild", "--json").json() == {"events": 5}
+
+
+def test_money_back_filled_before_a_member_joined_is_still_theirs_as_of_then(db: Path) -> None:
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-03-10").code == 0
+    assert pot(db, "--as", "Ana", "member", "add", "Bo", today="2026-03-10").code == 0
+    assert pot(db, "--as", "Ana", "contribute", "Bo", "30", "--on", "2026-01-15", today="2026-03-10").code == 0
+    report = pot(db, "balance", "--as-of", "2026-02-28", "--json").json()
+    assert report["contributed"] == "30.00"
+    assert [(m["name"], m["contributed"], m["share_pct"]) for m in report["members"]] == [("Bo", "30.00", "100.00")]
