@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -134,10 +134,6 @@ class Pot(BaseAggregate[uuid.UUID]):
     """A crew's pot. Its event numbers are the aggregate's versions, from 1."""
 
     state: PotState
-    # Where the events a command records get their recording time: None for the
-    # library's clock. An import that decides a file's commands again gives the
-    # times the file recorded, so what it decides can be compared digest for digest.
-    clock: Callable[[], datetime] | None = None
 
     class Snapshot(BaseModel, CanSnapshotAggregate[uuid.UUID]):
         """The whole pot state at one version, so long-lived pots load fast."""
@@ -199,7 +195,6 @@ class Pot(BaseAggregate[uuid.UUID]):
         voting_days: int,
         treasurer: str,
         today: date,
-        clock: Callable[[], datetime] | None = None,
     ) -> Pot:
         if not 0 <= quorum <= 1:
             raise BadInput(f"quorum {quorum} must be between 0 and 1")
@@ -219,9 +214,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             digits=digits,
             quorum=str(quorum),
             voting_days=voting_days,
-            timestamp=clock() if clock is not None else None,
         )
-        pot.clock = clock
         pot._emit(MemberJoined, actor=treasurer, on=today, member=treasurer, role="treasurer")
         return pot
 
@@ -672,8 +665,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         return found.name if found is not None else name
 
     def _emit(self, event_class: type[PotEvent], **fields: Any) -> None:
-        stamp = self.clock() if self.clock is not None else None  # None: the library stamps it
-        self.trigger_event(event_class, prev=self.state.head, timestamp=stamp, **fields)
+        self.trigger_event(event_class, prev=self.state.head, **fields)
 
     def evolve(self, event: PotEvent) -> None:
         """Apply one event to the state. Runs on replay: no checks, no clock, no I/O."""
