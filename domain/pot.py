@@ -82,6 +82,10 @@ class ProposalState(_State):
     # Latest position per voter name; every vote stays in the event log.
     votes: dict[str, str] = {}
     status: Literal["open", "approved", "rejected", "cancelled", "paid"] = "open"
+    # The days it was made and approved, so a vote or payout cannot be dated before
+    # them. None in snapshots taken before they were kept: those skip the check.
+    proposed: date | None = None
+    decided: date | None = None
 
 
 class PotState(_State):
@@ -388,6 +392,9 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise Refused(f"event {contribution_no} is not a contribution in pot {self.slug!r}")
         if contribution_no in self.state.reversed_nos:
             raise Refused(f"contribution {contribution_no} is already reversed")
+        # A reversal before the money came in would leave the balance below zero as of the days between.
+        if today < found.on:
+            raise Refused(f"contribution {contribution_no} is dated {found.on}: it cannot be reversed on {today}")
         if found.amount_minor > self.state.balance_minor:
             raise InsufficientFunds(
                 f"reversing {self.money(found.amount_minor)} would take the balance "
@@ -453,6 +460,14 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise NotAuthorized(
                 f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it"
             )
+        if proposal.proposed is not None and today < proposal.proposed:
+            raise Refused(f"proposal {proposal_no} was made on {proposal.proposed}: a vote cannot be dated {today}")
+        # Votes are taken up to and on the closing day; after it only `close` decides.
+        if today > proposal.closes:
+            raise Refused(
+                f"voting on proposal {proposal_no} closed on {proposal.closes}: "
+                f"`pot close {proposal_no}` decides it on the votes cast"
+            )
         self._emit(
             VoteCast,
             actor=voter.name,
@@ -469,7 +484,8 @@ class Pot(BaseAggregate[uuid.UUID]):
     def close(self, *, actor: str, proposal_no: int, today: date) -> str:
         closer = self.current_member(actor)
         proposal = self._open_proposal(proposal_no)
-        if today < proposal.closes and not self._everyone_voted(proposal):
+        # SPEC §1: it closes *after* its closing date; votes are still taken on that day.
+        if today <= proposal.closes and not self._everyone_voted(proposal):
             raise Refused(f"proposal {proposal_no} is open for votes until {proposal.closes}")
         self._decide(proposal, actor=closer.name, today=today)
         return self.proposal_status(proposal_no)
@@ -489,6 +505,10 @@ class Pot(BaseAggregate[uuid.UUID]):
         if status != "approved":
             raise Refused(f"proposal {proposal_no} is {status}, not approved: only approved proposals are paid")
         proposal = self.state.proposals[proposal_no]
+        # Paid before it was approved, the money would leave a balance that, as of the
+        # days between, never held it: `balance --as-of` would go below zero.
+        if proposal.decided is not None and today < proposal.decided:
+            raise Refused(f"proposal {proposal_no} was approved on {proposal.decided}: it cannot be paid on {today}")
         if proposal.amount_minor > self.state.balance_minor:
             raise InsufficientFunds(
                 f"insufficient funds: proposal {proposal_no} asks {self.money(proposal.amount_minor)} "
@@ -697,11 +717,13 @@ class Pot(BaseAggregate[uuid.UUID]):
                     recipient=event.recipient,
                     closes=event.closes,
                     eligible=list(event.eligible),
+                    proposed=event.on,
                 )
             case VoteCast(proposal_no=no, member=member, position=position):
                 s.proposals[no].votes[member] = position
             case ProposalDecided(proposal_no=no, outcome="approved"):
                 s.proposals[no].status = "approved"
+                s.proposals[no].decided = event.on
             case ProposalDecided(proposal_no=no):
                 del s.proposals[no]
                 s.ended[no] = "rejected"

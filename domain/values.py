@@ -126,10 +126,22 @@ def parse_date(text: str, what: str = "date") -> date:
     return day
 
 
+# Four decimals are enough for any crew's share of voters, and keep the stored quorum short.
+QUORUM_DECIMALS = 4
+
+
 def parse_quorum(text: str) -> Decimal:
-    if not re.fullmatch(r"(0(\.[0-9]{1,4})?|1(\.0{1,4})?)", text.strip(), re.ASCII):
-        raise BadInput(f"quorum {text!r} must be a fraction between 0 and 1, e.g. 0.5")
-    return Decimal(text.strip())
+    """A fraction of eligible voters from 0 to 1, a plain decimal with at most four decimals."""
+    raw = text.strip()
+    if re.fullmatch(rf"(0(\.[0-9]{{1,{QUORUM_DECIMALS}}})?|1(\.0{{1,{QUORUM_DECIMALS}}})?)", raw, re.ASCII):
+        return Decimal(raw)
+    # Say which rule it broke: a fraction in range, typed too precisely, is not "out of range".
+    whole, dot, frac = raw.partition(".")
+    if dot and whole in {"0", "1"} and frac.isdigit() and frac.isascii() and (whole == "0" or not frac.strip("0")):
+        raise BadInput(f"quorum {text!r} has more than {QUORUM_DECIMALS} decimals: e.g. 0.3333 for a third")
+    raise BadInput(
+        f"quorum {text!r} must be a plain decimal from 0 to 1 with at most {QUORUM_DECIMALS} decimals, e.g. 0.5"
+    )
 
 
 def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = False, one_line: bool = False) -> str:

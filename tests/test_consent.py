@@ -94,8 +94,18 @@ def test_close_before_the_closing_date_is_refused_and_after_it_decides(funded: P
     vote(funded, "Ana", 1, "agree")
     vote(funded, "Bo", 1, "agree")
     refused(funded, "--as", "Cy", "close", "1", code=1, says="open for votes until 2026-03-05", today="2026-03-04")
-    assert pot(funded, "--as", "Cy", "close", "1", today="2026-03-05").code == 0
+    assert pot(funded, "--as", "Cy", "close", "1", today="2026-03-06").code == 0
     assert proposal(funded, 1)["status"] == "approved"  # 2 of 4 voted meets quorum 0.5
+
+
+def test_close_on_the_closing_day_itself_is_refused(funded: Path) -> None:
+    # SPEC §1: a proposal closes *after* its closing date; that day is still open for votes.
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
+    vote(funded, "Bo", 1, "agree")
+    refused(funded, "--as", "Cy", "close", "1", code=1, says="open for votes until 2026-03-05", today="2026-03-05")
+    assert vote(funded, "Ana", 1, "agree", today="2026-03-05").code == 0
+    assert proposal(funded, 1)["status"] == "open"
+    assert "approved" in pot(funded, "--as", "Cy", "close", "1", today="2026-03-06").out
 
 
 def test_quorum_not_met_rejects(funded: Path) -> None:
@@ -144,6 +154,22 @@ def test_a_member_who_left_may_not_vote_and_the_rest_decide(funded: Path) -> Non
     refused(funded, "--as", "Dee", "vote", "1", "agree", code=1, says="left")
     detail = proposal(funded, 1)
     assert detail["status"] == "approved"
+
+
+def test_a_vote_dated_before_the_proposal_was_made_is_refused(funded: Path) -> None:
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", today="2026-03-03")
+    refused(funded, "--as", "Cy", "vote", "1", "agree", code=1, says="made on 2026-03-03", today="2026-03-02")
+    assert vote(funded, "Cy", 1, "agree", today="2026-03-03").code == 0
+
+
+def test_votes_are_taken_on_the_closing_day_and_refused_after_it(funded: Path) -> None:
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party", "--closes", "2026-03-05")
+    assert vote(funded, "Cy", 1, "agree", today="2026-03-05").code == 0
+    late = refused(funded, "--as", "Ana", "vote", "1", "agree", code=1, says="closed on 2026-03-05", today="2026-03-06")
+    assert "pot close 1" in late.err
+    # A late vote cannot tip it: close decides on the votes cast in time (1 of 4 misses quorum).
+    assert "rejected" in pot(funded, "--as", "Ana", "close", "1", today="2026-03-06").out
+    assert [b["member"] for b in proposal(funded, 1)["ballots"]] == ["Cy"]
 
 
 @pytest.fixture
@@ -215,3 +241,9 @@ def test_paying_more_than_the_balance_is_refused(funded: Path) -> None:
 )
 def test_the_consent_rule(votes: list[str], eligible: int, quorum: str, outcome: str) -> None:
     assert tally(votes, eligible).outcome(Decimal(quorum)) == outcome
+
+
+def test_a_quorum_with_too_many_decimals_says_so(db: Path) -> None:
+    third = "0.333333333333333333333"
+    refused(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", "--quorum", third, code=2, says="more than 4")
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", "--quorum", "0.3333").code == 0

@@ -11,6 +11,7 @@ from domain import chain
 from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
 from domain.events import ContributionRecorded, MemberJoined, PotOpened, record_of
 from domain.pot import Pot, pot_id
+from domain.values import parse_quorum
 
 TODAY = date(2026, 3, 1)
 
@@ -115,3 +116,66 @@ def test_snapshots_restore_the_whole_state(pot: Pot) -> None:
     again = Pot.Snapshot.model_validate(snapshot.model_dump(mode="json")).mutate(None)
     assert again.state == pot.state
     assert again.version == pot.version
+
+
+def test_a_proposal_takes_votes_from_the_day_it_is_made_through_its_closing_day(pot: Pot) -> None:
+    closes = date(2026, 3, 5)
+    pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=closes, today=TODAY)
+    with pytest.raises(Refused, match="made on 2026-03-01"):
+        pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=date(2026, 2, 28))
+    with pytest.raises(Refused, match="closed on 2026-03-05"):
+        pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=date(2026, 3, 6))
+    with pytest.raises(Refused, match="open for votes until 2026-03-05"):
+        pot.close(actor="Ana", proposal_no=1, today=closes)
+    pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=closes)
+    assert pot.close(actor="Ana", proposal_no=1, today=date(2026, 3, 6)) == "approved"
+
+
+def test_money_cannot_leave_before_it_was_approved_or_came_in(pot: Pot) -> None:
+    march_5 = date(2026, 3, 5)
+    no = pot.contribute(actor="Ana", member="Bo", amount_minor=500, on=march_5, today=march_5)
+    pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=march_5)
+    pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=march_5)
+    pot.vote(actor="Bo", proposal_no=1, position="agree", reason="", today=march_5)
+    assert pot.proposal(1).decided == march_5
+    pot.collect_events()
+    with pytest.raises(Refused, match="approved on 2026-03-05"):
+        pot.pay(actor="Ana", proposal_no=1, today=TODAY)
+    with pytest.raises(Refused, match="dated 2026-03-05"):
+        pot.reverse(actor="Ana", contribution_no=no, reason="typo", today=TODAY)
+    assert pot.pending_events == []
+    pot.pay(actor="Ana", proposal_no=1, today=march_5)
+
+
+def test_a_snapshot_from_before_proposal_dates_were_kept_still_loads_and_pays(pot: Pot) -> None:
+    pot.contribute(actor="Ana", member="Bo", amount_minor=500, on=TODAY, today=TODAY)
+    pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=TODAY)
+    pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=TODAY)
+    pot.vote(actor="Bo", proposal_no=1, position="agree", reason="", today=TODAY)
+    stored = Pot.Snapshot.take(pot).model_dump(mode="json")
+    for proposal in stored["state"]["proposals"].values():
+        del proposal["proposed"], proposal["decided"]
+    older = Pot.Snapshot.model_validate(stored).mutate(None)
+    assert older.proposal(1).decided is None
+    # Without the decision date there is nothing to check a payout's date against.
+    older.pay(actor="Ana", proposal_no=1, today=date(2026, 2, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("0.333333333333333333333", "more than 4 decimals"),
+        ("1.00000", "more than 4 decimals"),
+        ("1.5", "from 0 to 1 with at most 4 decimals"),
+        (".5", "plain decimal"),
+        ("1e-1", "plain decimal"),
+    ],
+)
+def test_a_quorum_is_refused_with_the_rule_it_breaks(text: str, says: str) -> None:
+    with pytest.raises(BadInput, match=says):
+        parse_quorum(text)
+
+
+def test_a_quorum_takes_up_to_four_decimals() -> None:
+    assert parse_quorum("0.3333") == Decimal("0.3333")
+    assert parse_quorum(" 1.0 ") == Decimal(1)

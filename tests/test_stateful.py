@@ -238,7 +238,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
         )
         p = self.model.proposals[n]
         name = data.draw(st.sampled_from(p.eligible) | st.sampled_from(NAMES))
-        ok = p.status == "open" and self.model.current(name) and name in p.eligible
+        # Votes are taken through the closing day; after it only `close` decides.
+        ok = p.status == "open" and self.model.current(name) and name in p.eligible and self.today <= p.closes
         self.attempt(
             ok, lambda pot: pot.vote(actor=name, proposal_no=n, position=position, reason="", today=self.today)
         )
@@ -254,12 +255,15 @@ class LedgerBesideModel(RuleBasedStateMachine):
         self.propose("Ana", amount)
         self.the_crew_votes(data, len(self.model.proposals))
 
-    @precondition(lambda self: any(p.status == "open" for p in self.model.proposals.values()))
+    @precondition(
+        lambda self: any(p.status == "open" and self.today <= p.closes for p in self.model.proposals.values())
+    )
     @rule(data=st.data())
     def the_crew_votes(self, data: st.DataObject, n: int | None = None) -> None:
-        """Every eligible member still here votes on one open proposal, which decides it."""
+        """Every eligible member still here votes on one proposal open for votes, which decides it."""
         if n is None:
-            n = data.draw(st.sampled_from([n for n, p in self.model.proposals.items() if p.status == "open"]))
+            votable = [n for n, p in self.model.proposals.items() if p.status == "open" and self.today <= p.closes]
+            n = data.draw(st.sampled_from(votable))
         p = self.model.proposals[n]
         for name in [v for v in p.eligible if self.model.current(v)]:
             position = data.draw(st.sampled_from(POSITIONS))
@@ -278,7 +282,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
     def close(self, data: st.DataObject, name: str) -> None:
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
-        ok = self.model.current(name) and p.status == "open" and (self.today >= p.closes or self.model.complete(p))
+        ok = self.model.current(name) and p.status == "open" and (self.today > p.closes or self.model.complete(p))
         self.attempt(ok, lambda pot: pot.close(actor=name, proposal_no=n, today=self.today))
         if ok:
             self.model.decide(p)
