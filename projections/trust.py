@@ -355,21 +355,25 @@ class TrustReport(Report):
     crew: CrewTrust
 
 
-def consistency_points(months: Iterable[int], last_month: int) -> list[int]:
+def consistency_points(months: Iterable[int], last_month: int, joined_month: int | None = None) -> list[int]:
     """Points for each month from the first contributed one to `last_month`.
 
     Contributed months earn 1, 3, then 5; a month before `last_month` without a
-    contribution costs -5; `last_month` itself counts only if contributed.
+    contribution costs -5, but only from `joined_month` on: a contribution
+    back-dated before the member joined does not make them owe the months
+    before they were a member (SPEC §2 "while a member"). `last_month` itself
+    counts only if contributed.
     """
     given = sorted(set(m for m in months if m <= last_month))
     if not given:
         return []
+    first_owed = given[0] if joined_month is None else max(given[0], joined_month)
     points, nth = [], 0
     for month in range(given[0], last_month + 1):
         if month in given:
             nth += 1
             points.append(step_points(nth))
-        elif month < last_month:
+        elif first_owed <= month < last_month:
             points.append(MISSED)
     return points
 
@@ -408,8 +412,9 @@ _next_month = (
 def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     """Every current member's points per level, total and level as of `as_of`, and the crew's."""
     crew = member_rows(conn, slug, as_of)
-    # A member's months and meetings stop counting when they leave.
+    # A member's months and meetings stop counting when they leave; missed months count from joining.
     ends = {m.name: m.left or as_of for m in crew}
+    joins = {m.name: month_index(m.joined) for m in crew}
     tally = _Tally()
 
     for member, level, total, best in conn.execute(
@@ -437,7 +442,7 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
             months[m.name].append(int(month))
             after = int(month)
     for member, given in months.items():
-        for points in consistency_points(given, month_index(ends.get(member, as_of))):
+        for points in consistency_points(given, month_index(ends.get(member, as_of)), joins.get(member)):
             tally.add(member, 3, points, positive=points > 0)
 
     attendance: dict[str, list[bool]] = defaultdict(list)

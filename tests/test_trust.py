@@ -302,6 +302,27 @@ def test_months_after_a_member_left_do_not_count() -> None:
     assert consistency_points([jan, mar], feb) == [1]
 
 
+def test_months_before_a_member_joined_cost_nothing_though_their_contributions_earn(db: Path) -> None:
+    ok(db, "2026-03-10", "init", "T", "--currency", "EUR")
+    ok(db, "2026-03-10", "member", "add", "Bo")
+    # Bo's old contribution, back-dated nine months before he joined.
+    ok(db, "2026-03-10", "contribute", "Bo", "5", "--on", "2025-06-01")
+    ok(db, "2026-03-10", "contribute", "Bo", "5", "--on", "2026-03-01")
+    # June 1, then nothing owed until he joined in March; March 3.
+    assert points(db, "2026-03-10")["Bo"] == pts(l3=4)
+    # From his joining month on, a complete month without one costs as usual: April -5.
+    assert points(db, "2026-05-01")["Bo"] == pts(l3=-1)
+
+
+def test_the_missed_months_a_member_owes_start_the_month_they_joined() -> None:
+    jan, feb, mar, apr = 2026 * 12, 2026 * 12 + 1, 2026 * 12 + 2, 2026 * 12 + 3
+    # Joined in March: January earns, February is before joining, March (complete) costs.
+    assert consistency_points([jan], apr, joined_month=mar) == [1, -5]
+    assert consistency_points([jan, apr], apr, joined_month=feb) == [1, -5, -5, 3]
+    # Joined before the first contribution: the months before it cost nothing, as always.
+    assert consistency_points([mar], apr, joined_month=jan) == [1]
+
+
 def test_a_member_who_left_is_not_listed_and_not_in_the_crew_level(crew: Path) -> None:
     ok(crew, "2026-01-10", "game", "listening", "--with", "Ana,Bo,Cy")
     ok(crew, "2026-02-01", "member", "remove", "Dee")
