@@ -1030,7 +1030,7 @@ def pledge(s: Session, member_name: str, percent: str | None, monthly: str | Non
             actor=s.actor, member=who, percent=share, monthly_minor=minor, from_month=month, today=s.today
         )
     )
-    what = f"{format(share.normalize(), 'f')}% of declared income" if share is not None else None
+    what = f"{share.quantize(Decimal('0.01'))}% of declared income" if share is not None else None
     what = what or f"{s.money(minor or 0)} {s.info.currency} a month"
     click.echo(f"event {no}: {s.ledger.member_name(s.slug, who)} pledges {what} from {month}")
 

@@ -179,7 +179,7 @@ _money_row = select(pledge_money).where(pledge_money.c.slug == bindparam("s"), p
 
 # --------------------------------------------------------------------------- report
 class PledgeTerms(BaseModel):
-    """The pledge in force: `value` is the percent ("10", "7.5") or the monthly amount ("50.00")."""
+    """The pledge in force: `value` is the percent ("10.00", "7.50") or the monthly amount ("50.00")."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
     kind: str
@@ -291,8 +291,13 @@ def _member_figures(
     terms_shown = None
     if shown is not None:
         kind, percent, monthly, from_month = shown
-        value = percent if kind == "percent" else format_amount(monthly or 0, digits)
-        terms_shown = PledgeTerms(kind=kind, value=value or "", from_month=from_month)
+        if kind == "percent":
+            # The event keeps the percent as typed, trailing zeros dropped ("7.5"); SPEC §4
+            # shows percentages with two decimals. The pot allows no more, so nothing rounds.
+            value = "" if percent is None else str(Decimal(percent).quantize(CENT))
+        else:
+            value = format_amount(monthly or 0, digits)
+        terms_shown = PledgeTerms(kind=kind, value=value, from_month=from_month)
     return MemberPledge(
         name=name,
         pledge=terms_shown,

@@ -74,7 +74,7 @@ def test_the_worked_example_gives_the_figures_computed_by_hand(crew: Path) -> No
     assert list(members) == ["Ana", "Bo", "Cy", "Dee"]
     assert members["Bo"] == {
         "name": "Bo",
-        "pledge": {"kind": "percent", "value": "10", "from": "2026-01"},
+        "pledge": {"kind": "percent", "value": "10.00", "from": "2026-01"},
         "pledged": "610.00",
         "contributed": "740.00",
         "fulfilment_pct": "121.31",
@@ -128,7 +128,7 @@ def test_pledges_text_shows_each_member_and_the_months_without_income(crew: Path
     worked_example(crew)
     result = pot(crew, "pledges", today=LATER)
     assert result.code == 0, result.err
-    assert "10% of income" in result.out
+    assert "10.00% of income" in result.out
     assert "40.00 EUR a month" in result.out
     assert "121.31" in result.out
     assert "Bo: no income declared for 2026-03, 2026-05, 2026-06; those months add nothing" in result.out
@@ -158,7 +158,7 @@ def test_a_pledge_replaced_mid_year_counts_the_old_one_before_its_month_and_the_
     dee = by_name(pot(crew, "pledges", "--json", today=LATER).json())["Dee"]
     assert dee == {
         "name": "Dee",
-        "pledge": {"kind": "percent", "value": "5", "from": "2026-04"},
+        "pledge": {"kind": "percent", "value": "5.00", "from": "2026-04"},
         "pledged": "350.00",
         "contributed": "410.00",
         "fulfilment_pct": "117.14",
@@ -194,7 +194,7 @@ def test_a_percent_pledge_without_any_declared_income_pledges_nothing_and_has_no
     cy = by_name(pot(crew, "pledges", "--as-of", "2026-02-28", "--json", today=LATER).json())["Cy"]
     assert cy == {
         "name": "Cy",
-        "pledge": {"kind": "percent", "value": "7.5", "from": "2026-01"},
+        "pledge": {"kind": "percent", "value": "7.50", "from": "2026-01"},
         "pledged": "0.00",
         "contributed": "50.00",
         "fulfilment_pct": None,
@@ -219,7 +219,7 @@ def test_a_treasurer_may_set_anyone_s_pledge_and_pledge_prints_what_was_pledged(
     assert result.code == 0, result.err
     assert result.out.strip().endswith("Dee pledges 12.50 EUR a month from 2026-02")
     mine = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "2.50")
-    assert mine.out.strip().endswith("Bo pledges 2.5% of declared income from 2026-03")
+    assert mine.out.strip().endswith("Bo pledges 2.50% of declared income from 2026-03")
 
 
 def test_a_member_may_not_set_someone_else_s_pledge(crew: Path) -> None:
@@ -465,3 +465,14 @@ def test_the_pledges_projection_equals_a_plain_model_and_a_fresh_rebuild(
         got = (member.pledged, member.contributed, member.fulfilment_pct, member.income_pct)
         assert got == expected[member.name]
         assert (member.fulfilment_pct is None) == (member.pledged == "0.00")
+
+
+def test_a_percent_pledge_shows_two_decimals_however_it_was_typed(crew: Path) -> None:
+    # SPEC §4: percentages are decimal strings with two decimals; the event keeps "100" and "7.5".
+    for who, typed in (("Bo", "100"), ("Cy", "7.5"), ("Dee", "0.25")):
+        assert pot(crew, "--as", who, "pledge", who, "--percent", typed).code == 0
+    report = by_name(pot(crew, "pledges", "--json").json())
+    assert [report[who]["pledge"]["value"] for who in ("Bo", "Cy", "Dee")] == ["100.00", "7.50", "0.25"]
+    text = pot(crew, "pledges").out
+    assert "100.00% of income" in text
+    assert "7.50% of income" in text
