@@ -117,6 +117,17 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
+def past_as_of(s: Session, as_of: date | None, what: str) -> date:
+    """An `--as-of` for figures that count months (missed ones, pledged ones): today or earlier.
+
+    Months after today have not happened: counted, they would charge every member
+    for contributions nobody could have made yet.
+    """
+    if as_of is not None and as_of > s.today:
+        raise BadInput(f"--as-of {as_of} is after today ({s.today}): {what} counts months that have happened")
+    return as_of or s.today
+
+
 def parse_option_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     return None if value is None else parse_date(value, "date")
 
@@ -980,8 +991,9 @@ def trust(s: Session, as_of: date | None, as_json: bool) -> None:
     """
     from projections.trust import trust_report
 
+    day = past_as_of(s, as_of, "trust")
     with s.ledger.read() as conn:
-        report = trust_report(conn, s.slug, as_of or s.today)
+        report = trust_report(conn, s.slug, day)
     if as_json:
         return emit_json(report)
     click.echo(f"trust in {s.info.name} as of {report.as_of}")
@@ -1046,8 +1058,9 @@ def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
     """
     from projections.pledges import pledges_report
 
+    day = past_as_of(s, as_of, "pledges")
     with s.ledger.read() as conn:
-        report = pledges_report(conn, s.info, as_of or s.today)
+        report = pledges_report(conn, s.info, day)
     if as_json:
         return emit_json(report)
     currency = s.info.currency
@@ -1192,6 +1205,8 @@ def report_(s: Session, output: Path, as_of: date | None, as_json: bool) -> None
     from ledger.store import refuse_writing_over_store
 
     refuse_writing_over_store(s.db, output)
+    if as_of is not None:
+        past_as_of(s, as_of, "the report's trust")
     done = write_report(s.ledger, s.slug, as_of, s.today, output)
     if as_json:
         return emit_json(done)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -677,3 +678,21 @@ def test_trust_equals_a_fresh_fold_of_the_log_and_totals_are_the_sum_of_levels(
 def test_meeting_points_follow_the_count_of_meetings_attended() -> None:
     assert meeting_points([True, True, False, True, True]) == [1, 3, -5, 5, 5]
     assert meeting_points([False, True]) == [-5, 1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("trust", "--as-of", "2030-01-01"),
+        ("pledges", "--as-of", "2030-01-01"),
+        ("report", "-o", "r.html", "--as-of", "2030-01-01"),
+    ],
+)
+def test_months_that_have_not_happened_are_not_counted(crew: Path, args: tuple[str, ...]) -> None:
+    # As of 2030 every member would owe -5 for each month from now on: refused as a typo instead.
+    refused(crew, *args, code=2, says="is after today (2026-03-01)")
+
+
+def test_trust_as_of_today_is_the_default(crew: Path) -> None:
+    ok(crew, "2026-02-10", "contribute", "Bo", "5", "--on", "2026-02-10")
+    assert trust(crew, "2026-03-01") == pot(crew, "trust", "--json", today="2026-03-01").json()
