@@ -79,8 +79,16 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     (("history", "--type", "coffee"), 2, "unknown event type"),
     (("history", "--since", "last week"), 2, "date"),
     # verify, interchange
-    (("verify", "--digest", "abc"), 1, "at least 8"),
+    (("verify", "--digest", "abc"), 2, "at least 8"),
     (("verify", "--digest", "00000000deadbeef"), 1, "has changed"),
+    (("verify", "--digest", "zzzzzzzzzzzz"), 2, "hex"),
+    # dates keep their order (proposal 1 was made on 2026-03-01 and closes 2026-03-08)
+    (("--today", "2026-03-08", *A, "close", "1"), 1, "open for votes until 2026-03-08"),
+    (("--today", "2026-03-09", *A, "vote", "1", "agree"), 1, "closed on 2026-03-08"),
+    (("--today", "2026-02-28", *A, "vote", "1", "agree"), 1, "made on 2026-03-01"),
+    (("--today", "2026-02-28", *A, "reverse", "6", "--reason", "x"), 1, "cannot be reversed on 2026-02-28"),
+    (("trust", "--as-of", "2026-04-01"), 2, "after today"),
+    (("pledges", "--as-of", "2026-04-01"), 2, "after today"),
     (("export", "--format", "pdf"), 2, "pdf"),
     ((*A, "import", "/no/such/file.csv"), 2, "file.csv"),
     (("no-such-command",), 2, "no-such-command"),
