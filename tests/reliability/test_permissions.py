@@ -40,7 +40,7 @@ MATRIX: dict[str, tuple[tuple[str, ...], tuple[str | None, str | None, str | Non
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Crew Ana (treasurer), Bo, Cy, Dee; Bo gave 50 (event 6); Bo's proposals: 1 open, 2 closing today, 3 approved."""
+    """Crew Ana (treasurer), Bo, Cy, Dee; Bo gave 50 (event 6); Bo's proposals: 1 open, 2 past closing, 3 approved."""
     folder = tmp_path_factory.mktemp("matrix")
     db = folder / "base.sqlite"
 
@@ -53,7 +53,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ok("--as", "Ana", "member", "add", name)
     ok("--as", "Ana", "contribute", "Bo", "50")
     ok("--as", "Bo", "propose", "20", "--purpose", "rent", today=TODAY)
-    ok("--as", "Bo", "propose", "10", "--purpose", "tea", "--closes", TODAY)
+    # Its closing day is over by TODAY, so anyone may close it (SPEC §1: after its closing date).
+    ok("--as", "Bo", "propose", "10", "--purpose", "tea", "--closes", "2026-02-28")
     ok("--as", "Bo", "propose", "15", "--purpose", "books")
     for who in ("Ana", "Bo", "Cy", "Dee"):
         ok("--as", who, "vote", "3", "agree")
