@@ -19,12 +19,18 @@ MAX_MAJOR_UNITS = 1_000_000_000
 # No crew's money is older: an earlier date is a typo ("0202", "1026"), and a pledge or
 # a first contribution dated in year 1 would count some 24,000 months against a member.
 EARLIEST = date(1900, 1, 1)
+# Nor younger than this: a later year is a typo too ("9999"), and a default closing date
+# a week after the calendar's last day cannot be computed at all.
+LATEST = date(2999, 12, 31)
 
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,47}", re.ASCII)
-_FEELING = re.compile(r"[^\W\d_]{1,32}")
 # Unicode category Cc (C0, DEL, C1) but for newline and tab, which notes may hold.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What an argument holds where its bytes were not UTF-8 (Python's surrogateescape).
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
+# The stored feeling's length: the views keep it in a 32-character column.
+FEELING_MAX = 32
 
 
 @lru_cache(maxsize=64)
@@ -123,6 +129,8 @@ def parse_date(text: str, what: str = "date") -> date:
         raise BadInput(f"{what} {text!r} is not a real date") from None
     if day < EARLIEST:
         raise BadInput(f"{what} {text!r} is before {EARLIEST.year}: check the year")
+    if day > LATEST:
+        raise BadInput(f"{what} {text!r} is after {LATEST.year}: check the year")
     return day
 
 
@@ -155,6 +163,8 @@ def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = Fal
         raise BadInput(f"{what} is required")
     if len(value) > max_len:
         raise BadInput(f"{what} is {len(value)} characters long: at most {max_len}")
+    if _UNDECODED.search(value):
+        raise BadInput(f"{what} is not UTF-8 text: retype it, or check the terminal's encoding")
     if _CONTROL.search(value):
         raise BadInput(f"{what} contains a control character")
     if one_line and ("\n" in value or "\t" in value):
@@ -163,7 +173,14 @@ def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = Fal
 
 
 def parse_feeling(text: str) -> str:
-    word = text.strip()
-    if not _FEELING.fullmatch(word):
-        raise BadInput(f"feeling {text!r} must be one word of 1-32 letters")
-    return word.lower()
+    """One word of letters, lower-cased; what it returns, it accepts again unchanged.
+
+    The lower-cased word is the one checked, because lower-casing can add a
+    combining mark ("İyi" becomes "i̇yi"): a word accepted here must pass again
+    when an export holding it is imported, and fit the views' column.
+    """
+    word = text.strip().lower()
+    letters_and_marks = all(ch.isalpha() or unicodedata.category(ch).startswith("M") for ch in word)
+    if not (1 <= len(word) <= FEELING_MAX and word[:1].isalpha() and letters_and_marks):
+        raise BadInput(f"feeling {text!r} must be one word of 1-{FEELING_MAX} letters")
+    return word

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import BadInput
-from domain.values import format_amount, name_key, parse_amount, parse_name, parse_slug, parse_text, slugify
+from domain.values import (
+    FEELING_MAX,
+    format_amount,
+    name_key,
+    parse_amount,
+    parse_date,
+    parse_feeling,
+    parse_name,
+    parse_slug,
+    parse_text,
+    slugify,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +122,43 @@ def test_a_one_line_label_is_refused_exactly_when_it_holds_a_break_a_tab_or_a_co
             parse_text(text, "ref", one_line=True)
     else:
         assert parse_text(text, "ref", one_line=True) == inner
+
+
+# What a parser returns is what an event stores, and an import checks stored values
+# with the same parser (domain.consistency): so each must accept its own output unchanged.
+@pytest.mark.parametrize(
+    "parse",
+    [parse_feeling, parse_name, lambda t: parse_text(t, "note"), lambda t: parse_text(t, "ref", one_line=True)],
+    ids=["feeling", "name", "note", "one-line label"],
+)
+@given(text=st.text(max_size=40))
+def test_a_parser_accepts_its_own_output_unchanged(parse: Callable[[str], str], text: str) -> None:
+    try:
+        once = parse(text)
+    except BadInput:
+        return
+    assert parse(once) == once
+
+
+@pytest.mark.parametrize("word", ["İyi", "İ" * FEELING_MAX, "Zoë", "SCARED"])
+def test_a_feeling_is_checked_as_it_is_stored(word: str) -> None:
+    # "İ" lower-cases to "i" and a combining dot: that form must fit and pass again.
+    try:
+        stored = parse_feeling(word)
+    except BadInput:
+        assert len(word.lower()) > FEELING_MAX
+        return
+    assert parse_feeling(stored) == stored
+    assert len(stored) <= FEELING_MAX
+
+
+def test_undecodable_bytes_in_text_are_bad_input() -> None:
+    # How Python hands over an argument whose bytes were not UTF-8 (surrogateescape).
+    with pytest.raises(BadInput, match="not UTF-8 text"):
+        parse_text("bad\udcffbyte", "note")
+
+
+@pytest.mark.parametrize("text", ["9999-12-30", "3000-01-01"])
+def test_dates_after_2999_are_refused_as_typos(text: str) -> None:
+    with pytest.raises(BadInput, match="after 2999"):
+        parse_date(text)
