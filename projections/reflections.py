@@ -128,10 +128,16 @@ class TriggersReport(BaseModel):
 
 # --------------------------------------------------------------------------- queries
 def reflections_on(
-    conn: Connection, slug: str, from_no: int | None = None, to_no: int | None = None
+    conn: Connection,
+    slug: str,
+    from_no: int | None = None,
+    to_no: int | None = None,
+    as_of: date | None = None,
 ) -> dict[int, list[Reflection]]:
-    """Every reflection noted so far about the events numbered from_no..to_no, by event number."""
+    """Every reflection noted so far (or dated on or before `as_of`) about events from_no..to_no, by event."""
     query = select(reflections).where(reflections.c.slug == slug).order_by(reflections.c.no)
+    if as_of is not None:
+        query = query.where(reflections.c.on <= as_of)
     if from_no is not None:
         query = query.where(reflections.c.event_no >= from_no)
     if to_no is not None:
@@ -157,7 +163,8 @@ def replay(
     With `as_of`, only events dated on or before it count, so the last balance
     equals `balance --as-of`. Starting `from_no` later, the balance starts from
     the events before it. Reflections are every one noted so far: the crew
-    replays its past in the light of what it feels about it now.
+    replays its past in the light of what it feels about it now. With `as_of`
+    they too are events dated on or before it (SPEC §1), as in the report.
     """
     start = 0
     if from_no is not None and from_no > 1:
@@ -165,7 +172,7 @@ def replay(
         if as_of is not None:
             earlier = and_(earlier, history.c.on <= as_of)
         start = int(conn.execute(select(func.coalesce(func.sum(history.c.delta), 0)).where(earlier)).scalar_one())
-    attached = reflections_on(conn, info.slug, from_no, to_no)
+    attached = reflections_on(conn, info.slug, from_no, to_no, as_of)
     running = start
     for item, delta in history_items(conn, info, from_no=from_no, to_no=to_no, until=as_of):
         running += delta

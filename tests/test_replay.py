@@ -499,3 +499,11 @@ def test_a_multi_line_note_stays_on_its_event_line(crew: Path) -> None:
     assert [line for line in lines[1:-1] if not line.startswith(" ")] == []
     assert any(line.endswith("Bo felt calm: first second") for line in lines)
     assert any(line.endswith("Bo proposed 5.00 for rent and deposit (proposal 1)") for line in lines)
+
+
+def test_replay_as_of_a_day_leaves_out_reflections_noted_after_it(crew: Path) -> None:
+    assert pot(crew, "--as", "Bo", "reflect", "1", "--feeling", "hopeful", today="2026-03-05").code == 0
+    steps = [json.loads(line) for line in pot(crew, "replay", "--as-of", "2026-03-04", "--json").out.splitlines()]
+    assert steps[0]["reflections"] == []
+    later = [json.loads(line) for line in pot(crew, "replay", "--json", today="2026-03-05").out.splitlines()]
+    assert later[0]["reflections"] == [{"member": "Bo", "feeling": "hopeful", "note": ""}]
