@@ -282,8 +282,17 @@ def member_remove(s: Session, name: str) -> None:
     Example: pot --as Ana member remove Bo
     """
     who = parse_name(name)
-    removed = s.command(lambda pot: pot.remove_member(actor=s.actor, name=who, today=s.today))
-    click.echo(f"removed {removed}")
+
+    def remove(pot: Any) -> tuple[str, list[str]]:
+        removed = pot.remove_member(actor=s.actor, name=who, today=s.today)
+        # Leaving can complete a proposal that waited only for this member's vote: say so, as a last vote does.
+        decided = [
+            f"proposal {e.proposal_no} is {e.outcome}" for e in pot.pending_events if e.TYPE == "proposal_decided"
+        ]
+        return removed, decided
+
+    removed, decided = s.command(remove)
+    click.echo("; ".join([f"removed {removed}", *decided]))
 
 
 @member.command("role")
@@ -417,8 +426,9 @@ def vote(s: Session, proposal_no: int, position: str, reason: str) -> None:
     status = s.command(
         lambda pot: pot.vote(actor=s.actor, proposal_no=proposal_no, position=position, reason=why, today=s.today)
     )
+    voter = s.ledger.member_name(s.slug, s.actor)  # as they joined, however --as was typed
     click.echo(
-        f"{s.actor} voted {position} on proposal {proposal_no}" + ("" if status == "open" else f"; it is {status}")
+        f"{voter} voted {position} on proposal {proposal_no}" + ("" if status == "open" else f"; it is {status}")
     )
 
 

@@ -247,3 +247,18 @@ def test_a_quorum_with_too_many_decimals_says_so(db: Path) -> None:
     third = "0.333333333333333333333"
     refused(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", "--quorum", third, code=2, says="more than 4")
     assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", "--quorum", "0.3333").code == 0
+
+
+def test_a_vote_is_reported_under_the_voters_own_name(funded: Path) -> None:
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    assert vote(funded, "cY", 1, "agree").out.strip() == "Cy voted agree on proposal 1"
+
+
+def test_leaving_that_completes_a_proposal_says_how_it_was_decided(funded: Path) -> None:
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
+    for who in ("Ana", "Bo", "Cy"):
+        assert vote(funded, who, 1, "agree").code == 0
+    # Only Dee had not voted: her leaving completes the proposal.
+    left = pot(funded, "--as", "Dee", "member", "remove", "Dee")
+    assert left.out.strip() == "removed Dee; proposal 1 is approved"
+    assert proposal(funded, 1)["status"] == "approved"
