@@ -494,6 +494,9 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
                 seen = occurrences.count("\x1f".join((name_key(member), str(minor), on.isoformat(), note)))
                 ref = _derived_ref(member, minor, on, note, seen)
             yield _Row(line, member, minor, on, note, ref)
+    if columns is None:
+        # Not even a header: most likely the wrong file, or an export that failed.
+        raise BadInput(f"{path} is empty: a statement starts with the header member,amount,on[,note][,ref]")
 
 
 def _refusing_undecodable(rows: Iterable[list[str]], path: Path, line_num: Callable[[], int]) -> Iterator[list[str]]:

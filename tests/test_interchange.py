@@ -737,3 +737,15 @@ def test_export_then_import_round_trips(
     finally:
         source.close()
         target.close()
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", " , \n"])
+def test_a_statement_without_even_a_header_is_refused(crew: Path, tmp_path: Path, content: str) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(content, encoding="utf-8")
+    refused(crew, "--as", "Ana", "import", str(empty), code=2, says="is empty: a statement starts with the header")
+
+
+def test_a_statement_with_a_header_and_no_rows_adds_nothing(crew: Path, tmp_path: Path) -> None:
+    header_only = statement(tmp_path / "none.csv", [])
+    assert pot(crew, "--as", "Ana", "import", str(header_only)).out.strip() == "0 new, 0 already recorded"
