@@ -690,7 +690,13 @@ def test_meeting_points_follow_the_count_of_meetings_attended() -> None:
 )
 def test_months_that_have_not_happened_are_not_counted(crew: Path, args: tuple[str, ...]) -> None:
     # As of 2030 every member would owe -5 for each month from now on: refused as a typo instead.
-    refused(crew, *args, code=2, says="is after today (2026-03-01)")
+    # An output path beside the store, so a regression would not write into the working directory.
+    refused(
+        crew,
+        *(str(crew.parent / a) if a.endswith(".html") else a for a in args),
+        code=2,
+        says="is after today (2026-03-01)",
+    )
 
 
 def test_trust_as_of_today_is_the_default(crew: Path) -> None:
