@@ -128,6 +128,11 @@ def past_as_of(s: Session, as_of: date | None, what: str) -> date:
     return as_of or s.today
 
 
+# Event and proposal numbers: from 1 to the largest a PostgreSQL INTEGER column holds,
+# so a mistyped huge number is one usage error on every backend, never a driver's overflow.
+NUMBER = click.IntRange(1, 2**31 - 1)
+
+
 def parse_option_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     return None if value is None else parse_date(value, "date")
 
@@ -371,7 +376,7 @@ def contribute(
 
 
 @main.command()
-@click.argument("event_no", type=int)
+@click.argument("event_no", type=NUMBER)
 @click.option("--reason", required=True, help="Why the contribution is reversed.")
 @as_option
 @pass_session
@@ -412,7 +417,7 @@ def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes
 
 
 @main.command()
-@click.argument("proposal_no", metavar="N", type=int)
+@click.argument("proposal_no", metavar="N", type=NUMBER)
 @click.argument("position", metavar="POSITION", type=click.Choice(["agree", "abstain", "disagree", "block"]))
 @click.option("--reason", default="", help="Why, in a sentence.")
 @as_option
@@ -433,7 +438,7 @@ def vote(s: Session, proposal_no: int, position: str, reason: str) -> None:
 
 
 @main.command()
-@click.argument("proposal_no", metavar="N", type=int)
+@click.argument("proposal_no", metavar="N", type=NUMBER)
 @as_option
 @pass_session
 def close(s: Session, proposal_no: int) -> None:
@@ -446,7 +451,7 @@ def close(s: Session, proposal_no: int) -> None:
 
 
 @main.command()
-@click.argument("proposal_no", metavar="N", type=int)
+@click.argument("proposal_no", metavar="N", type=NUMBER)
 @as_option
 @pass_session
 def cancel(s: Session, proposal_no: int) -> None:
@@ -459,7 +464,7 @@ def cancel(s: Session, proposal_no: int) -> None:
 
 
 @main.command()
-@click.argument("proposal_no", metavar="N", type=int)
+@click.argument("proposal_no", metavar="N", type=NUMBER)
 @as_option
 @pass_session
 def pay(s: Session, proposal_no: int) -> None:
@@ -494,7 +499,7 @@ def proposals(s: Session, status: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("proposal_no", metavar="N", type=int)
+@click.argument("proposal_no", metavar="N", type=NUMBER)
 @json_option
 @pass_session
 def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
@@ -708,8 +713,8 @@ def demo(s: Session) -> None:
 
 # --------------------------------------------------------------------------- replay and reflection
 @main.command()
-@click.option("--from", "from_no", type=click.IntRange(min=1), metavar="N", help="Start at event N.")
-@click.option("--to", "to_no", type=click.IntRange(min=1), metavar="N", help="Stop after event N.")
+@click.option("--from", "from_no", type=NUMBER, metavar="N", help="Start at event N.")
+@click.option("--to", "to_no", type=NUMBER, metavar="N", help="Stop after event N.")
 @click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Only events dated on or before DATE.")
 @click.option("--step", is_flag=True, help="In a terminal: one event at a time (Enter or space: next, q: stop).")
 @json_option
@@ -829,7 +834,7 @@ class _Keys:
 
 
 @main.command()
-@click.argument("event_no", type=int)
+@click.argument("event_no", type=NUMBER)
 @click.option("--feeling", required=True, metavar="WORD", help="One word: anxious, relieved, guilty, generous…")
 @click.option("--note", default="", help="What it brought up, in a sentence (at most 500 characters).")
 @as_option

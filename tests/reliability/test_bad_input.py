@@ -88,6 +88,10 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     (("--today", "2026-02-28", *A, "vote", "1", "agree"), 1, "made on 2026-03-01"),
     (("--today", "2026-02-28", *A, "reverse", "6", "--reason", "x"), 1, "cannot be reversed on 2026-02-28"),
     (("trust", "--as-of", "2026-04-01"), 2, "after today"),
+    # numbers past what a database integer holds: one usage error on every backend
+    (("proposal", "2147483648"), 2, "2147483647"),
+    (("replay", "--to", "99999999999999999999"), 2, "2147483647"),
+    ((*A, "reverse", "2147483648", "--reason", "x"), 2, "2147483647"),
     (("pledges", "--as-of", "2026-04-01"), 2, "after today"),
     (("export", "--format", "pdf"), 2, "pdf"),
     ((*A, "import", "/no/such/file.csv"), 2, "file.csv"),
