@@ -758,7 +758,13 @@ def _show_replay(s: Session, steps: Iterable[Any], as_of: date | None, keys: _Ke
             return
         _show_step(s, one)
         shown = one.item["no"]
-    click.echo("end of the history" if shown is not None else "no events in this range")
+    if shown is None:
+        click.echo("no events in this range")
+    elif shown < s.info.events and as_of is None:
+        # Stopped by --to: "the end" would tell the crew there is nothing after it.
+        click.echo(f"end of the replay at event {shown}: the history goes on to event {s.info.events}")
+    else:
+        click.echo("end of the history" + (f" as of {as_of}" if as_of else ""))
 
 
 def _replay_line(no: object, on: object, actor: object, balance: object, change: object, what: object) -> str:

@@ -232,7 +232,8 @@ def test_rebuild_keeps_every_reflection(crew: Path) -> None:
 
 def test_cannot_reflect_on_an_event_that_does_not_exist(crew: Path) -> None:
     refused(crew, "--as", "Bo", "reflect", "99", "--feeling", "curious", code=1, says="no event 99")
-    refused(crew, "--as", "Bo", "reflect", "0", "--feeling", "curious", code=1, says="no event 0")
+    # Events are numbered from 1: 0 is not a number any event could have (bad input, not a refusal).
+    refused(crew, "--as", "Bo", "reflect", "0", "--feeling", "curious", code=2, says="not in the range")
 
 
 def test_cannot_reflect_on_a_reflection(crew: Path) -> None:
@@ -507,3 +508,12 @@ def test_replay_as_of_a_day_leaves_out_reflections_noted_after_it(crew: Path) ->
     assert steps[0]["reflections"] == []
     later = [json.loads(line) for line in pot(crew, "replay", "--json", today="2026-03-05").out.splitlines()]
     assert later[0]["reflections"] == [{"member": "Bo", "feeling": "hopeful", "note": ""}]
+
+
+def test_a_replay_stopped_by_to_says_the_history_goes_on(crew: Path) -> None:
+    assert (
+        pot(crew, "replay", "--to", "3").out.splitlines()[-1]
+        == "end of the replay at event 3: the history goes on to event 5"
+    )
+    assert pot(crew, "replay", "--from", "4").out.splitlines()[-1] == "end of the history"
+    assert pot(crew, "replay", "--as-of", "2026-01-01").out.splitlines()[-1] == "end of the history as of 2026-01-01"
