@@ -147,6 +147,9 @@ if __name__ == "__main__":
     # memory counts its parent's at the fork.
     import sys
 
+    if any("://" in arg for arg in sys.argv[1:]):
+        # Path() would turn a URL into nested folders of SQLite files in the working directory.
+        sys.exit("bench.data writes SQLite files (the benchmarks time SQLite): give a file path, not a database URL")
     match sys.argv[1:]:
         case ["crew", db]:
             crew_pot(Path(db))
