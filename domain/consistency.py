@@ -39,7 +39,7 @@ from domain.events import (
     WithdrawalPaid,
     WithdrawalProposed,
 )
-from domain.pot import Pot, ProposalState
+from domain.pot import Pot, ProposalState, check_game
 from domain.values import (
     currency_digits,
     format_amount,
@@ -167,6 +167,7 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
                 _member(pot, name)
             if len(set(named)) != len(named):
                 raise BadInput("a game names each member once")
+            check_game(event.game, event.participants, event.asker, event.offered, event.missed, event.resolved)
         case ReflectionNoted():
             _as_given(actor.name, event.member, "member (a member reflects only as themselves)")
             if not 1 <= event.event_no < event.no or event.event_no in pot.state.reflection_nos:

@@ -134,6 +134,48 @@ class PotState(_State):
         return data
 
 
+def check_game(
+    game: str,
+    people: tuple[str, ...],
+    asker: str | None,
+    offered: tuple[str, ...],
+    missed: tuple[str, ...],
+    resolved: bool | None,
+) -> None:
+    """The shape each game of SPEC §2 takes: who is in it, and how a conflict ended.
+
+    `play_game` checks it before recording a game, and an import checks every
+    recorded one (domain.consistency), so the two cannot drift apart.
+    """
+    match game:
+        case "listening" | "co-own":
+            if len(people) < 2:
+                raise BadInput(f"a {game} game needs at least two members (--with)")
+        case "money":
+            if asker is None or not offered:
+                raise BadInput("a money talk needs --asker and at least one --offered")
+            if asker in offered:
+                raise BadInput(f"{asker} cannot both ask and offer in the same money talk")
+            if people:
+                raise BadInput("a money talk names its people as --asker and --offered")
+        case "meeting":
+            if overlap := set(people) & set(missed):
+                raise BadInput(f"{sorted(overlap)[0]} cannot both attend and miss the meeting")
+        case "conflict":
+            if len(people) < 2:
+                raise BadInput("a conflict is between at least two members (--between)")
+            if resolved is None:
+                raise BadInput("say how the conflict ended: --resolved or --unresolved")
+        case _:
+            raise BadInput(f"unknown game {game!r}")
+    if game != "money" and (asker is not None or offered):
+        raise BadInput("only a money talk has an asker and offers")
+    if game != "meeting" and missed:
+        raise BadInput("only a meeting has members who missed it")
+    if game != "conflict" and resolved is not None:
+        raise BadInput("only a conflict ends resolved or unresolved")
+
+
 class Pot(BaseAggregate[uuid.UUID]):
     """A crew's pot. Its event numbers are the aggregate's versions, from 1."""
 
@@ -589,25 +631,8 @@ class Pot(BaseAggregate[uuid.UUID]):
         late = self._names(missed, "--missed", allow_empty=True)
         offers = self._names(offered, "--offered", allow_empty=True)
         who_asked = self.current_member(asker).name if asker else None
-        match game:
-            case "listening" | "co-own":
-                if len(people) < 2:
-                    raise BadInput(f"a {game} game needs at least two members (--with)")
-            case "money":
-                if who_asked is None or not offers:
-                    raise BadInput("a money talk needs --asker and at least one --offered")
-                if who_asked in offers:
-                    raise BadInput(f"{who_asked} cannot both ask and offer in the same money talk")
-            case "meeting":
-                if overlap := set(people) & set(late):
-                    raise BadInput(f"{sorted(overlap)[0]} cannot both attend and miss the meeting")
-            case "conflict":
-                if len(people) < 2:
-                    raise BadInput("a conflict is between at least two members (--between)")
-                if resolved is None:
-                    raise BadInput("say how the conflict ended: --resolved or --unresolved")
-            case _:
-                raise BadInput(f"unknown game {game!r}")
+        ended = resolved if game == "conflict" else None
+        check_game(game, people, who_asked, offers, late, ended)
         self._emit(
             GamePlayed,
             actor=acting.name,
@@ -617,7 +642,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             asker=who_asked,
             offered=offers,
             missed=late,
-            resolved=resolved if game == "conflict" else None,
+            resolved=ended,
         )
         return self.version
 

@@ -749,3 +749,20 @@ def test_a_statement_without_even_a_header_is_refused(crew: Path, tmp_path: Path
 def test_a_statement_with_a_header_and_no_rows_adds_nothing(crew: Path, tmp_path: Path) -> None:
     header_only = statement(tmp_path / "none.csv", [])
     assert pot(crew, "--as", "Ana", "import", str(header_only)).out.strip() == "0 new, 0 already recorded"
+
+
+@pytest.mark.parametrize(
+    ("edits", "says"),
+    [
+        ({"fields.asker": "Dee"}, "only a money talk has an asker and offers"),
+        ({"fields.participants": ["Ana"]}, "a listening game needs at least two members (--with)"),
+        ({"fields.participants": ["Ana", "Mallory"]}, "'Mallory' is not a member"),
+        ({"fields.game": "money"}, "a money talk needs --asker"),
+    ],
+)
+def test_a_forged_game_is_not_imported(crew: Path, tmp_path: Path, edits: dict[str, Any], says: str) -> None:
+    ok(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Bo,Cy")
+    exported = forged(export(crew, "jsonl", tmp_path / "pot.jsonl"), {6: edits})
+    result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
+    assert result.code == 1
+    assert result.err.startswith(f"error: line 6 (event 6): could not have been recorded: {says}"), result.err
