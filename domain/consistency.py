@@ -17,7 +17,6 @@ under an older rule must still import, so they are not checked here.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 from domain.consent import tally
@@ -39,7 +38,7 @@ from domain.events import (
     WithdrawalPaid,
     WithdrawalProposed,
 )
-from domain.pot import Pot, ProposalState, check_game
+from domain.pot import Pot, ProposalState, check_game, check_pledge_terms
 from domain.values import (
     currency_digits,
     format_amount,
@@ -52,8 +51,6 @@ from domain.values import (
     parse_slug,
     parse_text,
 )
-
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 
 
 def check_opening(event: PotOpened) -> None:
@@ -216,19 +213,14 @@ def _open(pot: Pot, no: int) -> ProposalState:
 
 
 def _pledge(pot: Pot, event: PledgeSet) -> None:
-    if not _MONTH.fullmatch(event.from_month):
-        raise BadInput(f"pledge month {event.from_month!r} is not YYYY-MM")
-    if event.kind == "monthly":
-        if event.monthly_minor is None or event.percent is not None:
-            raise BadInput("a monthly pledge has an amount and no percent")
-        _money(pot, event.monthly_minor, "monthly pledge")
-        return
-    if event.percent is None or event.monthly_minor is not None:
-        raise BadInput("a percent pledge has a percent and no amount")
+    if (event.kind == "percent") != (event.percent is not None):
+        raise BadInput(f"a {event.kind} pledge has {'a percent' if event.kind == 'percent' else 'no percent'}")
     try:
-        share = Decimal(event.percent)
+        share = None if event.percent is None else Decimal(event.percent)
     except InvalidOperation:
         raise BadInput(f"percent {event.percent!r} is not a decimal") from None
-    if not (share.is_finite() and 0 < share <= 100 and share == share.quantize(Decimal("0.01"))):
-        raise BadInput(f"percent {event.percent} must be above 0 and at most 100, with at most two decimals")
-    _as_given(format(share.normalize(), "f"), event.percent, "percent")
+    check_pledge_terms(share, event.monthly_minor, event.from_month)
+    if event.monthly_minor is not None:
+        _money(pot, event.monthly_minor, "monthly pledge")
+    if share is not None:
+        _as_given(format(share.normalize(), "f"), str(event.percent), "percent")

@@ -134,6 +134,21 @@ class PotState(_State):
         return data
 
 
+def check_pledge_terms(percent: Decimal | None, monthly_minor: int | None, from_month: str) -> None:
+    """What a pledge is (SPEC §1 Pledge), whatever the day: `set_pledge` and an import check it alike."""
+    if (percent is None) == (monthly_minor is None):
+        raise BadInput("give exactly one of --percent and --monthly")
+    # is_finite first: comparing a NaN Decimal raises instead of answering.
+    if percent is not None and not (
+        percent.is_finite() and 0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))
+    ):
+        raise BadInput(f"percent {percent} must be above 0 and at most 100, with at most two decimals")
+    if monthly_minor is not None and monthly_minor <= 0:
+        raise BadInput("a monthly pledge must be above zero")
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
+        raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
+
+
 def check_game(
     game: str,
     people: tuple[str, ...],
@@ -581,17 +596,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         who = self.current_member(member)
         if acting.role != "treasurer" and name_key(acting.name) != name_key(who.name):
             raise NotAuthorized(f"{acting.name} may set only their own pledge; a treasurer may set anyone's")
-        if (percent is None) == (monthly_minor is None):
-            raise BadInput("give exactly one of --percent and --monthly")
-        # is_finite first: comparing a NaN Decimal raises instead of answering.
-        if percent is not None and not (
-            percent.is_finite() and 0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))
-        ):
-            raise BadInput(f"percent {percent} must be above 0 and at most 100, with at most two decimals")
-        if monthly_minor is not None and monthly_minor <= 0:
-            raise BadInput("a monthly pledge must be above zero")
-        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
-            raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
+        check_pledge_terms(percent, monthly_minor, from_month)
         if from_month > today.strftime("%Y-%m"):
             raise BadInput(f"pledge month {from_month} is after the current month")
         if from_month < EARLIEST.strftime("%Y-%m"):

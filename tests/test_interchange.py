@@ -766,3 +766,20 @@ def test_a_forged_game_is_not_imported(crew: Path, tmp_path: Path, edits: dict[s
     result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
     assert result.code == 1
     assert result.err.startswith(f"error: line 6 (event 6): could not have been recorded: {says}"), result.err
+
+
+@pytest.mark.parametrize(
+    ("edits", "says"),
+    [
+        ({"fields.percent": "150"}, "percent 150 must be above 0 and at most 100"),
+        ({"fields.percent": "7.50"}, "percent '7.50' is not as the pot records it ('7.5')"),
+        ({"fields.kind": "monthly"}, "a monthly pledge has no percent"),
+        ({"fields.from_month": "2026-13"}, "pledge month '2026-13' is not a month"),
+    ],
+)
+def test_a_forged_pledge_is_not_imported(crew: Path, tmp_path: Path, edits: dict[str, Any], says: str) -> None:
+    ok(crew, "--as", "Bo", "pledge", "Bo", "--percent", "7.5", "--from", "2026-01")
+    exported = forged(export(crew, "jsonl", tmp_path / "pot.jsonl"), {6: edits})
+    result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
+    assert result.code == 1
+    assert result.err.startswith(f"error: line 6 (event 6): could not have been recorded: {says}"), result.err
