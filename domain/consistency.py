@@ -40,6 +40,8 @@ from domain.events import (
 )
 from domain.pot import Pot, ProposalState, check_game, check_pledge_terms
 from domain.values import (
+    EARLIEST,
+    LATEST,
     currency_digits,
     format_amount,
     name_key,
@@ -55,6 +57,7 @@ from domain.values import (
 
 def check_opening(event: PotOpened) -> None:
     """Refuse a pot's first event unless `pot init` could have recorded it."""
+    _in_range(event)
     parse_slug(event.slug)
     _as_given(parse_text(event.name, "pot name", max_len=200, required=True, one_line=True), event.name, "pot name")
     _as_given(parse_currency(event.currency), event.currency, "currency")
@@ -73,9 +76,14 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
         if not (isinstance(event, MemberJoined) and event.member == event.actor and event.role == "treasurer"):
             raise Refused("a pot's second event is its opener joining as treasurer")
         return
-    # A decision is recorded by the command that completed the votes, which may be
-    # its actor leaving; every other event's actor is a member when it happens.
-    actor = pot.find_member(event.actor) if isinstance(event, ProposalDecided) else pot.current_member(event.actor)
+    _in_range(event)
+    # A proposal whose every voter still here has voted is decided by the command that
+    # made it so (the last vote, or a member leaving), before anything else happens.
+    owed = next((p for p in pot.state.proposals.values() if p.status == "open" and pot.everyone_voted(p)), None)
+    if owed is not None and not (isinstance(event, ProposalDecided) and event.proposal_no == owed.no):
+        raise Refused(f"every voter still here had voted on proposal {owed.no}: it is decided next, at once")
+    # That decision's actor may be the member who just left; every other actor is a member when it happens.
+    actor = pot.find_member(event.actor) if owed is not None else pot.current_member(event.actor)
     if actor is None:
         raise Refused(f"{event.actor!r} is not a member of pot {pot.slug!r}")
     _as_given(actor.name, event.actor, "actor")
@@ -93,6 +101,8 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
         case RoleChanged():
             _treasurer(pot, event.actor, "change roles")
             member = _member(pot, event.member)
+            if pot.current_member(member).role == event.role:
+                raise Refused(f"{member} is already a {event.role}")
             if event.role == "member":
                 _not_the_last_treasurer(pot, member)
         case ContributionRecorded():
@@ -101,34 +111,39 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
             _money(pot, event.amount_minor, "amount")
             if event.income_minor is not None:
                 _money(pot, event.income_minor, "income")
-            _as_given(parse_text(event.note, "note"), event.note, "note")
+                if event.income_minor < event.amount_minor:
+                    raise BadInput("income must be at least the contribution amount")
+            _text(event.note, "note")
             if event.ref is not None:
-                _as_given(parse_text(event.ref, "ref", max_len=200, required=True, one_line=True), event.ref, "ref")
+                _text(event.ref, "ref", max_len=200, required=True, one_line=True)
                 if pot.recorded_refs([event.ref]):
                     raise Refused(f"ref {event.ref!r} is recorded already")
         case ContributionReversed():
             _treasurer(pot, event.actor, "reverse contributions")
             no = event.contribution_no
-            found = pot.contribution(no) if 1 <= no <= pot.version else None
-            if found is None:
+            given = pot.contribution(no) if 1 <= no <= pot.version else None
+            if given is None:
                 raise Refused(f"event {no} is not a contribution")
             if no in pot.state.reversed_nos:
                 raise Refused(f"contribution {no} is reversed already")
-            if (found.member, found.amount_minor) != (event.member, event.amount_minor):
-                raise Refused(f"contribution {no} was {pot.money(found.amount_minor)} from {found.member}")
-            parse_text(event.reason, "reason", required=True)
+            if (given.member, given.amount_minor) != (event.member, event.amount_minor):
+                raise Refused(f"contribution {no} was {pot.money(given.amount_minor)} from {given.member}")
+            _text(event.reason, "reason", required=True)
         case WithdrawalProposed():
             if event.proposal_no != pot.proposal_count + 1:
                 raise Refused(f"the next proposal is number {pot.proposal_count + 1}, not {event.proposal_no}")
             _money(pot, event.amount_minor, "amount")
-            parse_text(event.purpose, "purpose", required=True)
+            _text(event.purpose, "purpose", required=True)
             if (known := pot.find_member(event.recipient)) is not None:
                 _as_given(known.name, event.recipient, "recipient")
+            else:
+                _text(event.recipient, "recipient", max_len=200, required=True, one_line=True)
             members = [m.name for m in pot.state.members.values() if m.left is None]
             if list(event.eligible) != members:
                 raise Refused(f"the eligible voters are the members then ({', '.join(members)})")
         case VoteCast():
             _as_given(actor.name, event.member, "voter (a member votes only as themselves)")
+            _text(event.reason, "reason")
             if actor.name not in _open(pot, event.proposal_no).eligible:
                 raise NotAuthorized(f"{actor.name} was not a member when proposal {event.proposal_no} was made")
         case ProposalDecided():
@@ -159,7 +174,12 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
                 raise NotAuthorized(f"{actor.name} may set only their own pledge")
             _pledge(pot, event)
         case GamePlayed():
-            named = [*event.participants, *event.offered, *event.missed, *([event.asker] if event.asker else [])]
+            named = [
+                *event.participants,
+                *event.offered,
+                *event.missed,
+                *([] if event.asker is None else [event.asker]),
+            ]
             for name in named:
                 _member(pot, name)
             if len(set(named)) != len(named):
@@ -170,7 +190,7 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
             if not 1 <= event.event_no < event.no or event.event_no in pot.state.reflection_nos:
                 raise Refused(f"event {event.event_no} is not an earlier event to reflect on")
             _as_given(parse_feeling(event.feeling), event.feeling, "feeling")
-            parse_text(event.note, "note")
+            _text(event.note, "note")
         case PotOpened():
             raise Refused("a pot's history starts with pot_opened, and only once")
 
@@ -180,6 +200,21 @@ def _as_given(canonical: str, given: str, what: str) -> None:
     # another case or with spaces around it would be a second spelling of one thing.
     if canonical != given:
         raise BadInput(f"{what} {given!r} is not as the pot records it ({canonical!r})")
+
+
+def _text(value: str, what: str, *, max_len: int = 500, required: bool = False, one_line: bool = False) -> None:
+    # Free text as the CLI stores it: trimmed, within its length, without control characters.
+    _as_given(parse_text(value, what, max_len=max_len, required=required, one_line=one_line), value, what)
+
+
+def _in_range(event: PotEvent) -> None:
+    # Dates are 1900-2999 whatever the day a command ran: outside, a typo, and the report cannot draw them.
+    for what, day in (
+        ("date", event.on),
+        *((("closing date", event.closes),) if isinstance(event, WithdrawalProposed) else ()),
+    ):
+        if not EARLIEST <= day <= LATEST:
+            raise BadInput(f"{what} {day} is not between {EARLIEST.year} and {LATEST.year}")
 
 
 def _member(pot: Pot, name: str) -> str:

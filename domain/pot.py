@@ -46,7 +46,7 @@ from domain.events import (
     record_of,
 )
 from domain.history import Contribution, History
-from domain.values import EARLIEST, format_amount, name_key
+from domain.values import EARLIEST, LATEST, format_amount, name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
 POT_NAMESPACE = uuid.UUID("0b6f4a52-2f3c-4d84-9a55-6c0a3f1e9d21")
@@ -147,6 +147,8 @@ def check_pledge_terms(percent: Decimal | None, monthly_minor: int | None, from_
         raise BadInput("a monthly pledge must be above zero")
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
         raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
+    if not EARLIEST.strftime("%Y-%m") <= from_month <= LATEST.strftime("%Y-%m"):
+        raise BadInput(f"pledge month {from_month} is not between {EARLIEST.year} and {LATEST.year}: check the year")
 
 
 def check_game(
@@ -174,6 +176,8 @@ def check_game(
             if people:
                 raise BadInput("a money talk names its people as --asker and --offered")
         case "meeting":
+            if not people:
+                raise BadInput("a meeting needs at least one member who attended (--attended)")
             if overlap := set(people) & set(missed):
                 raise BadInput(f"{sorted(overlap)[0]} cannot both attend and miss the meeting")
         case "conflict":
@@ -389,7 +393,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         self._emit(MemberLeft, actor=acting.name, on=today, member=member.name)
         # A proposal whose remaining voters have all voted is now complete.
         for proposal in list(self.state.proposals.values()):
-            if proposal.status == "open" and self._everyone_voted(proposal):
+            if proposal.status == "open" and self.everyone_voted(proposal):
                 self._decide(proposal, actor=acting.name, today=today)
         return member.name
 
@@ -534,7 +538,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             position=position,
             reason=reason.strip(),
         )
-        if self._everyone_voted(proposal):
+        if self.everyone_voted(proposal):
             self._decide(proposal, actor=voter.name, today=today)
         return self.proposal_status(proposal_no)
 
@@ -542,7 +546,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         closer = self.current_member(actor)
         proposal = self._open_proposal(proposal_no)
         # SPEC §1: it closes *after* its closing date; votes are still taken on that day.
-        if today <= proposal.closes and not self._everyone_voted(proposal):
+        if today <= proposal.closes and not self.everyone_voted(proposal):
             raise Refused(f"proposal {proposal_no} is open for votes until {proposal.closes}")
         self._decide(proposal, actor=closer.name, today=today)
         return self.proposal_status(proposal_no)
@@ -599,8 +603,6 @@ class Pot(BaseAggregate[uuid.UUID]):
         check_pledge_terms(percent, monthly_minor, from_month)
         if from_month > today.strftime("%Y-%m"):
             raise BadInput(f"pledge month {from_month} is after the current month")
-        if from_month < EARLIEST.strftime("%Y-%m"):
-            raise BadInput(f"pledge month {from_month} is before {EARLIEST.year}: check the year")
         self._emit(
             PledgeSet,
             actor=acting.name,
@@ -689,7 +691,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise Refused(f"proposal {no} is {status}: it is no longer open")
         return self.state.proposals[no]
 
-    def _everyone_voted(self, proposal: ProposalState) -> bool:
+    def everyone_voted(self, proposal: ProposalState) -> bool:
         still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
         return all(n in proposal.votes for n in still_here)
 

@@ -268,7 +268,11 @@ def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
         if obj["prev"] != running:
             raise BrokenLine(line_no, expected, f"does not follow from event {expected - 1} (prev differs)")
         record = {k: obj[k] for k in RECORD_KEYS}
-        recomputed = chain.digest(record)
+        try:
+            recomputed = chain.digest(record)
+        except UnicodeEncodeError:
+            # JSON can escape a lone surrogate (\ud800), which is no character at all: not text pot wrote.
+            raise BrokenLine(line_no, expected, "holds text that is not valid Unicode") from None
         if obj["digest"] != recomputed:
             raise BrokenLine(line_no, expected, "its digest does not match its content: the line was changed")
         running = recomputed

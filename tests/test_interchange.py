@@ -361,6 +361,27 @@ FORGERIES: dict[str, tuple[dict[int, dict[str, Any]], str]] = {
         {18: {"fields.amount_minor": 2000}},
         "line 18 (event 18): could not have been recorded: proposal 1 pays 30.00 to Dee",
     ),
+    # What a PostgreSQL text column cannot hold, that would stop every pot's views in a shared store.
+    "a NUL in a vote's reason": (
+        {13: {"fields.reason": "a\x00b"}},
+        "line 13 (event 13): could not have been recorded: reason contains a control character",
+    ),
+    "a NUL in a recipient": (
+        {19: {"fields.recipient": "Ho\x00stel"}},
+        "line 19 (event 19): could not have been recorded: recipient contains a control character",
+    ),
+    "a value date in year 1": (
+        {8: {"on": "0001-01-01"}},
+        "line 8 (event 8): could not have been recorded: date 0001-01-01 is not between 1900 and 2999",
+    ),
+    "an income below the amount": (
+        {6: {"fields.income_minor": 1}},
+        "line 6 (event 6): could not have been recorded: income must be at least the contribution amount",
+    ),
+    "a reason not trimmed": (
+        {10: {"fields.reason": "  entered twice  "}},
+        "line 10 (event 10): could not have been recorded: reason ' entered twice ' is not as the pot records it",
+    ),
 }
 
 
@@ -758,6 +779,14 @@ def test_a_statement_with_a_header_and_no_rows_adds_nothing(crew: Path, tmp_path
         ({"fields.participants": ["Ana"]}, "a listening game needs at least two members (--with)"),
         ({"fields.participants": ["Ana", "Mallory"]}, "'Mallory' is not a member"),
         ({"fields.game": "money"}, "a money talk needs --asker"),
+        (
+            {"fields.game": "money", "fields.participants": [], "fields.asker": "", "fields.offered": ["Bo"]},
+            "'' is not",
+        ),
+        (
+            {"fields.game": "meeting", "fields.participants": [], "fields.missed": ["Bo"]},
+            "a meeting needs at least one",
+        ),
     ],
 )
 def test_a_forged_game_is_not_imported(crew: Path, tmp_path: Path, edits: dict[str, Any], says: str) -> None:
@@ -783,3 +812,42 @@ def test_a_forged_pledge_is_not_imported(crew: Path, tmp_path: Path, edits: dict
     result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
     assert result.code == 1
     assert result.err.startswith(f"error: line 6 (event 6): could not have been recorded: {says}"), result.err
+
+
+def test_a_decision_skipped_after_the_last_vote_is_not_imported(busy: Path, tmp_path: Path) -> None:
+    # Dee's vote (event 16) completed proposal 1, so `pot` decided it in the same command (event 17).
+    records = [json.loads(line) for line in export(busy, "jsonl", tmp_path / "pot.jsonl").read_text().splitlines()]
+    del records[16]
+    for no, record in enumerate(records, start=1):
+        record["no"] = no
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+    exported = tmp_path / "skipped.jsonl"
+    exported.write_text("".join(rewrite(lines, 16)), encoding="utf-8")
+    result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
+    assert (result.code, result.err) == (
+        1,
+        "error: line 17 (event 17): could not have been recorded: "
+        "every voter still here had voted on proposal 1: it is decided next, at once\n",
+    )
+
+
+def test_a_lone_surrogate_in_a_file_is_named_not_a_traceback(busy: Path, tmp_path: Path) -> None:
+    exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].replace('"note":"January"', '"note":"Jan\\ud800"')
+    assert "\\ud800" in lines[5]
+    exported.write_text("".join(lines), encoding="utf-8")
+    for args in (("import", str(exported)), ("verify", "--file", str(exported))):
+        result = pot(tmp_path / "fresh.sqlite", *args)
+        assert result.code == 1, result.err
+        assert "line 6 (event 6): holds text that is not valid Unicode" in result.err
+
+
+def test_a_forged_role_change_to_the_same_role_is_not_imported(crew: Path, tmp_path: Path) -> None:
+    ok(crew, "--as", "Ana", "member", "role", "Bo", "treasurer")
+    exported = forged(export(crew, "jsonl", tmp_path / "pot.jsonl"), {6: {"fields.role": "member"}})
+    result = pot(tmp_path / "fresh.sqlite", "import", str(exported))
+    assert (result.code, result.err) == (
+        1,
+        "error: line 6 (event 6): could not have been recorded: Bo is already a member\n",
+    )
