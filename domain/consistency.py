@@ -9,10 +9,13 @@ in the state it needs. A history that fails is one no crew could have recorded,
 and storing it would leave views that cannot be built (two members with one name)
 or figures no rule allows.
 
-These are the rules that never depend on the day. The date rules (no value date
-in the future, voting windows) are checked against the day a command ran, which a
-history does not keep, and they may be tightened in later versions; a backup made
-under an older rule must still import, so they are not checked here.
+These are the rules that never depend on the day, with dates kept to 1900-2999
+(outside it a date is a typo, and the report cannot draw it). The rules that do
+depend on it (no value date in the future, the voting window) are checked against
+the day a command ran, which a history does not keep, and they may be tightened in
+later versions; a backup made under an older rule must still import, so they are
+not checked here. Neither may the rules here tighten: a value some version of `pot`
+stored must keep passing, or that version's backups stop restoring.
 """
 
 from __future__ import annotations
