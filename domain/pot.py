@@ -147,8 +147,11 @@ def check_pledge_terms(percent: Decimal | None, monthly_minor: int | None, from_
         raise BadInput("a monthly pledge must be above zero")
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
         raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
-    if not EARLIEST.strftime("%Y-%m") <= from_month <= LATEST.strftime("%Y-%m"):
-        raise BadInput(f"pledge month {from_month} is not between {EARLIEST.year} and {LATEST.year}: check the year")
+    # The same years a typed date may have (domain.values.parse_date).
+    if from_month < EARLIEST.strftime("%Y-%m"):
+        raise BadInput(f"pledge month {from_month} is before {EARLIEST.year}: check the year")
+    if from_month > LATEST.strftime("%Y-%m"):
+        raise BadInput(f"pledge month {from_month} is after {LATEST.year}: check the year")
 
 
 def check_game(
