@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from domain.consent import tally
 from domain.errors import BadInput, NotAuthorized, Refused
 from domain.events import (
     ContributionRecorded,
@@ -41,7 +40,7 @@ from domain.events import (
     WithdrawalPaid,
     WithdrawalProposed,
 )
-from domain.pot import Pot, ProposalState, check_game, check_pledge_terms
+from domain.pot import Pot, check_game, check_pledge_terms
 from domain.values import (
     EARLIEST,
     LATEST,
@@ -92,7 +91,7 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
     _as_given(actor.name, event.actor, "actor")
     match event:
         case MemberJoined():
-            _treasurer(pot, event.actor, "add members")
+            pot.acting_treasurer(event.actor, "add members")
             _as_given(parse_name(event.member), event.member, "member name")
             if (existing := pot.find_member(event.member)) is not None:
                 raise Refused(f"{existing.name} joined already (names are compared ignoring case)")
@@ -100,16 +99,16 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
             member = _member(pot, event.member)
             if actor.role != "treasurer" and name_key(actor.name) != name_key(member):
                 raise NotAuthorized(f"only a treasurer may remove another member; {actor.name} is a member")
-            _not_the_last_treasurer(pot, member)
+            pot.keep_a_treasurer(pot.current_member(member))
         case RoleChanged():
-            _treasurer(pot, event.actor, "change roles")
+            pot.acting_treasurer(event.actor, "change roles")
             member = _member(pot, event.member)
             if pot.current_member(member).role == event.role:
                 raise Refused(f"{member} is already a {event.role}")
             if event.role == "member":
-                _not_the_last_treasurer(pot, member)
+                pot.keep_a_treasurer(pot.current_member(member))
         case ContributionRecorded():
-            _treasurer(pot, event.actor, "record contributions")
+            pot.acting_treasurer(event.actor, "record contributions")
             _member(pot, event.member)
             _money(pot, event.amount_minor, "amount")
             if event.income_minor is not None:
@@ -122,7 +121,7 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
                 if pot.recorded_refs([event.ref]):
                     raise Refused(f"ref {event.ref!r} is recorded already")
         case ContributionReversed():
-            _treasurer(pot, event.actor, "reverse contributions")
+            pot.acting_treasurer(event.actor, "reverse contributions")
             no = event.contribution_no
             given = pot.contribution(no) if 1 <= no <= pot.version else None
             if given is None:
@@ -141,29 +140,23 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
                 _as_given(known.name, event.recipient, "recipient")
             else:
                 _text(event.recipient, "recipient", max_len=200, required=True, one_line=True)
-            members = [m.name for m in pot.state.members.values() if m.left is None]
-            if list(event.eligible) != members:
-                raise Refused(f"the eligible voters are the members then ({', '.join(members)})")
+            if event.eligible != pot.current_names():
+                raise Refused(f"the eligible voters are the members then ({', '.join(pot.current_names())})")
         case VoteCast():
             _as_given(actor.name, event.member, "voter (a member votes only as themselves)")
             _text(event.reason, "reason")
-            if actor.name not in _open(pot, event.proposal_no).eligible:
+            if actor.name not in pot.open_proposal(event.proposal_no).eligible:
                 raise NotAuthorized(f"{actor.name} was not a member when proposal {event.proposal_no} was made")
         case ProposalDecided():
-            proposal = _open(pot, event.proposal_no)
-            counted = tally(proposal.votes.values(), len(proposal.eligible))
-            decided = (counted.agree, counted.abstain, counted.disagree, counted.block, counted.eligible)
-            recorded = (event.agree, event.abstain, event.disagree, event.block, event.eligible_count)
-            if decided != recorded or event.outcome != counted.outcome(Decimal(pot.state.quorum)):
+            decided = pot.decision(pot.open_proposal(event.proposal_no))
+            if {key: getattr(event, key) for key in decided} != decided:
                 raise Refused(f"the votes cast decide proposal {event.proposal_no} otherwise")
-            if event.all_voted != all(n in proposal.votes for n in proposal.eligible):
-                raise Refused(f"all_voted is not what the votes on proposal {event.proposal_no} say")
         case ProposalCancelled():
-            proposal = _open(pot, event.proposal_no)
+            proposal = pot.open_proposal(event.proposal_no)
             if name_key(proposal.proposer) != name_key(actor.name):
                 raise NotAuthorized(f"only {proposal.proposer} may cancel proposal {event.proposal_no}")
         case WithdrawalPaid():
-            _treasurer(pot, event.actor, "pay out")
+            pot.acting_treasurer(event.actor, "pay out")
             if pot.proposal_status(event.proposal_no) != "approved":
                 raise Refused(f"proposal {event.proposal_no} is {pot.proposal_status(event.proposal_no)}")
             proposal = pot.state.proposals[event.proposal_no]
@@ -226,28 +219,11 @@ def _member(pot: Pot, name: str) -> str:
     return member.name
 
 
-def _treasurer(pot: Pot, actor: str, doing: str) -> None:
-    pot.acting_treasurer(actor, doing)
-
-
-def _not_the_last_treasurer(pot: Pot, name: str) -> None:
-    treasurers = [m.name for m in pot.state.members.values() if m.left is None and m.role == "treasurer"]
-    if treasurers == [name]:
-        raise Refused(f"{name} is the pot's only treasurer")
-
-
 def _money(pot: Pot, minor: int, what: str) -> None:
     # The same rules as a typed amount: above zero, at most the pot's ceiling.
     if minor <= 0:
         raise BadInput(f"{what} must be above zero")
     parse_amount(format_amount(minor, pot.state.digits), pot.state.digits)
-
-
-def _open(pot: Pot, no: int) -> ProposalState:
-    status = pot.proposal_status(no)
-    if status != "open":
-        raise Refused(f"proposal {no} is {status}: it is no longer open")
-    return pot.state.proposals[no]
 
 
 def _pledge(pot: Pot, event: PledgeSet) -> None:

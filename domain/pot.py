@@ -312,6 +312,16 @@ class Pot(BaseAggregate[uuid.UUID]):
             raise NotAuthorized(f"only a treasurer may {doing}; {member.name} is a member")
         return member
 
+    def current_names(self) -> tuple[str, ...]:
+        """The members now, as they joined, in the order they joined: a new proposal's voters."""
+        return tuple(m.name for m in self.state.members.values() if m.left is None)
+
+    def keep_a_treasurer(self, member: MemberState) -> None:
+        """Refuse to let `member` stop being a treasurer if they are the last one (SPEC §1)."""
+        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
+        if member.role == "treasurer" and len(treasurers) == 1:
+            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+
     @property
     def proposal_count(self) -> int:
         """How many proposals were ever made: they are numbered 1, 2, 3…"""
@@ -390,9 +400,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         member = self.current_member(name)
         if acting.role != "treasurer" and name_key(acting.name) != name_key(member.name):
             raise NotAuthorized(f"only a treasurer may remove another member; {acting.name} is a member")
-        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
-        if member.role == "treasurer" and len(treasurers) == 1:
-            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+        self.keep_a_treasurer(member)
         self._emit(MemberLeft, actor=acting.name, on=today, member=member.name)
         # A proposal whose remaining voters have all voted is now complete.
         for proposal in list(self.state.proposals.values()):
@@ -406,9 +414,8 @@ class Pot(BaseAggregate[uuid.UUID]):
         role = "treasurer" if treasurer else "member"
         if member.role == role:
             raise Refused(f"{member.name} is already a {role}")
-        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
-        if role == "member" and len(treasurers) == 1:
-            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+        if role == "member":
+            self.keep_a_treasurer(member)
         self._emit(RoleChanged, actor=acting.name, on=today, member=member.name, role=role)
         return member.name
 
@@ -500,7 +507,7 @@ class Pot(BaseAggregate[uuid.UUID]):
             # A recipient who is a member is named as the member is; anyone else as given.
             known = self.find_member(recipient)
             to = known.name if known is not None else recipient.strip()
-        eligible = tuple(m.name for m in self.state.members.values() if m.left is None)
+        eligible = self.current_names()
         number = self.proposal_count + 1
         self._emit(
             WithdrawalProposed,
@@ -519,7 +526,7 @@ class Pot(BaseAggregate[uuid.UUID]):
         if position not in POSITIONS:
             raise BadInput(f"vote {position!r} is not one of {', '.join(POSITIONS)}")
         voter = self.current_member(actor)
-        proposal = self._open_proposal(proposal_no)
+        proposal = self.open_proposal(proposal_no)
         if voter.name not in proposal.eligible:
             raise NotAuthorized(
                 f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it"
@@ -547,7 +554,7 @@ class Pot(BaseAggregate[uuid.UUID]):
 
     def close(self, *, actor: str, proposal_no: int, today: date) -> str:
         closer = self.current_member(actor)
-        proposal = self._open_proposal(proposal_no)
+        proposal = self.open_proposal(proposal_no)
         # SPEC §1: it closes *after* its closing date; votes are still taken on that day.
         if today <= proposal.closes and not self.everyone_voted(proposal):
             raise Refused(f"proposal {proposal_no} is open for votes until {proposal.closes}")
@@ -556,7 +563,7 @@ class Pot(BaseAggregate[uuid.UUID]):
 
     def cancel(self, *, actor: str, proposal_no: int, today: date) -> None:
         canceller = self.current_member(actor)
-        proposal = self._open_proposal(proposal_no)
+        proposal = self.open_proposal(proposal_no)
         if name_key(canceller.name) != name_key(proposal.proposer):
             raise NotAuthorized(f"only {proposal.proposer}, who proposed it, may cancel proposal {proposal_no}")
         self._emit(ProposalCancelled, actor=canceller.name, on=today, proposal_no=proposal_no)
@@ -688,7 +695,8 @@ class Pot(BaseAggregate[uuid.UUID]):
         )
         return self.version
 
-    def _open_proposal(self, no: int) -> ProposalState:
+    def open_proposal(self, no: int) -> ProposalState:
+        """A proposal still open for votes; a refusal saying how it ended otherwise."""
         status = self.proposal_status(no)
         if status != "open":
             raise Refused(f"proposal {no} is {status}: it is no longer open")
@@ -698,21 +706,22 @@ class Pot(BaseAggregate[uuid.UUID]):
         still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
         return all(n in proposal.votes for n in still_here)
 
-    def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
+    def decision(self, proposal: ProposalState) -> dict[str, Any]:
+        """The fields of the decision the votes cast so far give (SPEC §1 Decision)."""
         counted = tally(proposal.votes.values(), len(proposal.eligible))
-        self._emit(
-            ProposalDecided,
-            actor=actor,
-            on=today,
-            proposal_no=proposal.no,
-            outcome=counted.outcome(Decimal(self.state.quorum)),
-            agree=counted.agree,
-            abstain=counted.abstain,
-            disagree=counted.disagree,
-            block=counted.block,
-            eligible_count=counted.eligible,
-            all_voted=all(n in proposal.votes for n in proposal.eligible),
-        )
+        return {
+            "proposal_no": proposal.no,
+            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "agree": counted.agree,
+            "abstain": counted.abstain,
+            "disagree": counted.disagree,
+            "block": counted.block,
+            "eligible_count": counted.eligible,
+            "all_voted": all(n in proposal.votes for n in proposal.eligible),
+        }
+
+    def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
+        self._emit(ProposalDecided, actor=actor, on=today, **self.decision(proposal))
 
     # ------------------------------------------------------------- the fold
     def _canon(self, name: str) -> str:
