@@ -58,7 +58,6 @@ def write_csv(path: Path, n: int) -> None:
 
 def crew_pot(db: Path) -> None:
     """A store holding one pot with the crew and nothing else (seven events)."""
-    from domain.pot import Pot
     from ledger.app import Ledger
     from ledger.store import resolve
 
@@ -73,10 +72,8 @@ def crew_pot(db: Path) -> None:
             treasurer=CREW[0],
             today=FIRST_DAY,
         )
-        pot: Pot = ledger.load(SLUG)
         for name in CREW[1:]:
-            pot.add_member(actor=CREW[0], name=name, treasurer=False, today=FIRST_DAY)
-        ledger.app.save(pot)
+            ledger.add_member(SLUG, actor=CREW[0], name=name, treasurer=False, today=FIRST_DAY)
     finally:
         ledger.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,10 @@ from typing import Any
 GENESIS = "0" * 64
 # Characters of the head digest a member writes down; 64 bits is plenty for one pot.
 SHORT = 16
+# The fewest characters of a digest that `verify --digest` accepts as naming one event.
+MIN_PREFIX = 8
+# A digest is the hex SHA-256 of a chain record: 64 characters at most.
+FULL = 64
 
 
 def iso_at(timestamp: datetime) -> str:
@@ -33,3 +38,21 @@ def digest(record: dict[str, Any]) -> str:
     """SHA-256 hex of the record's canonical JSON (sorted keys, no spaces, UTF-8)."""
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_digest(text: str) -> str:
+    """A digest written down earlier: hex, long enough to name one event, lower-cased.
+
+    A malformed digest is a typo, not evidence of tampering: it must not reach
+    `verify`, whose failure (exit 1) says the history changed.
+    """
+    from domain.errors import BadInput
+
+    raw = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]+", raw, re.ASCII):
+        raise BadInput(f"--digest {text!r} is not a digest: use the hex characters (0-9, a-f) `pot verify` printed")
+    if len(raw) < MIN_PREFIX:
+        raise BadInput(f"--digest {text!r} is too short: give at least {MIN_PREFIX} hex characters")
+    if len(raw) > FULL:
+        raise BadInput(f"--digest {text!r} is too long: a digest has at most {FULL} hex characters")
+    return raw

@@ -152,6 +152,14 @@ def parse_quorum(text: str) -> Decimal:
     )
 
 
+def parse_percent(text: str) -> Decimal:
+    """A plain decimal percentage (`10`, `7.5`); the pot checks its range and decimals."""
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw, re.ASCII):
+        raise BadInput(f"percent {text!r} is not a plain decimal above 0: use digits and a dot, e.g. 7.5")
+    return Decimal(raw)
+
+
 def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = False, one_line: bool = False) -> str:
     """Free text (notes, reasons, purposes): trimmed, no control characters but none required.
 

@@ -1,11 +1,12 @@
-"""The ledger: commands that change a pot, and queries that read its views.
+"""The ledger: one open store, and the typed application API every front end calls.
 
 `Ledger` wraps the eventsourcing `Application` (events and snapshots) and a
-SQLAlchemy engine on the same database (read models). A command loads the pot,
-lets the domain decide, and saves every new event in one atomic `save()`; if
-another process saved first, the store's optimistic concurrency refuses ours
-and the command runs again on fresh state. Queries first catch the projections
-up from the event log, then read the tables.
+SQLAlchemy engine on the same database (read models). Its commands
+(`ledger.commands`) load the pot, let the domain decide, and save every new
+event in one atomic `save()`; if another process saved first, the store's
+optimistic concurrency refuses ours and the command runs again on fresh state.
+Its queries (`ledger.reads`) first catch the views up from the event log, then
+read the tables. This module holds the machinery both stand on.
 """
 
 from __future__ import annotations
@@ -14,28 +15,26 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, select, text
 
 from domain.errors import Refused, Tampered, UnknownPot
 from domain.events import ContributionRecorded
 from domain.history import Contribution
 from domain.pot import Pot, pot_id
-from domain.values import currency_digits, name_key
+from ledger.commands import Commands
+from ledger.engines import append_only_postgres, append_only_sqlite, create_view_tables, sqlite_engine
+from ledger.reads import Reads
 from ledger.store import Store, postgres_engine, postgres_setup
-from projections import queries
 from projections.core import CoreProjection
 from projections.pledges import PledgesProjection
 from projections.reflections import ReflectionsProjection
-from projections.reports import PotInfo
 from projections.runner import Projection, catch_up_all, reset
-from projections.tables import metadata, refs
+from projections.tables import refs
 from projections.trust import TrustProjection
 
 T = TypeVar("T")
@@ -72,77 +71,6 @@ class PotApplication(Application[UUID]):
                 self.snapshots.put([Pot.Snapshot.take(aggregate)])
 
 
-def _sqlite_engine(store: Store) -> Engine:
-    engine = create_engine(store.sqlalchemy_url, poolclass=NullPool)
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let us issue BEGIN ourselves: pysqlite's implicit BEGIN comes too late to lock.
-        dbapi_conn.isolation_level = None
-        dbapi_conn.execute(f"PRAGMA busy_timeout = {store.es_env.get('SQLITE_LOCK_TIMEOUT', '30')}000")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        # Writers take the lock at BEGIN, so a catch-up never reads a position another
-        # process is about to move; readers get a consistent WAL snapshot.
-        mode = "DEFERRED" if conn.get_execution_options().get("pot_read_only") else "IMMEDIATE"
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
-
-
-_APPEND_ONLY_SQLITE = (
-    "CREATE TRIGGER IF NOT EXISTS stored_events_no_update BEFORE UPDATE ON stored_events "
-    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS stored_events_no_delete BEFORE DELETE ON stored_events "
-    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
-)
-
-
-# PostgreSQL has no `RAISE(ABORT)` in triggers: a trigger function raises instead.
-_APPEND_ONLY_POSTGRES = (
-    "CREATE OR REPLACE FUNCTION pot_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'stored events are append-only'; END $$",
-    "CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-    "FOR EACH ROW EXECUTE FUNCTION pot_append_only()",
-    "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-    "FOR EACH STATEMENT EXECUTE FUNCTION pot_append_only()",
-)
-
-
-def _append_only_postgres(engine: Engine, recorder: Any) -> None:
-    """Make the library's events table refuse UPDATE, DELETE and TRUNCATE (once per store)."""
-    table = str(recorder.events_table_name)
-    with engine.begin() as conn:
-        exists = conn.exec_driver_sql(
-            "SELECT 1 FROM pg_trigger WHERE tgname = %(name)s AND tgrelid = to_regclass(%(table)s)",
-            {"name": f"{table}_no_update_delete", "table": table},
-        ).first()
-        if exists is None:
-            for statement in _APPEND_ONLY_POSTGRES:
-                conn.exec_driver_sql(statement.format(table=table))
-
-
-def _create_tables(engine: Engine) -> None:
-    """Create the read-model tables and indexes a store lacks; refold `core` if its refs table is new.
-
-    `create_all` creates an index only with its table, so an index added to an
-    existing table later (the trust report's covering ones) is created here.
-    A store made before `cp_refs` existed has refs in its log that the new table
-    does not hold yet, and the ref rule reads that table: the core projection is
-    emptied, so the next catch-up refolds it from the log, refs included.
-    """
-    with engine.connect() as conn:
-        refs_missing = not inspect(conn).has_table(refs.name)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
-    if refs_missing:
-        reset(engine, CoreProjection())
-
-
 class StoredHistory:
     """A loaded pot's past contributions, from the event store and the refs table (domain.history).
 
@@ -154,7 +82,7 @@ class StoredHistory:
     to disk past a small cache, so an import's memory does not grow with its file.
     """
 
-    def __init__(self, ledger: Ledger, slug: str) -> None:
+    def __init__(self, ledger: LedgerBase, slug: str) -> None:
         self._ledger, self._slug = ledger, slug
         # Answers already read, None for a ref not recorded: an import asks once per part,
         # then once per row. Emptied whenever contributions are kept, so it holds one part.
@@ -228,27 +156,25 @@ def _kept_contribution(row: tuple[int, str, int, str, str | None]) -> Contributi
     return Contribution(no, member, amount, date.fromisoformat(day), ref)
 
 
-class Ledger:
-    """One open store: the event-sourced application plus its read models."""
+class LedgerBase:
+    """One open store: the event-sourced application, its views, and how a change is made safely."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         if store.kind == "sqlite":
             self.app = PotApplication(env=store.es_env)
-            self.engine = _sqlite_engine(store)
+            self.engine = sqlite_engine(store)
             self.reader = self.engine.execution_options(pot_read_only=True)
-            _create_tables(self.engine)
-            with self.engine.begin() as conn:
-                for statement in _APPEND_ONLY_SQLITE:
-                    conn.exec_driver_sql(statement)
+            create_view_tables(self.engine)
+            append_only_sqlite(self.engine)
         else:
             self.engine = postgres_engine(store)
             # One snapshot for every query of a read, as SQLite's WAL gives.
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
             with postgres_setup(self.engine, store):
                 self.app = PotApplication(env=store.es_env)
-                _create_tables(self.engine)
-                _append_only_postgres(self.engine, self.app.recorder)
+                create_view_tables(self.engine)
+                append_only_postgres(self.engine, self.app.recorder)
         self.projections: list[Projection] = [
             CoreProjection(),
             PledgesProjection(),
@@ -283,56 +209,8 @@ class Ledger:
         with self.reader.begin() as conn:
             yield conn
 
-    # ------------------------------------------------------------------ pots
-    def resolve_pot(self, slug: str | None) -> PotInfo:
-        """The pot `--pot` names, or the only pot in the store."""
-        with self.read() as conn:
-            if slug is None:
-                slugs = queries.pot_slugs(conn)
-                if not slugs:
-                    raise UnknownPot(
-                        "this store holds no pot yet: open one with `pot init NAME --currency EUR --as YOU`"
-                    )
-                if len(slugs) > 1:
-                    raise UnknownPot(f"this store holds {len(slugs)} pots ({', '.join(slugs)}): choose one with --pot")
-                slug = slugs[0]
-            info = queries.pot_info(conn, slug)
-        if info is None:
-            raise UnknownPot(f"there is no pot {slug!r} in this store")
-        return info
-
-    def open_pot(
-        self,
-        *,
-        slug: str,
-        name: str,
-        currency: str,
-        quorum: Decimal,
-        voting_days: int,
-        treasurer: str,
-        today: date,
-    ) -> str:
-        if self._exists(slug):
-            raise Refused(f"a pot with slug {slug!r} already exists in this store")
-        pot = Pot.open(
-            slug=slug,
-            name=name,
-            currency=currency,
-            digits=currency_digits(currency),
-            quorum=quorum,
-            voting_days=voting_days,
-            treasurer=treasurer,
-            today=today,
-        )
-        try:
-            self.app.save(pot)
-        except IntegrityError:
-            # Deterministic ids: a conflict on create means someone opened it first.
-            raise Refused(f"a pot with slug {slug!r} already exists in this store") from None
-        self.catch_up()
-        return slug
-
-    def _exists(self, slug: str) -> bool:
+    # ------------------------------------------------------------------ changes
+    def exists(self, slug: str) -> bool:
         try:
             self.app.repository.get(pot_id(slug))
         except AggregateNotFoundError:
@@ -349,24 +227,31 @@ class Ledger:
         pot.history = StoredHistory(self, slug)
         return pot
 
-    def command(self, slug: str, decide: Callable[[Pot], T]) -> T:
-        """Load the pot, let `decide` trigger events, save them atomically; retry on conflict."""
+    def change(self, slug: str, decide: Callable[[Pot], T]) -> T:
+        """Load the pot, let `decide` trigger events, save them in one atomic `save()`; retry on conflict.
+
+        Every typed command is one `change`: `decide` calls the pot's command
+        methods (which check the rules and trigger events) and returns what the
+        caller should be told.
+        """
 
         def decide_and_save(pot: Pot) -> T:
             result = decide(pot)
             self.app.save(pot)
             return result
 
-        return self.write(slug, decide_and_save)
+        return self.change_in_parts(slug, decide_and_save)
 
-    def write(self, slug: str, run: Callable[[Pot], T]) -> T:
-        """Take this pot's writer turn, then load the pot and `run` (decide and save); retry on conflict.
+    def change_in_parts(self, slug: str, run: Callable[[Pot], T]) -> T:
+        """Take this pot's writer turn, load the pot and `run`, which saves itself; retry on conflict.
 
-        Writers to one pot take turns (a file lock on SQLite, an advisory lock on
-        PostgreSQL), so eight busy processes queue instead of racing and starving
-        one another. Optimistic concurrency stays the guarantee: if anything saved
-        in between (an older `pot`, a writer that timed out), the save is refused
-        and `run` decides again on fresh state.
+        `change` saves once at the end; a long import saves its parts through
+        `bulk_save` inside `run` instead. Writers to one pot take turns (a file
+        lock on SQLite, an advisory lock on PostgreSQL), so eight busy processes
+        queue instead of racing and starving one another. Optimistic concurrency
+        stays the guarantee: if anything saved in between (an older `pot`, a
+        writer that timed out), the save is refused and `run` decides again on
+        fresh state.
         """
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
@@ -440,11 +325,10 @@ class Ledger:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
-    # ------------------------------------------------------------------ helpers
-    def member_name(self, slug: str, name: str) -> str:
-        """The stored spelling of a member name given in any case; refuse unknown names."""
-        with self.read() as conn:
-            found = queries.canonical_member(conn, slug, name_key(name))
-        if found is None:
-            raise Refused(f"{name!r} is not a member of pot {slug!r}")
-        return found
+
+class Ledger(Commands, Reads, LedgerBase):
+    """The typed application API over one store: `ledger.contribute(...)`, `ledger.balance(...)`, …
+
+    The CLI, the demo and the benchmarks call only these methods; nothing outside
+    `ledger/` touches a `Pot`.
+    """

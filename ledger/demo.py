@@ -6,13 +6,10 @@ same `--today` always gives the same history (timestamps aside).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
 from ledger.app import Ledger
-
-Run = Callable[..., object]
 
 DEMO_SLUG = "demo-crew"
 CREW = ("Ana", "Bo", "Cy", "Dee")
@@ -20,6 +17,7 @@ CREW = ("Ana", "Bo", "Cy", "Dee")
 MONTHLY = {"Ana": 5000, "Bo": 4000, "Cy": 2500, "Dee": 4500}
 # Bo pledges a percentage, so his contributions carry the income they come from (cents).
 INCOME = {"Bo": 160000}
+S = DEMO_SLUG
 
 
 def _month_start(day: date, months_back: int) -> date:
@@ -29,7 +27,7 @@ def _month_start(day: date, months_back: int) -> date:
 
 def build_demo(ledger: Ledger, today: date) -> bool:
     """Create the demo pot in `ledger`; False if it is already there."""
-    if ledger._exists(DEMO_SLUG):
+    if ledger.exists(DEMO_SLUG):
         return False
     start = _month_start(today, 12)
     ledger.open_pot(
@@ -41,13 +39,9 @@ def build_demo(ledger: Ledger, today: date) -> bool:
         treasurer="Ana",
         today=start,
     )
-
-    def run(day: date, action: str, **kw: object) -> object:
-        return ledger.command(DEMO_SLUG, lambda pot: getattr(pot, action)(today=day, **kw))
-
     for name in CREW[1:]:
-        run(start, "add_member", actor="Ana", name=name, treasurer=False)
-    _pledges(run, start, today)
+        ledger.add_member(S, actor="Ana", name=name, treasurer=False, today=start)
+    _pledges(ledger, start)
 
     for months_back in range(12, 0, -1):
         first = _month_start(today, months_back)
@@ -56,81 +50,80 @@ def build_demo(ledger: Ledger, today: date) -> bool:
             if name == "Dee" and months_back == 6:
                 continue
             on = first + timedelta(days=2 + offset)
-            run(
-                on,
-                "contribute",
+            ledger.contribute(
+                S,
                 actor="Ana",
                 member=name,
                 amount_minor=MONTHLY[name],
                 on=on,
+                today=on,
                 note=first.strftime("%B"),
                 income_minor=INCOME.get(name),
             )
         if months_back == 10:
             # Bo's payment was entered twice by mistake, then reversed.
             on = first + timedelta(days=3)
-            no = run(
-                on, "contribute", actor="Ana", member="Bo", amount_minor=MONTHLY["Bo"], on=on, note="duplicate entry"
+            twice = ledger.contribute(
+                S, actor="Ana", member="Bo", amount_minor=MONTHLY["Bo"], on=on, today=on, note="duplicate entry"
             )
-            run(on + timedelta(days=1), "reverse", actor="Ana", contribution_no=no, reason="entered twice by mistake")
+            ledger.reverse(
+                S,
+                actor="Ana",
+                contribution_no=twice.no,
+                reason="entered twice by mistake",
+                today=on + timedelta(days=1),
+            )
         if months_back == 8:
-            day = first + timedelta(days=10)
-            n = run(
-                day,
-                "propose",
-                actor="Bo",
-                amount_minor=12000,
-                purpose="Dee's laptop repair",
-                recipient="Dee",
-                closes=None,
-            )
-            run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="of course")
-            run(day + timedelta(days=1), "vote", actor="Cy", proposal_no=n, position="agree", reason="")
-            run(day + timedelta(days=1), "vote", actor="Dee", proposal_no=n, position="abstain", reason="it's for me")
-            run(day + timedelta(days=2), "vote", actor="Bo", proposal_no=n, position="agree", reason="")
-            run(day + timedelta(days=3), "pay", actor="Ana", proposal_no=n)
+            _laptop_repair(ledger, first + timedelta(days=10))
         if months_back == 4:
-            day = first + timedelta(days=12)
-            n = run(
-                day,
-                "propose",
-                actor="Dee",
-                amount_minor=30000,
-                purpose="crew retreat deposit",
-                recipient="Hostel De Kat",
-                closes=None,
-            )
-            run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="")
-            run(
-                day + timedelta(days=1),
-                "vote",
-                actor="Cy",
-                proposal_no=n,
-                position="block",
-                reason="we said no spending before the reserve reaches 1000",
-            )
-            run(day + timedelta(days=8), "close", actor="Ana", proposal_no=n)
+            _retreat_deposit(ledger, first + timedelta(days=12))
     day = today - timedelta(days=2)
-    n = run(day, "propose", actor="Cy", amount_minor=8000, purpose="bike repair", recipient=None, closes=None)
-    run(day, "vote", actor="Ana", proposal_no=n, position="agree", reason="")
-    _games(run, start, today)
-    _reflections(ledger, run, today)
+    bike = ledger.propose(
+        S, actor="Cy", amount_minor=8000, purpose="bike repair", recipient=None, closes=None, today=day
+    ).proposal_no
+    ledger.vote(S, actor="Ana", proposal_no=bike, position="agree", reason="", today=day)
+    _games(ledger, start, today)
+    _reflections(ledger, today)
     return True
 
 
-def _pledges(run: Run, start: date, today: date) -> None:
+def _laptop_repair(ledger: Ledger, day: date) -> None:
+    """A proposal everyone agrees to (Dee abstains: it is for her), then paid."""
+    n = ledger.propose(
+        S, actor="Bo", amount_minor=12000, purpose="Dee's laptop repair", recipient="Dee", closes=None, today=day
+    ).proposal_no
+    later = day + timedelta(days=1)
+    ledger.vote(S, actor="Ana", proposal_no=n, position="agree", reason="of course", today=day)
+    ledger.vote(S, actor="Cy", proposal_no=n, position="agree", reason="", today=later)
+    ledger.vote(S, actor="Dee", proposal_no=n, position="abstain", reason="it's for me", today=later)
+    ledger.vote(S, actor="Bo", proposal_no=n, position="agree", reason="", today=day + timedelta(days=2))
+    ledger.pay(S, actor="Ana", proposal_no=n, today=day + timedelta(days=3))
+
+
+def _retreat_deposit(ledger: Ledger, day: date) -> None:
+    """A proposal Cy blocks, closed after its voting days."""
+    n = ledger.propose(
+        S,
+        actor="Dee",
+        amount_minor=30000,
+        purpose="crew retreat deposit",
+        recipient="Hostel De Kat",
+        closes=None,
+        today=day,
+    ).proposal_no
+    ledger.vote(S, actor="Ana", proposal_no=n, position="agree", reason="", today=day)
+    why = "we said no spending before the reserve reaches 1000"
+    ledger.vote(S, actor="Cy", proposal_no=n, position="block", reason=why, today=day + timedelta(days=1))
+    ledger.close_proposal(S, actor="Ana", proposal_no=n, today=day + timedelta(days=8))
+
+
+def _pledges(ledger: Ledger, start: date) -> None:
     """Pledges of both kinds, set when the crew starts (see the pledges issue)."""
     month = start.strftime("%Y-%m")
 
     def pledge(member: str, percent: Decimal | None = None, monthly_minor: int | None = None) -> None:
-        run(
-            start,
-            "set_pledge",
-            actor=member,
-            member=member,
-            percent=percent,
-            monthly_minor=monthly_minor,
-            from_month=month,
+        ledger.set_pledge(
+            S, actor=member, member=member, percent=percent, monthly_minor=monthly_minor, from_month=month, today=start
         )
 
     # Bo gives 2.5% of his income; Ana keeps her 50 a month; Dee pledged 50 but pays 45, so is behind.
@@ -139,11 +132,31 @@ def _pledges(run: Run, start: date, today: date) -> None:
     pledge("Dee", monthly_minor=5000)
 
 
-def _games(run: Run, start: date, today: date) -> None:
+def _games(ledger: Ledger, start: date, today: date) -> None:
     """Reciprocity-game events over the year (see the trust issue)."""
 
-    def play(day: date, game: str, **kw: object) -> None:
-        run(day, "play_game", actor="Ana", game=game, on=day, **kw)
+    def play(
+        day: date,
+        game: str,
+        *,
+        participants: tuple[str, ...] = (),
+        asker: str | None = None,
+        offered: tuple[str, ...] = (),
+        missed: tuple[str, ...] = (),
+        resolved: bool | None = None,
+    ) -> None:
+        ledger.play_game(
+            S,
+            actor="Ana",
+            game=game,
+            on=day,
+            today=day,
+            participants=participants,
+            asker=asker,
+            offered=offered,
+            missed=missed,
+            resolved=resolved,
+        )
 
     play(start + timedelta(days=7), "listening", participants=CREW)
     play(_month_start(today, 9) + timedelta(days=14), "meeting", participants=CREW)
@@ -154,16 +167,13 @@ def _games(run: Run, start: date, today: date) -> None:
     play(_month_start(today, 3) + timedelta(days=16), "conflict", participants=("Dee", "Cy"), resolved=True)
 
 
-def _reflections(ledger: Ledger, run: Run, today: date) -> None:
+def _reflections(ledger: Ledger, today: date) -> None:
     """Reflections on the moments money triggered feelings (see the replay issue).
 
     The crew replayed its year together yesterday. Event numbers are looked up
     in the history view, since the events before them vary with the demo.
     """
-    from projections.queries import history_items
-
-    with ledger.read() as conn:
-        items = [item for item, _ in history_items(conn, ledger.resolve_pot(DEMO_SLUG))]
+    items = ledger.history(ledger.resolve_pot(DEMO_SLUG))
 
     def first(type_: str, **fields: object) -> int | None:
         for item in items:
@@ -180,4 +190,4 @@ def _reflections(ledger: Ledger, run: Run, today: date) -> None:
     )
     for member, feeling, note, no in moments:
         if no is not None:
-            run(today - timedelta(days=1), "reflect", actor=member, event_no=no, feeling=feeling, note=note)
+            ledger.reflect(S, actor=member, event_no=no, feeling=feeling, note=note, today=today - timedelta(days=1))

@@ -350,7 +350,7 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     opened = _event_from(line, record, digest, None)
     if not isinstance(opened, PotOpened):  # _event_from refuses this already; this tells the type checker.
         raise BrokenLine(line, 1, "a pot's history starts with pot_opened")
-    if ledger._exists(opened.slug):
+    if ledger.exists(opened.slug):
         raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
     try:
         check_opening(opened)
@@ -574,7 +574,7 @@ def import_csv(
         return Imported(new, already)
 
     # On a conflict the whole file is read and checked again against the fresh pot.
-    return ledger.write(slug, record)
+    return ledger.change_in_parts(slug, record)
 
 
 def _parts(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:

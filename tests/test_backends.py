@@ -155,8 +155,8 @@ def test_a_ledger_opened_twice_on_one_store_sees_the_other_s_events(store_url: s
         from datetime import date
 
         today = date(2026, 3, 1)
-        one.command("crew", lambda p: p.contribute(actor="Ana", member="Ana", amount_minor=500, on=today, today=today))
-        two.command("crew", lambda p: p.contribute(actor="Ana", member="Ana", amount_minor=700, on=today, today=today))
+        one.contribute("crew", actor="Ana", member="Ana", amount_minor=500, on=today, today=today)
+        two.contribute("crew", actor="Ana", member="Ana", amount_minor=700, on=today, today=today)
         for ledger in (one, two):
             with ledger.read() as conn:
                 balance = conn.execute(text("SELECT balance FROM cp_pots WHERE slug = 'crew'")).scalar_one()

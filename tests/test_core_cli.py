@@ -276,12 +276,17 @@ def test_rebuild_gives_the_same_views_as_the_incremental_path(crew: Path) -> Non
 
 
 def test_every_command_has_help_with_an_example() -> None:
+    import click
     from click import Command, Group
 
     from cli import main
 
     def walk(group: Group, path: list[str]) -> Iterator[tuple[str, Command]]:
-        for name, command in group.commands.items():
+        # Through list_commands/get_command: `pot` loads its commands on first use.
+        context = click.Context(group)
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            assert command is not None, f"pot {name} is listed but cannot be loaded"
             if isinstance(command, Group):
                 yield from walk(command, [*path, name])
             else:

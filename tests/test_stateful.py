@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.errors import PotError
-from domain.pot import Pot
 from ledger import interchange
 from ledger.app import Ledger
+from ledger.commands import Proposed, Recorded
 from ledger.store import resolve
 from projections import queries
 
@@ -96,7 +96,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
     def its_backup_restores(self) -> None:
         """Whatever the crew did, its jsonl export imports into an empty store: the import's checks
         (domain.consistency) refuse only histories no crew could have recorded, never this one."""
-        if not hasattr(self, "ledger") or not self.ledger._exists(SLUG):
+        if not hasattr(self, "ledger") or not self.ledger.exists(SLUG):
             return
         backup = Path(self.dir.name) / "backup.jsonl"
         with backup.open("w", encoding="utf-8", newline="") as out:
@@ -108,10 +108,10 @@ class LedgerBesideModel(RuleBasedStateMachine):
             restored.close()
         assert imported == exported
 
-    def attempt(self, expected_ok: bool, decide: Callable[[Pot], object]) -> object:
+    def attempt(self, expected_ok: bool, command: Callable[[], object]) -> object:
         """Run a command; it must succeed exactly when the model says so."""
         try:
-            result = self.ledger.command(SLUG, decide)
+            result = command()
         except PotError as e:
             refusal: PotError | None = e
         else:
@@ -131,10 +131,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
             today=self.today,
         )
         for name in ("Bo", "Cy"):
-            self.ledger.command(
-                SLUG,
-                partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=self.today),
-            )
+            self.ledger.add_member(SLUG, actor="Ana", name=name, treasurer=False, today=self.today)
             self.model.members[name] = {"role": "member", "left": False}
             self.model.events += 1
 
@@ -145,7 +142,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
     @rule(name=st.sampled_from(NAMES), treasurer=st.booleans())
     def add_member(self, name: str, treasurer: bool) -> None:
         ok = name not in self.model.members
-        self.attempt(ok, lambda pot: pot.add_member(actor="Ana", name=name, treasurer=treasurer, today=self.today))
+        self.attempt(
+            ok, lambda: self.ledger.add_member(SLUG, actor="Ana", name=name, treasurer=treasurer, today=self.today)
+        )
         if ok:
             self.model.members[name] = {"role": "treasurer" if treasurer else "member", "left": False}
             self.model.events += 1
@@ -153,7 +152,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
     @rule(name=st.sampled_from(NAMES[1:]))
     def remove_member(self, name: str) -> None:
         ok = self.model.current(name)
-        self.attempt(ok, lambda pot: pot.remove_member(actor="Ana", name=name, today=self.today))
+        self.attempt(ok, lambda: self.ledger.remove_member(SLUG, actor="Ana", name=name, today=self.today))
         if ok:
             self.model.members[name]["left"] = True
             self.model.events += 1
@@ -166,13 +165,14 @@ class LedgerBesideModel(RuleBasedStateMachine):
         ok = self.model.current(name) and ref not in self.model.refs
         no = self.attempt(
             ok,
-            lambda pot: pot.contribute(
-                actor="Ana", member=name, amount_minor=amount, on=self.today, today=self.today, ref=ref
+            lambda: self.ledger.contribute(
+                SLUG, actor="Ana", member=name, amount_minor=amount, on=self.today, today=self.today, ref=ref
             ),
         )
         if ok:
             self.record(name, amount, ref)
-            assert no == self.model.events
+            assert isinstance(no, Recorded)
+            assert no.no == self.model.events
 
     def record(self, name: str, amount: int, ref: str | None) -> None:
         self.model.events += 1
@@ -225,7 +225,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
         no = data.draw(st.sampled_from(sorted(self.model.contributions)))
         name, amount, reversed_ = self.model.contributions[no]
         ok = not reversed_ and amount <= self.model.balance
-        self.attempt(ok, lambda pot: pot.reverse(actor="Ana", contribution_no=no, reason="test", today=self.today))
+        self.attempt(
+            ok, lambda: self.ledger.reverse(SLUG, actor="Ana", contribution_no=no, reason="test", today=self.today)
+        )
         if ok:
             self.model.contributions[no] = (name, amount, True)
             self.model.balance -= amount
@@ -236,14 +238,21 @@ class LedgerBesideModel(RuleBasedStateMachine):
         ok = self.model.current(name)
         no = self.attempt(
             ok,
-            lambda pot: pot.propose(
-                actor=name, amount_minor=amount, purpose="something", recipient=None, closes=None, today=self.today
+            lambda: self.ledger.propose(
+                SLUG,
+                actor=name,
+                amount_minor=amount,
+                purpose="something",
+                recipient=None,
+                closes=None,
+                today=self.today,
             ),
         )
         if ok:
             eligible = [n for n in self.model.members if self.model.current(n)]
             number = len(self.model.proposals) + 1
-            assert no == number
+            assert isinstance(no, Proposed)
+            assert no.proposal_no == number
             self.model.proposals[number] = ModelProposal(name, amount, eligible, self.today + timedelta(days=3))
             self.model.events += 1
 
@@ -259,7 +268,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
         # Votes are taken through the closing day; after it only `close` decides.
         ok = p.status == "open" and self.model.current(name) and name in p.eligible and self.today <= p.closes
         self.attempt(
-            ok, lambda pot: pot.vote(actor=name, proposal_no=n, position=position, reason="", today=self.today)
+            ok,
+            lambda: self.ledger.vote(SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today),
         )
         if ok:
             p.votes[name] = position
@@ -287,7 +297,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
             position = data.draw(st.sampled_from(POSITIONS))
             self.attempt(
                 True,
-                partial(Pot.vote, actor=name, proposal_no=n, position=position, reason="", today=self.today),
+                partial(
+                    self.ledger.vote, SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today
+                ),
             )
             p.votes[name] = position
             self.model.events += 1
@@ -301,7 +313,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
         ok = self.model.current(name) and p.status == "open" and (self.today > p.closes or self.model.complete(p))
-        self.attempt(ok, lambda pot: pot.close(actor=name, proposal_no=n, today=self.today))
+        self.attempt(ok, lambda: self.ledger.close_proposal(SLUG, actor=name, proposal_no=n, today=self.today))
         if ok:
             self.model.decide(p)
 
@@ -311,7 +323,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
         ok = p.status == "open" and self.model.current(p.proposer)
-        self.attempt(ok, lambda pot: pot.cancel(actor=p.proposer, proposal_no=n, today=self.today))
+        self.attempt(ok, lambda: self.ledger.cancel_proposal(SLUG, actor=p.proposer, proposal_no=n, today=self.today))
         if ok:
             p.status = "cancelled"
             self.model.events += 1
@@ -322,7 +334,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
         ok = p.status == "approved" and p.amount <= self.model.balance
-        self.attempt(ok, lambda pot: pot.pay(actor="Ana", proposal_no=n, today=self.today))
+        self.attempt(ok, lambda: self.ledger.pay(SLUG, actor="Ana", proposal_no=n, today=self.today))
         if ok:
             p.status = "paid"
             self.model.balance -= p.amount

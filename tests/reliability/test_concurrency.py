@@ -10,12 +10,10 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 
 import pytest
 
-from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 from tests.conftest import pot
@@ -113,22 +111,14 @@ def approved_proposals(db: str, count_: int, amount: int, funds: int) -> None:
         ledger.open_pot(
             slug="race", name="Race", currency="EUR", quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=TODAY
         )
-        ledger.command("race", lambda p: p.add_member(actor="Ana", name="Bo", treasurer=True, today=TODAY))
-        ledger.command(
-            "race", lambda p: p.contribute(actor="Ana", member="Bo", amount_minor=funds, on=TODAY, today=TODAY)
-        )
+        ledger.add_member("race", actor="Ana", name="Bo", treasurer=True, today=TODAY)
+        ledger.contribute("race", actor="Ana", member="Bo", amount_minor=funds, on=TODAY, today=TODAY)
         for _ in range(count_):
-            n = ledger.command(
-                "race",
-                lambda p: p.propose(
-                    actor="Bo", amount_minor=amount, purpose="x", recipient=None, closes=None, today=TODAY
-                ),
-            )
+            n = ledger.propose(
+                "race", actor="Bo", amount_minor=amount, purpose="x", recipient=None, closes=None, today=TODAY
+            ).proposal_no
             for voter in ("Ana", "Bo"):
-                ledger.command(
-                    "race",
-                    partial(Pot.vote, actor=voter, proposal_no=n, position="agree", reason="", today=TODAY),
-                )
+                ledger.vote("race", actor=voter, proposal_no=n, position="agree", reason="", today=TODAY)
     finally:
         ledger.close()
 

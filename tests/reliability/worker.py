@@ -12,13 +12,11 @@ import json
 import sys
 import time
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
 
 from domain.errors import Refused
-from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 
@@ -35,17 +33,14 @@ def contribute(db: str, worker: int, n: int) -> None:
     ledger = Ledger(resolve(db))
     try:
         for i in range(n):
-            ledger.command(
+            ledger.contribute(
                 SLUG,
-                partial(
-                    Pot.contribute,
-                    actor="Ana",
-                    member="Bo",
-                    amount_minor=amount(worker, i),
-                    on=TODAY,
-                    today=TODAY,
-                    ref=f"w{worker}-{i}",
-                ),
+                actor="Ana",
+                member="Bo",
+                amount_minor=amount(worker, i),
+                on=TODAY,
+                today=TODAY,
+                ref=f"w{worker}-{i}",
             )
     finally:
         ledger.close()
@@ -62,10 +57,7 @@ def same_refs(db: str, worker: int, n: int) -> None:
     try:
         for ref in refs:
             try:
-                ledger.command(
-                    SLUG,
-                    partial(Pot.contribute, actor="Ana", member="Bo", amount_minor=100, on=TODAY, today=TODAY, ref=ref),
-                )
+                ledger.contribute(SLUG, actor="Ana", member="Bo", amount_minor=100, on=TODAY, today=TODAY, ref=ref)
                 recorded += 1
             except Refused as e:
                 if "already recorded" not in str(e):

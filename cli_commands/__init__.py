@@ -1,0 +1,1 @@
+"""The `pot` commands, one module per part of a crew's life; `cli.py` loads each on first use."""

@@ -1,0 +1,83 @@
+"""`pot` commands for the crew itself: member add, remove and role; members."""
+
+from __future__ import annotations
+
+import click
+
+from cli import (
+    Session,
+    as_option,
+    emit_json,
+    json_option,
+    pass_session,
+    table,
+)
+from domain.values import parse_name
+
+
+# --------------------------------------------------------------------------- members
+@click.group()
+def member() -> None:
+    """Add or remove crew members.
+
+    Example: pot --as Ana member add Bo
+    """
+
+
+@member.command("add")
+@click.argument("name")
+@click.option("--treasurer", is_flag=True, help="Make the new member a treasurer.")
+@as_option
+@pass_session
+def member_add(s: Session, name: str, treasurer: bool) -> None:
+    """Add a member (treasurers only).
+
+    Example: pot --as Ana member add Bo --treasurer
+    """
+    who = parse_name(name)
+    added = s.ledger.add_member(s.slug, actor=s.actor, name=who, treasurer=treasurer, today=s.today)
+    click.echo(f"added {added.name}{' as treasurer' if treasurer else ''}")
+
+
+@member.command("remove")
+@click.argument("name")
+@as_option
+@pass_session
+def member_remove(s: Session, name: str) -> None:
+    """Remove a member (treasurers, or a member removing themself); their history stays.
+
+    Example: pot --as Ana member remove Bo
+    """
+    removed = s.ledger.remove_member(s.slug, actor=s.actor, name=parse_name(name), today=s.today)
+    # Leaving can complete a proposal that waited only for this member's vote: say so, as a last vote does.
+    decided = [f"proposal {d.proposal_no} is {d.outcome}" for d in removed.decided]
+    click.echo("; ".join([f"removed {removed.name}", *decided]))
+
+
+@member.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["member", "treasurer"]))
+@as_option
+@pass_session
+def member_role(s: Session, name: str, role: str) -> None:
+    """Make a member a treasurer, or a treasurer a member (treasurers only).
+
+    Example: pot --as Ana member role Bo treasurer
+    """
+    who = parse_name(name)
+    changed = s.ledger.change_role(s.slug, actor=s.actor, name=who, treasurer=role == "treasurer", today=s.today)
+    click.echo(f"{changed.name} is now a {role}")
+
+
+@click.command()
+@json_option
+@pass_session
+def members(s: Session, as_json: bool) -> None:
+    """List the crew, past and present.
+
+    Example: pot members --json
+    """
+    rows = s.ledger.members(s.slug)
+    if as_json:
+        return emit_json(rows)
+    table(None, ["name", "role", "joined", "left"], [(m.name, m.role, m.joined, m.left) for m in rows])

@@ -1,0 +1,177 @@
+"""`pot` commands for money in: contribute, reverse, pledge, pledges, balance."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from cli import (
+    AMOUNT_ARGS,
+    NUMBER,
+    Session,
+    as_option,
+    emit_json,
+    json_option,
+    parse_option_date,
+    pass_session,
+    table,
+)
+from domain.errors import BadInput
+from domain.values import parse_name, parse_percent, parse_text
+
+# --------------------------------------------------------------------------- money in
+
+
+@click.command(context_settings=AMOUNT_ARGS)
+@click.argument("member_name", metavar="MEMBER")
+@click.argument("amount")
+@click.option("--on", "on", metavar="DATE", callback=parse_option_date, help="Value date (default today).")
+@click.option("--note", default="", help="A note for the crew.")
+@click.option("--ref", help="External reference, unique in the pot (makes imports idempotent).")
+@click.option("--income", metavar="AMOUNT", help="The income this contribution was drawn from.")
+@as_option
+@pass_session
+def contribute(
+    s: Session, member_name: str, amount: str, on: date | None, note: str, ref: str | None, income: str | None
+) -> None:
+    """Record a contribution (treasurers only).
+
+    Example: pot --as Ana contribute Bo 25.00 --on 2026-01-05 --note January
+    """
+    who = parse_name(member_name)
+    minor = s.amount(amount)
+    income_minor = s.amount(income, "income") if income is not None else None
+    text = parse_text(note, "note")
+    reference = parse_text(ref, "ref", max_len=200, required=True, one_line=True) if ref is not None else None
+    done = s.ledger.contribute(
+        s.slug,
+        actor=s.actor,
+        member=who,
+        amount_minor=minor,
+        on=on or s.today,
+        today=s.today,
+        note=text,
+        ref=reference,
+        income_minor=income_minor,
+    )
+    click.echo(f"event {done.no}: recorded {s.money(minor)} {s.info.currency} from {done.name}")
+
+
+@click.command()
+@click.argument("event_no", type=NUMBER)
+@click.option("--reason", required=True, help="Why the contribution is reversed.")
+@as_option
+@pass_session
+def reverse(s: Session, event_no: int, reason: str) -> None:
+    """Reverse a recorded contribution (treasurers only); the original stays in history.
+
+    Example: pot --as Ana reverse 7 --reason "recorded twice"
+    """
+    why = parse_text(reason, "reason", required=True)
+    done = s.ledger.reverse(s.slug, actor=s.actor, contribution_no=event_no, reason=why, today=s.today)
+    click.echo(f"event {done.no}: reversed contribution {event_no}")
+
+
+@click.command()
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@json_option
+@pass_session
+def balance(s: Session, as_of: date | None, as_json: bool) -> None:
+    """Balance, reserved, available, and each member's contributions and share.
+
+    Example: pot balance --as-of 2026-03-31 --json
+    """
+    report = s.ledger.balance(s.info, as_of=as_of, today=s.today)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{s.info.name} ({report.currency}) as of {report.as_of}")
+    click.echo(
+        f"balance {report.balance}   reserved {report.reserved}   available {report.available}   "
+        f"contributed {report.contributed}   paid out {report.paid_out}"
+    )
+    table(
+        None,
+        ["member", "contributed", "share %", "received"],
+        [(m.name, m.contributed, m.share_pct, m.received) for m in report.members],
+    )
+
+
+# --------------------------------------------------------------------------- pledges
+
+
+@click.command()
+@click.argument("member_name", metavar="MEMBER")
+@click.option("--percent", metavar="P", help="Pledge P% of the incomes you declare (0 < P <= 100).")
+@click.option("--monthly", metavar="AMOUNT", help="Pledge a fixed amount every month.")
+@click.option("--from", "from_month", metavar="YYYY-MM", help="First month of the pledge (default this month).")
+@as_option
+@pass_session
+def pledge(s: Session, member_name: str, percent: str | None, monthly: str | None, from_month: str | None) -> None:
+    """Set a member's pledge from a month on; it replaces their earlier pledge from that month.
+
+    A member sets their own pledge; a treasurer may set anyone's.
+
+    Example: pot --as Bo pledge Bo --percent 10 --from 2026-01
+    """
+    who = parse_name(member_name)
+    if (percent is None) == (monthly is None):
+        raise BadInput("give exactly one of --percent and --monthly")
+    share = parse_percent(percent) if percent is not None else None
+    minor = s.amount(monthly, "monthly") if monthly is not None else None
+    month = from_month.strip() if from_month is not None else s.today.strftime("%Y-%m")
+    done = s.ledger.set_pledge(
+        s.slug, actor=s.actor, member=who, percent=share, monthly_minor=minor, from_month=month, today=s.today
+    )
+    what = f"{share.quantize(Decimal('0.01'))}% of declared income" if share is not None else None
+    what = what or f"{s.money(minor or 0)} {s.info.currency} a month"
+    click.echo(f"event {done.no}: {done.name} pledges {what} from {month}")
+
+
+@click.command()
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@json_option
+@pass_session
+def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
+    """Each member's pledge, what they pledged and contributed to date, and how it is kept.
+
+    Example: pot pledges --as-of 2026-06-30 --json
+    """
+    report = s.ledger.pledges(s.info, as_of=as_of, today=s.today)
+    if as_json:
+        return emit_json(report)
+    currency = s.info.currency
+
+    def terms(m: Any) -> str:
+        if m.pledge is None:
+            return "none"
+        if m.pledge.kind == "percent":
+            return f"{m.pledge.value}% of income"
+        return f"{m.pledge.value} {currency} a month"
+
+    click.echo(f"{s.info.name} ({currency}) pledges as of {report.as_of}")
+    table(
+        None,
+        ["member", "pledge", "from", "pledged", "contributed", "fulfilment %", "income %"],
+        [
+            (
+                m.name,
+                terms(m),
+                m.pledge.from_month if m.pledge else None,
+                m.pledged,
+                m.contributed,
+                m.fulfilment_pct or "-",
+                m.income_pct or "-",
+            )
+            for m in report.members
+        ],
+    )
+    for m in report.members:
+        if m.months_without_income:
+            those = "that month adds" if len(m.months_without_income) == 1 else "those months add"
+            click.echo(
+                f"{m.name}: no income declared for {', '.join(m.months_without_income)}; "
+                f"{those} nothing to a percent pledge"
+            )

@@ -1,0 +1,204 @@
+"""The typed queries of the application API: what a crew can look at, and the store's own chores.
+
+Each method catches the views up, reads the materialized tables through
+`projections`, and returns the report models SPEC §4's JSON is made of. Rules
+about what may be asked (an `--as-of` that counts months may not be after
+today; an event type must exist) live here once, for every front end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from domain.errors import BadInput, Refused, Tampered, UnknownPot
+from domain.events import EVENT_TYPES
+from domain.values import name_key
+from projections import queries
+from projections.reports import (
+    BalanceReport,
+    MemberRow,
+    PotInfo,
+    ProposalDetail,
+    ProposalRow,
+    VerifyReport,
+)
+
+if TYPE_CHECKING:
+    from ledger.app import LedgerBase as _Base
+    from ledger.interchange import Exported, Imported
+    from ledger.report import Written
+    from projections.pledges import PledgesReport
+    from projections.reflections import ReplayStep, TriggersReport
+    from projections.trust import TrustReport
+else:
+    _Base = object
+
+# Progress callback of a long import: (phase, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+def past_as_of(as_of: date | None, today: date, what: str) -> date:
+    """An `--as-of` for figures that count months (missed ones, pledged ones): today or earlier.
+
+    Months after today have not happened: counted, they would charge every member
+    for contributions nobody could have made yet.
+    """
+    if as_of is not None and as_of > today:
+        raise BadInput(f"--as-of {as_of} is after today ({today}): {what} counts months that have happened")
+    return as_of or today
+
+
+class Reads(_Base):
+    """Queries over a pot's views, and the commands that keep the store itself. Mixed into `ledger.app.Ledger`."""
+
+    # ------------------------------------------------------------------ pots and members
+    def resolve_pot(self, slug: str | None) -> PotInfo:
+        """The pot `--pot` names, or the only pot in the store."""
+        with self.read() as conn:
+            if slug is None:
+                slugs = queries.pot_slugs(conn)
+                if not slugs:
+                    raise UnknownPot(
+                        "this store holds no pot yet: open one with `pot init NAME --currency EUR --as YOU`"
+                    )
+                if len(slugs) > 1:
+                    raise UnknownPot(f"this store holds {len(slugs)} pots ({', '.join(slugs)}): choose one with --pot")
+                slug = slugs[0]
+            info = queries.pot_info(conn, slug)
+        if info is None:
+            raise UnknownPot(f"there is no pot {slug!r} in this store")
+        return info
+
+    def member_name(self, slug: str, name: str) -> str:
+        """The stored spelling of a member name given in any case; refuse unknown names."""
+        with self.read() as conn:
+            found = queries.canonical_member(conn, slug, name_key(name))
+        if found is None:
+            raise Refused(f"{name!r} is not a member of pot {slug!r}")
+        return found
+
+    def members(self, slug: str) -> list[MemberRow]:
+        with self.read() as conn:
+            return queries.member_rows(conn, slug)
+
+    # ------------------------------------------------------------------ money and proposals
+    def balance(self, info: PotInfo, *, as_of: date | None, today: date) -> BalanceReport:
+        with self.read() as conn:
+            return queries.balance(conn, info, as_of, today)
+
+    def proposals(self, info: PotInfo, *, status: str | None = None) -> list[ProposalRow]:
+        with self.read() as conn:
+            return queries.proposal_rows(conn, info, status)
+
+    def proposal(self, info: PotInfo, no: int) -> ProposalDetail:
+        with self.read() as conn:
+            found = queries.proposal_detail(conn, info, no)
+        if found is None:
+            raise Refused(f"there is no proposal {no} in pot {info.slug!r}")
+        return found
+
+    def pledges(self, info: PotInfo, *, as_of: date | None, today: date) -> PledgesReport:
+        from projections.pledges import pledges_report
+
+        day = past_as_of(as_of, today, "pledges")
+        with self.read() as conn:
+            return pledges_report(conn, info, day)
+
+    def trust(self, info: PotInfo, *, as_of: date | None, today: date) -> TrustReport:
+        from projections.trust import trust_report
+
+        day = past_as_of(as_of, today, "trust")
+        with self.read() as conn:
+            return trust_report(conn, info.slug, day)
+
+    # ------------------------------------------------------------------ looking back
+    def history(
+        self,
+        info: PotInfo,
+        *,
+        member: str | None = None,
+        types: Sequence[str] = (),
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """The audit trail's items (SPEC §4 history), oldest first, filtered as `pot history` is."""
+        unknown = [t for t in types if t not in EVENT_TYPES]
+        if unknown:
+            raise BadInput(f"unknown event type {unknown[0]!r}: one of {', '.join(EVENT_TYPES)}")
+        who = self.member_name(info.slug, member) if member is not None else None
+        with self.read() as conn:
+            return [
+                item
+                for item, _ in queries.history_items(
+                    conn, info, member=who, types=tuple(types), since=since, until=until
+                )
+            ]
+
+    def replay(
+        self, info: PotInfo, *, from_no: int | None = None, to_no: int | None = None, as_of: date | None = None
+    ) -> Iterator[ReplayStep]:
+        """Each event with the balance after it and its reflections, streamed from one consistent read."""
+        from projections.reflections import replay
+
+        if from_no is not None and to_no is not None and from_no > to_no:
+            raise BadInput(f"--from {from_no} is after --to {to_no}")
+
+        # Checked above before anything is streamed, so a refusal comes before any output.
+        def steps() -> Iterator[ReplayStep]:
+            with self.read() as conn:
+                yield from replay(conn, info, from_no=from_no, to_no=to_no, as_of=as_of)
+
+        return steps()
+
+    def triggers(self, info: PotInfo) -> TriggersReport:
+        from projections.reflections import triggers
+
+        with self.read() as conn:
+            return triggers(conn, info)
+
+    # ------------------------------------------------------------------ integrity
+    def verify(self, info: PotInfo, *, digest: str | None = None) -> VerifyReport:
+        """Recompute the chain and re-fold the views (SPEC §1 Integrity); `digest` is a parsed prefix."""
+        from ledger.integrity import verify
+
+        return verify(self, info, digest)  # type: ignore[arg-type]
+
+    def rebuild_views(self, *, force: bool = False) -> int:
+        """Rebuild every view from the log; refused when it would hide a changed newest event."""
+        from ledger.integrity import unrecorded_heads
+
+        changed = unrecorded_heads(self)  # type: ignore[arg-type]
+        if changed and not force:
+            raise Tampered(
+                f"{changed[0]}: a rebuild would make the views agree with the changed log and hide that."
+                " Run `pot verify`, restore the store from a backup, or rebuild anyway with --force"
+            )
+        return self.rebuild()
+
+    # ------------------------------------------------------------------ interchange
+    def export(self, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO) -> Exported:
+        from ledger.interchange import write_export
+
+        return write_export(self, info, fmt, output, stdout)  # type: ignore[arg-type]
+
+    def import_jsonl(self, path: Path) -> tuple[str, Exported]:
+        from ledger.interchange import import_jsonl
+
+        return import_jsonl(self, path)  # type: ignore[arg-type]
+
+    def import_statement(
+        self, slug: str, *, actor: str, path: Path, today: date, progress: Progress | None = None
+    ) -> Imported:
+        from ledger.interchange import import_csv
+
+        return import_csv(self, slug, actor=actor, path=path, today=today, progress=progress)  # type: ignore[arg-type]
+
+    def write_report(self, info: PotInfo, *, as_of: date | None, today: date, output: Path) -> Written:
+        from ledger.report import write_report
+
+        if as_of is not None:
+            past_as_of(as_of, today, "the report's trust")
+        return write_report(self, info.slug, as_of, today, output)  # type: ignore[arg-type]
