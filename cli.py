@@ -37,38 +37,56 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-# Where each command lives (module in cli_commands, name there): loaded on first use, so a
-# command imports only what it needs.
-COMMANDS = {
-    "init": ("store", "init"),
-    "where": ("store", "where"),
-    "member": ("members", "member"),
-    "members": ("members", "members"),
-    "contribute": ("money", "contribute"),
-    "reverse": ("money", "reverse"),
-    "pledge": ("money", "pledge"),
-    "pledges": ("money", "pledges"),
-    "balance": ("money", "balance"),
-    "propose": ("deciding", "propose"),
-    "vote": ("deciding", "vote"),
-    "close": ("deciding", "close"),
-    "cancel": ("deciding", "cancel"),
-    "pay": ("deciding", "pay"),
-    "proposals": ("deciding", "proposals"),
-    "proposal": ("deciding", "proposal"),
-    "history": ("looking_back", "history"),
-    "replay": ("looking_back", "replay"),
-    "reflect": ("looking_back", "reflect"),
-    "triggers": ("looking_back", "triggers"),
-    "report": ("looking_back", "report_"),
-    "game": ("game", "game"),
-    "trust": ("game", "trust"),
-    "verify": ("store", "verify"),
-    "rebuild": ("store", "rebuild"),
-    "demo": ("store", "demo"),
-    "export": ("store", "export_"),
-    "import": ("store", "import_"),
-}
+# The commands by what a crew does with them: the heading `pot --help` shows, the module in
+# cli_commands that holds them, and (command, name of its function there). Each module is
+# imported on first use, so a command loads only what it needs.
+SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("The crew", "crew", (("init", "init"), ("member", "member"), ("members", "members"))),
+    (
+        "Money in",
+        "money",
+        (("contribute", "contribute"), ("reverse", "reverse"), ("pledge", "pledge"), ("pledges", "pledges")),
+    ),
+    (
+        "Deciding together",
+        "deciding",
+        (
+            ("propose", "propose"),
+            ("vote", "vote"),
+            ("close", "close"),
+            ("cancel", "cancel"),
+            ("pay", "pay"),
+            ("proposals", "proposals"),
+            ("proposal", "proposal"),
+        ),
+    ),
+    (
+        "Looking back",
+        "looking_back",
+        (
+            ("balance", "balance"),
+            ("history", "history"),
+            ("replay", "replay"),
+            ("reflect", "reflect"),
+            ("triggers", "triggers"),
+            ("report", "report_"),
+        ),
+    ),
+    ("The game", "game", (("game", "game"), ("trust", "trust"))),
+    (
+        "The store",
+        "store",
+        (
+            ("where", "where"),
+            ("verify", "verify"),
+            ("rebuild", "rebuild"),
+            ("export", "export_"),
+            ("import", "import_"),
+            ("demo", "demo"),
+        ),
+    ),
+)
+COMMANDS = {command: (module, name) for _, module, commands in SECTIONS for command, name in commands}
 
 
 class PotGroup(click.Group):
@@ -76,7 +94,18 @@ class PotGroup(click.Group):
     failure into one `error:` line and SPEC's exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return list(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands under what a crew does with them, each with its help's whole first line."""
+        for heading, _, commands in SECTIONS:
+            rows = []
+            for command, _ in commands:
+                found = self.get_command(ctx, command)
+                if found is not None:
+                    rows.append((command, (found.help or "").strip().splitlines()[0]))
+            with formatter.section(heading):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -87,7 +116,7 @@ class PotGroup(click.Group):
         command = getattr(import_module(f"cli_commands.{module}"), name)
         if not isinstance(command, click.Command):
             raise TypeError(f"cli_commands.{module}.{name} is not a click command")
-        return command
+        return with_global_options(command)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from eventsourcing.persistence import OperationalError as StoreBusy
@@ -96,6 +125,10 @@ class PotGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:
+            # `pot` alone asks what it can do: the help, readable, as git and hledger answer.
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
         except PotError as e:
             fail(str(e), e.exit_code)
         except click.UsageError as e:
@@ -181,6 +214,49 @@ def as_option(f: F) -> F:
     )(f)
 
 
+def _set(
+    attribute: str, parse: Callable[[str], object]
+) -> Callable[[click.Context, click.Parameter, str | None], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        session = ctx.find_object(Session)
+        if value is not None and session is not None:
+            setattr(session, attribute, parse(value))
+
+    return callback
+
+
+def checked_today(day: date) -> date:
+    """`--today` may move today back (back-filling, tests), never past the machine's date."""
+    real = date.today()
+    if day > real:
+        raise BadInput(f"--today {day} is after today's date ({real}): nothing may be dated in the future")
+    return day
+
+
+# The global options, accepted after the command too (`pot balance --db crew.sqlite`).
+GLOBAL_AFTER = (
+    ("--db", "db", str),
+    ("--pot", "pot_slug", parse_slug),
+    ("--as", "actor_name", str),
+    ("--today", "today", lambda text: checked_today(parse_date(text, "--today"))),
+)
+
+
+def with_global_options(command: click.Command) -> click.Command:
+    """Give a command (and a group's subcommands) hidden copies of the global options it lacks."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_global_options(sub)
+        return command
+    have = {opt for param in command.params for opt in param.opts}
+    for flag, attribute, parse in GLOBAL_AFTER:
+        if flag not in have:
+            command.params.append(
+                click.Option([flag], expose_value=False, hidden=True, callback=_set(attribute, parse))
+            )
+    return command
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
 
@@ -238,7 +314,7 @@ def main(ctx: click.Context, db: str | None, pot: str | None, actor: str | None,
     """
     if pot is not None:
         parse_slug(pot)
-    ctx.obj = Session(db, pot, actor, today or date.today())
+    ctx.obj = Session(db, pot, actor, checked_today(today) if today else date.today())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""`pot` commands for looking back: history, replay, reflect, triggers, report."""
+"""`pot` commands for looking back: balance, history, replay, reflect, triggers, report."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,36 @@ from cli import (
 )
 from domain.errors import BadInput
 from domain.values import parse_name, parse_text
+
+if TYPE_CHECKING:
+    from projections.reflections import ReplayStep
+
+
+@click.command()
+@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@json_option
+@pass_session
+def balance(s: Session, as_of: date | None, as_json: bool) -> None:
+    """Balance, reserved, available, and each member's contributions and share.
+
+    Example: pot balance --as-of 2026-03-31 --json
+    """
+    report = s.ledger.balance(s.info, as_of=as_of, today=s.today)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{s.info.name} ({report.currency}) as of {report.as_of}")
+    click.echo(
+        f"balance {report.balance}   reserved {report.reserved}   available {report.available}   "
+        f"contributed {report.contributed}   paid out {report.paid_out}"
+    )
+    table(
+        None,
+        ["member", "contributed", "share %", "received"],
+        [(m.name, m.contributed, m.share_pct, m.received) for m in report.members],
+    )
+
+
+# --------------------------------------------------------------------------- pledges
 
 
 @click.command()
@@ -90,7 +120,7 @@ def replay(s: Session, from_no: int | None, to_no: int | None, as_of: date | Non
         _show_replay(s, steps, as_of, None)
 
 
-def _show_replay(s: Session, steps: Iterable[Any], as_of: date | None, keys: _Keys | None) -> None:
+def _show_replay(s: Session, steps: Iterable[ReplayStep], as_of: date | None, keys: _Keys | None) -> None:
     click.echo(f"replay of {s.info.name} ({s.info.currency})" + (f" as of {as_of}" if as_of else ""))
     click.echo(_replay_line("no", "on", "actor", "balance", "change", "what"))
     shown = None
@@ -113,7 +143,7 @@ def _replay_line(no: object, on: object, actor: object, balance: object, change:
     return f"{no!s:>5}  {on!s:<10}  {actor!s:<8}  {balance!s:>12}  {change!s:>10}  {what}"
 
 
-def _show_step(s: Session, one: Any) -> None:
+def _show_step(s: Session, one: ReplayStep) -> None:
     from projections.describe import describe
 
     item = one.item
@@ -139,7 +169,7 @@ class _Keys:
 
     def __init__(self) -> None:
         self.fd = sys.stdin.fileno()
-        self.saved: Any = None
+        self.saved: list[Any] | None = None
         self.typed = ""
 
     def __enter__(self) -> _Keys:

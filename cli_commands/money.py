@@ -1,10 +1,10 @@
-"""`pot` commands for money in: contribute, reverse, pledge, pledges, balance."""
+"""`pot` commands for money in: contribute, reverse, pledge, pledges."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +23,9 @@ from domain.errors import BadInput
 from domain.values import parse_name, parse_percent, parse_text
 
 # --------------------------------------------------------------------------- money in
+
+if TYPE_CHECKING:
+    from projections.pledges import MemberPledge
 
 
 @click.command(context_settings=AMOUNT_ARGS)
@@ -76,33 +79,6 @@ def reverse(s: Session, event_no: int, reason: str) -> None:
 
 
 @click.command()
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
-@json_option
-@pass_session
-def balance(s: Session, as_of: date | None, as_json: bool) -> None:
-    """Balance, reserved, available, and each member's contributions and share.
-
-    Example: pot balance --as-of 2026-03-31 --json
-    """
-    report = s.ledger.balance(s.info, as_of=as_of, today=s.today)
-    if as_json:
-        return emit_json(report)
-    click.echo(f"{s.info.name} ({report.currency}) as of {report.as_of}")
-    click.echo(
-        f"balance {report.balance}   reserved {report.reserved}   available {report.available}   "
-        f"contributed {report.contributed}   paid out {report.paid_out}"
-    )
-    table(
-        None,
-        ["member", "contributed", "share %", "received"],
-        [(m.name, m.contributed, m.share_pct, m.received) for m in report.members],
-    )
-
-
-# --------------------------------------------------------------------------- pledges
-
-
-@click.command()
 @click.argument("member_name", metavar="MEMBER")
 @click.option("--percent", metavar="P", help="Pledge P% of the incomes you declare (0 < P <= 100).")
 @click.option("--monthly", metavar="AMOUNT", help="Pledge a fixed amount every month.")
@@ -144,7 +120,7 @@ def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
         return emit_json(report)
     currency = s.info.currency
 
-    def terms(m: Any) -> str:
+    def terms(m: MemberPledge) -> str:
         if m.pledge is None:
             return "none"
         if m.pledge.kind == "percent":

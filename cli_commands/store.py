@@ -1,10 +1,13 @@
-"""`pot` commands that open and keep a store: init, where, verify, rebuild, demo, export, import."""
+"""`pot` commands that keep a store: where, verify, rebuild, export, import, demo."""
 
 from __future__ import annotations
 
+import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,38 +20,9 @@ from cli import (
     pass_session,
 )
 from domain.errors import BadInput
-from domain.values import parse_currency, parse_quorum, parse_slug, parse_text, slugify
 
-
-# --------------------------------------------------------------------------- pots
-@click.command()
-@click.argument("name")
-@click.option("--currency", required=True, help="ISO 4217 code, e.g. EUR.")
-@click.option("--slug", help="Short id for --pot (default: from the name).")
-@click.option("--quorum", default="0.5", show_default=True, help="Fraction of eligible voters who must vote.")
-@click.option("--voting-days", default=7, show_default=True, type=int, help="Days a proposal stays open.")
-@as_option
-@pass_session
-def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, voting_days: int) -> None:
-    """Open a pot; the --as member is its first treasurer.
-
-    Example: pot init "Maastricht crew" --currency EUR --as Ana
-    """
-    title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
-    # Every input is read before the store is opened, so a typo leaves no new store file behind.
-    pot_slug = parse_slug(slug) if slug else slugify(title)
-    code, fraction, treasurer = parse_currency(currency), parse_quorum(quorum), s.actor
-    s.may_create = True
-    opened = s.ledger.open_pot(
-        slug=pot_slug,
-        name=title,
-        currency=code,
-        quorum=fraction,
-        voting_days=voting_days,
-        treasurer=treasurer,
-        today=s.today,
-    )
-    click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
+if TYPE_CHECKING:
+    from ledger.reads import Progress
 
 
 @click.command()
@@ -132,32 +106,40 @@ def demo(s: Session) -> None:
 
     Example: pot --db demo.sqlite demo
     """
+    from cli_commands.crew import members
     from cli_commands.deciding import proposals
     from cli_commands.game import trust
-    from cli_commands.members import members
-    from cli_commands.money import balance, pledges
+    from cli_commands.looking_back import balance
+    from cli_commands.money import pledges
     from ledger.demo import DEMO_SLUG, build_demo
 
+    if s.db is None:
+        # Never into the crew's real default store: the demo gets a file of its own beside it.
+        from ledger.store import default_path
+
+        default_path().parent.mkdir(parents=True, exist_ok=True)
+        s.db = str(default_path().with_name("demo.sqlite"))
+        click.echo(f"the demo crew goes into its own store: {s.db}")
     s.may_create = True
     created = build_demo(s.ledger, s.today)
     s.pot_slug = DEMO_SLUG
     if not created:
         click.echo(f"the demo pot {DEMO_SLUG!r} is already in this store; showing it")
     ctx = click.get_current_context()
-    click.echo("")
-    ctx.invoke(members, as_json=False)
-    click.echo("")
-    ctx.invoke(balance, as_of=None, as_json=False)
-    click.echo("")
-    ctx.invoke(pledges, as_of=None, as_json=False)
-    click.echo("")
-    ctx.invoke(proposals, status=None, as_json=False)
-    click.echo("")
-    ctx.invoke(trust, as_of=None, as_json=False)
-    click.echo("")
-    ctx.invoke(verify, digest=None, as_json=False)
-    click.echo(f"\ntry: pot --db {s.db or '<store>'} --pot {DEMO_SLUG} history")
-    click.echo(f" or: pot --db {s.db or '<store>'} --pot {DEMO_SLUG} report -o demo.html  (one page to share)")
+    for shown, options in (
+        (members, {}),
+        (balance, {"as_of": None}),
+        (pledges, {"as_of": None}),
+        (proposals, {"status": None}),
+        (trust, {"as_of": None}),
+        (verify, {"digest": None}),
+    ):
+        click.echo("")
+        ctx.invoke(shown, as_json=False, **options)
+    # Quoted as a shell needs it, so the hint works when pasted.
+    again = f"pot --db {shlex.quote(s.db)} --pot {DEMO_SLUG}"
+    click.echo(f"\ntry: {again} history")
+    click.echo(f" or: {again} report -o demo.html  (one page to share)")
 
 
 # --------------------------------------------------------------------------- interchange
@@ -190,32 +172,27 @@ def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
     return None
 
 
-def _import_progress(path: Path) -> Any:
+@contextmanager
+def _import_progress(path: Path) -> Iterator[Progress | None]:
     """A rich progress bar on stderr for long statements on a terminal; None otherwise."""
-    from contextlib import nullcontext
-
     from ledger.interchange import count_rows
 
     if not sys.stderr.isatty() or count_rows(path) < PROGRESS_ROWS:
-        return nullcontext(None)
-    from contextlib import contextmanager
-
+        yield None
+        return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
-    @contextmanager
-    def bar() -> Any:
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            tasks: dict[str, Any] = {}
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
 
-            def tick(phase: str, done: int, total: int) -> None:
-                if phase not in tasks:
-                    tasks[phase] = progress.add_task(phase, total=total or None)
-                progress.update(tasks[phase], completed=done)
+        def tick(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total or None)
+            bar.update(tasks[phase], completed=done)
 
-            yield tick
-
-    return bar()
+        yield tick
 
 
 @click.command("import")

@@ -76,7 +76,12 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
         )
     if path.exists():
         _refuse_a_foreign_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if db:
+        # A mistyped folder is an error; only the default data directory is made on first use.
+        if not path.parent.is_dir():
+            raise BadInput(f"--db {db!r}: the folder {str(path.parent)!r} does not exist")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     absolute = path.resolve()
     env = {
         **common,

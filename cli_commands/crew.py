@@ -1,4 +1,4 @@
-"""`pot` commands for the crew itself: member add, remove and role; members."""
+"""`pot` commands for the crew itself: init (open a pot), member add, remove and role; members."""
 
 from __future__ import annotations
 
@@ -12,10 +12,39 @@ from cli import (
     pass_session,
     table,
 )
-from domain.values import parse_name
+from domain.values import parse_currency, parse_name, parse_quorum, parse_slug, parse_text, slugify
 
 
-# --------------------------------------------------------------------------- members
+@click.command()
+@click.argument("name")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. EUR.")
+@click.option("--slug", help="Short id for --pot (default: from the name).")
+@click.option("--quorum", default="0.5", show_default=True, help="Fraction of eligible voters who must vote.")
+@click.option("--voting-days", default=7, show_default=True, type=int, help="Days a proposal stays open.")
+@as_option
+@pass_session
+def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, voting_days: int) -> None:
+    """Open a pot; the --as member is its first treasurer.
+
+    Example: pot init "Maastricht crew" --currency EUR --as Ana
+    """
+    title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
+    # Every input is read before the store is opened, so a typo leaves no new store file behind.
+    pot_slug = parse_slug(slug) if slug else slugify(title)
+    code, fraction, treasurer = parse_currency(currency), parse_quorum(quorum), s.actor
+    s.may_create = True
+    opened = s.ledger.open_pot(
+        slug=pot_slug,
+        name=title,
+        currency=code,
+        quorum=fraction,
+        voting_days=voting_days,
+        treasurer=treasurer,
+        today=s.today,
+    )
+    click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
+
+
 @click.group()
 def member() -> None:
     """Add or remove crew members.

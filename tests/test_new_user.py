@@ -1,0 +1,87 @@
+"""What a new user trips on (issue 18), each as the person typed it."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import SECTIONS, main
+from tests.conftest import fingerprint, pot, refused
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), prog_name="pot", catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_pot_alone_prints_the_help_on_many_lines_and_exits_0() -> None:
+    code, out, err = run()
+    assert code == 0, err
+    assert err == ""
+    assert out.startswith("Usage: pot")
+    assert len(out.splitlines()) > 30
+    # Grouped by what a crew does, each command once, with the whole first line of its help.
+    for heading, _, commands in SECTIONS:
+        assert f"\n{heading}:\n" in out
+        for command, _ in commands:
+            assert f"\n  {command} " in out
+    assert "contribute  Record a contribution (treasurers only)." in out
+
+
+def test_every_command_is_in_exactly_one_section() -> None:
+    listed = [command for _, _, commands in SECTIONS for command, _ in commands]
+    assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_today_after_the_real_date_is_refused_so_nothing_is_dated_in_the_future(crew: Path, where: str) -> None:
+    future = (date.today() + timedelta(days=1)).isoformat()
+    before = fingerprint(crew)
+    args = ["--as", "Ana", "contribute", "Cy", "5", "--on", future]
+    args = ["--today", future, *args] if where == "before" else [*args, "--today", future]
+    code, out, err = run("--db", str(crew), *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: --today") and "in the future" in err
+    assert len(err.strip().splitlines()) == 1
+    assert fingerprint(crew) == before
+
+
+def test_global_options_work_after_the_command_too(crew: Path) -> None:
+    assert pot(crew, "--as", "Ana", "contribute", "Cy", "5").code == 0
+    code, out, err = run("balance", "--json", "--db", str(crew), "--pot", "maastricht-crew", "--today", "2026-03-01")
+    assert code == 0, err
+    assert '"balance": "5.00"' in out
+    assert '"as_of": "2026-03-01"' in out
+    code, out, err = run("contribute", "Cy", "2", "--db", str(crew), "--as", "Ana", "--today", "2026-03-01")
+    assert (code, err) == (0, "")
+    assert "recorded 2.00 EUR from Cy" in out
+
+
+def test_a_missing_folder_in_db_is_an_error_and_is_never_created(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "x.sqlite"
+    refused(target, "--as", "Ana", "init", "X", "--currency", "EUR", code=2, says="does not exist")
+    assert not (tmp_path / "no").exists()
+
+
+def test_demo_without_db_goes_to_its_own_file_and_its_hint_works_when_pasted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "my data"  # a space, so the hint must quote the path
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.delenv("POT_DB", raising=False)
+    code, out, err = run("--today", "2026-11-22", "demo")
+    assert code == 0, err
+    store = data / "commonpot" / "demo.sqlite"
+    assert store.exists()
+    assert not (data / "commonpot" / "pots.sqlite").exists(), "the demo went into the crew's real store"
+    assert f"its own store: {store}" in out
+    hint = next(line for line in out.splitlines() if line.startswith("try: pot "))
+    words = shlex.split(hint.removeprefix("try: "))
+    code, out, err = run(*words[1:])
+    assert code == 0, err
+    assert "Demo crew opened" in out or "pot_opened" in out
