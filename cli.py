@@ -6,7 +6,9 @@ Errors are one line on stderr starting `error: `; exit 1 when a rule refuses,
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -21,7 +23,6 @@ from domain.values import (
     parse_amount,
     parse_date,
     parse_name,
-    parse_slug,
 )
 
 if TYPE_CHECKING:
@@ -117,6 +118,16 @@ class PotGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"cli_commands.{module}.{name} is not a click command")
         return with_global_options(command)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # `pot export | head -1`: the reader has all it wants. End quietly, exit 0 (SPEC §1),
+            # with stdout pointed at nothing so Python's flush at exit does not complain.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from eventsourcing.persistence import OperationalError as StoreBusy
@@ -236,7 +247,7 @@ def checked_today(day: date) -> date:
 # The global options, accepted after the command too (`pot balance --db crew.sqlite`).
 GLOBAL_AFTER = (
     ("--db", "db", str),
-    ("--pot", "pot_slug", parse_slug),
+    ("--pot", "pot_slug", str),
     ("--as", "actor_name", str),
     ("--today", "today", lambda text: checked_today(parse_date(text, "--today"))),
 )
@@ -298,7 +309,7 @@ AMOUNT_ARGS = {"ignore_unknown_options": True}
 # --------------------------------------------------------------------------- the group
 @click.group(cls=PotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="POT_DB", metavar="URL_OR_PATH", help="SQLite file or database URL (env POT_DB).")
-@click.option("--pot", "pot", envvar="POT_NAME", metavar="SLUG", help="Which pot (env POT_NAME).")
+@click.option("--pot", "pot", envvar="POT_NAME", metavar="SLUG", help="Which pot, by slug or name (env POT_NAME).")
 @click.option("--as", "actor", envvar="POT_AS", metavar="NAME", help="Act as this member (env POT_AS).")
 @click.option("--today", metavar="DATE", callback=parse_option_date, help="Take this date as today (YYYY-MM-DD).")
 @click.version_option(package_name="commonpot", prog_name="pot")
@@ -312,8 +323,6 @@ def main(ctx: click.Context, db: str | None, pot: str | None, actor: str | None,
       pot --db crew.sqlite --as Ana contribute Ana 25 --note January
       pot --db crew.sqlite balance
     """
-    if pot is not None:
-        parse_slug(pot)
     ctx.obj = Session(db, pot, actor, checked_today(today) if today else date.today())
 
 

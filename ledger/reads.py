@@ -68,8 +68,13 @@ class Reads(_Base):
                     raise UnknownPot(f"this store holds {len(slugs)} pots ({', '.join(slugs)}): choose one with --pot")
                 slug = slugs[0]
             info = queries.pot_info(conn, slug)
-        if info is None:
-            raise UnknownPot(f"there is no pot {slug!r} in this store")
+            if info is None:
+                # The pot's name works too (`--pot "Maastricht crew"`), compared as member names are.
+                named = [s for s, name in queries.pot_names(conn) if name_key(name) == name_key(slug)]
+                info = queries.pot_info(conn, named[0]) if len(named) == 1 else None
+            if info is None:
+                held = ", ".join(queries.pot_slugs(conn)) or "no pot yet"
+                raise UnknownPot(f"there is no pot {slug!r} in this store (by slug or name); it holds: {held}")
         return info
 
     def member_name(self, slug: str, name: str) -> str:

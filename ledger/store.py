@@ -124,9 +124,9 @@ def refuse_writing_over_store(db: str | None, output: Path) -> None:
 
 
 def display_location(db: str) -> str:
-    """`--db` as `pot where` shows it: a database URL with its password hidden."""
+    """`--db` as `pot where` shows it: a file as an absolute path, a database URL with its password hidden."""
     if "://" not in db:
-        return db
+        return str(Path(db).absolute())
     from sqlalchemy.engine import make_url
 
     try:
@@ -175,6 +175,9 @@ def _postgres(url: str, common: dict[str, str]) -> Store:
         parsed = make_url(url)
     except Exception:
         raise BadInput(f"--db {url!r} is not a database URL") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        # Heroku-style and plain URLs mean the same server: use the driver we ship (psycopg 3).
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "postgresql":
         raise BadInput(f"--db {url!r}: only SQLite files and postgresql:// URLs are supported")
     query: dict[str, Any] = dict(parsed.query)

@@ -35,6 +35,11 @@ def pot_slugs(conn: Connection) -> list[str]:
     return [row[0] for row in conn.execute(select(pots.c.slug).order_by(pots.c.slug))]
 
 
+def pot_names(conn: Connection) -> list[tuple[str, str]]:
+    """Every pot in the store as (slug, display name)."""
+    return [(row[0], row[1]) for row in conn.execute(select(pots.c.slug, pots.c.name).order_by(pots.c.slug))]
+
+
 def pot_info(conn: Connection, slug: str) -> PotInfo | None:
     row = conn.execute(select(pots).where(pots.c.slug == slug)).mappings().first()
     if row is None:

@@ -85,3 +85,47 @@ def test_demo_without_db_goes_to_its_own_file_and_its_hint_works_when_pasted(
     code, out, err = run(*words[1:])
     assert code == 0, err
     assert "Demo crew opened" in out or "pot_opened" in out
+
+
+def test_a_pot_is_found_by_its_name_and_an_unknown_one_lists_the_pots(crew: Path) -> None:
+    assert pot(crew, "--pot", "Maastricht crew", "balance").code == 0
+    assert pot(crew, "--pot", "maastricht CREW", "members").code == 0
+    refused(crew, "--pot", "nope", "balance", code=2, says="it holds: maastricht-crew")
+
+
+def test_where_prints_an_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("--db", "crew.sqlite", "where")
+    assert (code, out.strip()) == (0, str(tmp_path / "crew.sqlite"))
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_plain_postgres_urls_use_the_shipped_driver(scheme: str) -> None:
+    from ledger.store import resolve
+
+    store = resolve(f"{scheme}://ana:secret@db.example:5433/crew")
+    assert store.kind == "postgresql"
+    assert store.sqlalchemy_url.startswith("postgresql+psycopg://ana:secret@db.example:5433/crew")
+    assert "secret" not in store.location
+
+
+def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
+    """`pot export | head -1`: the reader stops early; pot must not say error or exit 1."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "big.sqlite"
+    statement = tmp_path / "big.csv"
+    # Far more than a pipe holds (64 KiB), so the export is still writing when the reader leaves.
+    rows = "".join(f"Ana,1.00,2026-01-01,{'x' * 60},r{i}\n" for i in range(3000))
+    statement.write_text("member,amount,on,note,ref\n" + rows, encoding="utf-8")
+    assert pot(db, "--as", "Ana", "init", "B", "--currency", "EUR", today="2026-01-01").code == 0
+    assert pot(db, "--as", "Ana", "import", str(statement), today="2026-01-01").code == 0
+    pot_bin = Path(sys.executable).with_name("pot")
+    proc = subprocess.Popen([pot_bin, "--db", str(db), "export"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == b""
