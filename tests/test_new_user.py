@@ -46,7 +46,8 @@ def test_a_today_after_the_real_date_is_refused_so_nothing_is_dated_in_the_futur
     code, out, err = run("--db", str(crew), *args)
     assert code == 2
     assert out == ""
-    assert err.startswith("error: --today") and "in the future" in err
+    assert err.startswith("error: --today")
+    assert "in the future" in err
     assert len(err.strip().splitlines()) == 1
     assert fingerprint(crew) == before
 
@@ -123,7 +124,8 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
     assert pot(db, "--as", "Ana", "import", str(statement), today="2026-01-01").code == 0
     pot_bin = Path(sys.executable).with_name("pot")
     proc = subprocess.Popen([pot_bin, "--db", str(db), "export"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     assert proc.stdout.readline().startswith(b"{")
     proc.stdout.close()
     err = proc.stderr.read()
