@@ -204,8 +204,11 @@ class _Keys:
     def go_on(self) -> bool:
         """Wait for Enter or space (True) or q (False); Ctrl-D stops too, other keys are ignored."""
         click.echo(self.PROMPT, nl=False)
-        while (key := self.key()) not in ("\r", "\n", " ", "q", "Q", "\x04"):
-            pass
+        try:
+            while (key := self.key()) not in ("\r", "\n", " ", "q", "Q", "\x04"):
+                pass
+        except KeyboardInterrupt:
+            key = "q"  # Ctrl-C is how many people say "stop": stop as q does, quietly.
         # Wipe the prompt so the replay reads as one list.
         click.echo("\r" + " " * len(self.PROMPT) + "\r", nl=False)
         return key in ("\r", "\n", " ")

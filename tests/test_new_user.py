@@ -131,3 +131,20 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0, err
     assert err == b""
+
+
+def test_ctrl_c_in_a_step_replay_stops_quietly_clears_the_prompt_and_exits_0(crew: Path) -> None:
+    from tests.test_replay import Terminal
+
+    assert pot(crew, "--as", "Ana", "contribute", "Cy", "5").code == 0
+    term = Terminal("--db", str(crew), "replay", "--step")
+    try:
+        term.read_until("[Enter/space: next event, q: stop]")
+        term.press("\x03")
+        shown = term.read_until("stopped after event 1")
+        assert term.exit_code() == 0, shown
+        assert "error" not in shown
+        # The prompt was wiped before the last line.
+        assert shown.rstrip().endswith("stopped after event 1")
+    finally:
+        term.close()
