@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -149,8 +150,17 @@ class PotGroup(click.Group):
         except click.Abort:
             fail("aborted", 1)
         except (StoreBusy, SQLBusy) as e:
-            fail(f"the store is busy or unreachable: {e}", 1)
+            fail(store_problem(e), 1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def store_problem(error: Exception) -> str:
+    """A database error in a crew's words: refused credentials apart from a busy or unreachable server."""
+    # SQLAlchemy appends a link to its own docs, which tells a crew nothing.
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", str(error)).strip()
+    if re.search(r"password authentication failed|no password supplied|role .* does not exist", text):
+        return f"the database refused the user name or password in --db: {text}"
+    return f"the store is busy or unreachable: {text}"
 
 
 # --------------------------------------------------------------------------- context

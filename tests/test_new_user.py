@@ -148,3 +148,27 @@ def test_ctrl_c_in_a_step_replay_stops_quietly_clears_the_prompt_and_exits_0(cre
         assert shown.rstrip().endswith("stopped after event 1")
     finally:
         term.close()
+
+
+def test_database_errors_say_what_is_wrong_without_sqlalchemy_boilerplate() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from cli import store_problem
+
+    link = "(Background on this error at: https://sqlalche.me/e/20/e3q8)"
+    wrong = OperationalError("connect", {}, Exception('FATAL:  password authentication failed for user "ana"'))
+    said = store_problem(Exception(f"{wrong} {link}"))
+    assert said.startswith("the database refused the user name or password")
+    assert "sqlalche.me" not in said
+    busy = store_problem(Exception(f"could not connect to server: Connection refused {link}"))
+    assert busy == "the store is busy or unreachable: could not connect to server: Connection refused"
+
+
+def test_an_unreachable_postgresql_store_is_one_line_without_boilerplate(tmp_path: Path) -> None:
+    # Port 9 (discard) on loopback: nothing listens there, so the connection is refused at once.
+    code, out, err = run("--db", "postgresql://ana@127.0.0.1:9/crew", "balance")
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: the store is busy or unreachable")
+    assert "sqlalche.me" not in err
+    assert len(err.strip().splitlines()) == 1
