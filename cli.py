@@ -216,7 +216,25 @@ pass_session = click.make_pass_decorator(Session)
 
 # Event and proposal numbers: from 1 to the largest a PostgreSQL INTEGER column holds,
 # so a mistyped huge number is one usage error on every backend, never a driver's overflow.
-NUMBER = click.IntRange(1, 2**31 - 1)
+class _Number(click.IntRange):
+    """A whole number from 1; its help shows `N`, and only a refusal names the bounds."""
+
+    name = "N"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return "N"
+
+    def _describe_range(self) -> str:
+        return ""  # In help: the largest is a database limit, not something a crew needs to read.
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if not self.min <= number <= self.max:  # type: ignore[operator]
+            self.fail(f"{number} is not in the range {self.min}<=x<={self.max}.", param, ctx)
+        return number
+
+
+NUMBER = _Number(1, 2**31 - 1)
 
 
 def parse_option_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

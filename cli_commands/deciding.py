@@ -47,7 +47,7 @@ def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes
 
 @click.command()
 @click.argument("proposal_no", metavar="N", type=NUMBER)
-@click.argument("position", metavar="POSITION", type=click.Choice(POSITIONS))
+@click.argument("position", metavar="|".join(POSITIONS).upper(), type=click.Choice(POSITIONS))
 @click.option("--reason", default="", help="Why, in a sentence.")
 @as_option
 @pass_session

@@ -99,7 +99,6 @@ def rebuild(s: Session, force: bool, as_json: bool) -> None:
 
 
 @click.command()
-@as_option
 @pass_session
 def demo(s: Session) -> None:
     """Create a sample crew with a year of history, and show it.

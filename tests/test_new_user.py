@@ -172,3 +172,19 @@ def test_an_unreachable_postgresql_store_is_one_line_without_boilerplate(tmp_pat
     assert err.startswith("error: the store is busy or unreachable")
     assert "sqlalche.me" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_help_lists_the_four_positions_and_no_internal_number_range() -> None:
+    code, out, _ = run("vote", "--help")
+    assert code == 0
+    assert "AGREE|ABSTAIN|DISAGREE|BLOCK" in out
+    code, out, _ = run("replay", "--help")
+    assert code == 0
+    assert "--from N" in out
+    assert "2147483647" not in out
+
+
+def test_demo_offers_no_as_option_that_would_do_nothing() -> None:
+    code, out, _ = run("demo", "--help")
+    assert code == 0
+    assert "--as" not in out
