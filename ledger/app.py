@@ -31,9 +31,9 @@ from domain.values import currency_digits, name_key
 from ledger.store import Store, postgres_engine, postgres_setup
 from projections import queries
 from projections.core import CoreProjection
+from projections.models import PotInfo
 from projections.pledges import PledgesProjection
 from projections.reflections import ReflectionsProjection
-from projections.reports import PotInfo
 from projections.runner import Projection, catch_up_all, reset
 from projections.tables import metadata, refs
 from projections.trust import TrustProjection

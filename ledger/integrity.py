@@ -22,7 +22,7 @@ from domain.errors import PotError
 from domain.events import PotEvent, record_of
 from domain.pot import pot_id
 from ledger.app import Ledger
-from projections.reports import PotInfo, VerifyReport
+from projections.models import PotInfo, VerifyReport
 from projections.runner import BATCH as FOLD_BATCH
 from projections.runner import Projection
 from projections.tables import history, metadata, pots

@@ -36,8 +36,8 @@ from domain.pot import Pot, pot_id
 from domain.values import format_amount, name_key, parse_amount, parse_date, parse_name, parse_text
 from ledger.app import Ledger, StoredHistory
 from ledger.integrity import MIN_DIGEST_PREFIX, stored_events
+from projections.models import PotInfo, VerifyReport
 from projections.queries import history_items
-from projections.reports import PotInfo, VerifyReport
 
 # The keys of one JSON Lines record: the canonical chain record and its digest.
 RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")

@@ -37,7 +37,7 @@ from projections.queries import (
     proposal_rows,
 )
 from projections.reflections import Reflection
-from projections.reports import BalanceReport, Ballot, PotInfo, ProposalDetail, Votes
+from projections.models import BalanceReport, Ballot, PotInfo, ProposalDetail, Votes
 from projections.trust import LEVELS, TrustReport, trust_report
 
 if TYPE_CHECKING:

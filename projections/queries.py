@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from domain.values import format_amount
-from projections.reports import (
+from projections.models import (
     BalanceReport,
     Ballot,
     MemberRow,

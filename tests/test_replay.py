@@ -35,8 +35,8 @@ from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
 from projections.describe import describe
+from projections.models import BalanceReport
 from projections.reflections import replay as replay_steps
-from projections.reports import BalanceReport
 from tests.conftest import pot, refused
 
 GOLDEN = Path(__file__).parent / "golden"
