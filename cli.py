@@ -633,7 +633,7 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
     Example: pot verify --digest 3f9a0c1e5b7d2a4f   (or: pot verify --file pot-2026.jsonl)
     """
     from ledger.integrity import verify as run_verify
-    from ledger.interchange import verify_file
+    from ledger.jsonl import verify_file
 
     if digest is not None:
         digest = parse_digest(digest)
@@ -1154,7 +1154,7 @@ def _import_progress(path: Path) -> Any:
     """A rich progress bar on stderr for long statements on a terminal; None otherwise."""
     from contextlib import nullcontext
 
-    from ledger.interchange import count_rows
+    from ledger.statement_csv import count_rows
 
     if not sys.stderr.isatty() or count_rows(path) < PROGRESS_ROWS:
         return nullcontext(None)
@@ -1193,18 +1193,18 @@ def import_(s: Session, file: Path, fmt: str | None, as_json: bool) -> None:
 
     Example: pot --as Ana import bank-2026-03.csv
     """
-    from ledger import interchange
+    from ledger import interchange, jsonl, statement_csv
 
     if (fmt or interchange.guess_format(file)) == "jsonl":
         s.may_create = True
-        slug, done = interchange.import_jsonl(s.ledger, file)
+        slug, done = jsonl.import_jsonl(s.ledger, file)
         if as_json:
             return emit_json({"pot": slug, "events": done.events, "head": done.head})
         click.echo(f"imported pot {slug}: {done.events} events, head digest {done.head}")
         return None
     actor = s.actor
     with _import_progress(file) as progress:
-        result = interchange.import_csv(s.ledger, s.slug, actor=actor, path=file, today=s.today, progress=progress)
+        result = statement_csv.import_csv(s.ledger, s.slug, actor=actor, path=file, today=s.today, progress=progress)
     if as_json:
         return emit_json({"pot": s.slug, "new": result.new, "already_recorded": result.already_recorded})
     click.echo(f"{result.new} new, {result.already_recorded} already recorded")
