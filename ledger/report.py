@@ -20,12 +20,11 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
 from domain import chain
 from domain.errors import BadInput
 from domain.events import ContributionRecorded, ContributionReversed, WithdrawalPaid
 from domain.values import format_amount
+from projections.models import Report
 from projections.queries import pot_info
 from projections.report import BalancePoint, PotReport, build_report
 from projections.trust import LEVELS
@@ -46,10 +45,9 @@ MARKED = {
 }
 
 
-class Written(BaseModel):
+class Written(Report):
     """What `pot report --json` prints about the file it wrote."""
 
-    model_config = ConfigDict(frozen=True)
     pot: str
     file: str
     as_of: date
@@ -58,6 +56,7 @@ class Written(BaseModel):
 
 
 def read_report(ledger: Ledger, slug: str, as_of: date | None, today: date) -> PotReport:
+    """The report's data, read from the views in one snapshot."""
     with ledger.read() as conn:
         info = pot_info(conn, slug)
         if info is None:

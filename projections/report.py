@@ -12,12 +12,11 @@ from datetime import date
 from itertools import accumulate
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection
 
 from domain.values import format_amount
 from projections.describe import describe
-from projections.models import BalanceReport, PotInfo, ProposalDetail
+from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
 from projections.queries import (
     MONEY_TYPES,
     balance,
@@ -31,11 +30,7 @@ from projections.reflections import Reflection, reflections_on
 from projections.trust import TrustReport, trust_report
 
 
-class Plain(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class MemberLine(Plain):
+class MemberLine(Report):
     name: str
     role: str
     joined: date
@@ -48,7 +43,7 @@ class MemberLine(Plain):
     trust_level: int | None
 
 
-class HistoryLine(Plain):
+class HistoryLine(Report):
     no: int
     on: date
     type: str
@@ -61,7 +56,7 @@ class HistoryLine(Plain):
     reflections: list[Reflection]
 
 
-class BalancePoint(Plain):
+class BalancePoint(Report):
     """The balance at the end of a day, and the types of the money-moving events that day (`MONEY_TYPES`)."""
 
     on: date
@@ -69,7 +64,7 @@ class BalancePoint(Plain):
     marks: tuple[str, ...]
 
 
-class PotReport(Plain):
+class PotReport(Report):
     pot: str
     name: str
     currency: str
