@@ -124,7 +124,7 @@ def _event_from(line: int, record: dict[str, Any], digest: str, slug: str | None
     if cls is None:
         raise BrokenLine(line, no, f"unknown event type {kind!r}")
     if (cls is PotOpened) != (no == 1):
-        raise BrokenLine(line, no, "a pot's history starts with pot_opened, and only once")
+        raise BrokenLine(line, no, f"a pot's history starts with {PotOpened.TYPE}, and only once")
     fields = record["fields"]
     if not isinstance(fields, dict):
         raise BrokenLine(line, no, "fields must be a JSON object")
@@ -164,7 +164,7 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     line, record, digest = first
     opened = _event_from(line, record, digest, None)
     if not isinstance(opened, PotOpened):  # _event_from refuses this already; this tells the type checker.
-        raise BrokenLine(line, 1, "a pot's history starts with pot_opened")
+        raise BrokenLine(line, 1, f"a pot's history starts with {PotOpened.TYPE}")
     if ledger._exists(opened.slug):
         raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
     try:
