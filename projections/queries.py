@@ -228,6 +228,7 @@ def history_items(
 def votes_of(cast: Iterable[Ballot]) -> Votes:
     """The tally of the ballots: a member may change their vote while the proposal is open, the latest counts."""
     latest = {b.member: b.position for b in cast}
+    # Only the counts are shown; who was eligible matters when the domain decides, not here.
     counted = tally(latest.values(), eligible=len(latest))
     return Votes(**{position: getattr(counted, position) for position in POSITIONS})
 
@@ -257,9 +258,11 @@ def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) ->
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    if r is None:
-        return None
-    votes, cast_ballots = _votes(conn, info.slug, no)
+    return None if r is None else _detail(conn, info, r)
+
+
+def _detail(conn: Connection, info: PotInfo, r: Any) -> ProposalDetail:
+    votes, cast_ballots = _votes(conn, info.slug, r["no"])
     return ProposalDetail(**_proposal_row(r, votes, info.digits).model_dump(), ballots=cast_ballots)
 
 
@@ -274,7 +277,8 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     overwrites the day it was approved), so a past status is read from the
     audit trail: the last of its proposal's events dated on or before `as_of`.
     """
-    found = [d for row in proposal_rows(conn, info) if (d := proposal_detail(conn, info, row.no)) is not None]
+    query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
+    found = [_detail(conn, info, r) for r in conn.execute(query).mappings().all()]
     if as_of is None:
         return found
     status: dict[int, str] = {}
