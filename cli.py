@@ -28,7 +28,7 @@ from domain.values import (
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
-    from projections.reports import PotInfo
+    from projections.models import PotInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 

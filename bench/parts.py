@@ -61,7 +61,7 @@ class HistoryOnly:
 
 def one(part: str, db: str, statement: str | None = None) -> None:
     """Run in the child process: one part, on the store `db`."""
-    from ledger import interchange
+    from ledger import statement_csv
     from ledger.app import Ledger
     from ledger.store import resolve
 
@@ -72,12 +72,12 @@ def one(part: str, db: str, statement: str | None = None) -> None:
             print(ledger.rebuild())
         elif part == "import-read" and statement is not None:
             ledger.catch_up()
-            rows = interchange._parse_rows(ledger.load(SLUG), Path(statement), date.today())
+            rows = statement_csv._parse_rows(ledger.load(SLUG), Path(statement), date.today())
             print(sum(1 for _ in rows))
         elif part == "import-store" and statement is not None:
             ledger.catch_up()
             ledger.catch_up = lambda: 0  # type: ignore[method-assign]  # the part left out
-            done = interchange.import_csv(ledger, SLUG, actor=CREW[0], path=Path(statement), today=date.today())
+            done = statement_csv.import_csv(ledger, SLUG, actor=CREW[0], path=Path(statement), today=date.today())
             print(done.new)
         else:
             sys.exit(f"unknown part {part!r}")

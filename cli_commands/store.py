@@ -22,7 +22,7 @@ from cli import (
 from domain.errors import BadInput
 
 if TYPE_CHECKING:
-    from ledger.reads import Progress
+    from ledger.statement_csv import Progress
 
 
 @click.command()
@@ -60,7 +60,7 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
     Example: pot verify --digest 3f9a0c1e5b7d2a4f   (or: pot verify --file pot-2026.jsonl)
     """
     from domain.chain import parse_digest
-    from ledger.interchange import verify_file
+    from ledger.jsonl import verify_file
 
     if digest is not None:
         digest = parse_digest(digest)
@@ -174,7 +174,7 @@ def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
 @contextmanager
 def _import_progress(path: Path) -> Iterator[Progress | None]:
     """A rich progress bar on stderr for long statements on a terminal; None otherwise."""
-    from ledger.interchange import count_rows
+    from ledger.statement_csv import count_rows
 
     if not sys.stderr.isatty() or count_rows(path) < PROGRESS_ROWS:
         yield None

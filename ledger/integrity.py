@@ -22,13 +22,41 @@ from domain.errors import PotError
 from domain.events import PotEvent, record_of
 from domain.pot import pot_id
 from ledger.app import Ledger
-from projections.reports import PotInfo, VerifyReport
+from projections.models import PotInfo, VerifyReport
 from projections.runner import BATCH as FOLD_BATCH
 from projections.runner import Projection
 from projections.tables import history, metadata, pots
 
 PAGE = 1000
+# The fewest characters of a digest `verify --digest` accepts: enough to name one event.
 MIN_DIGEST_PREFIX = 8
+
+
+class DigestCheck:
+    """A digest a member wrote down earlier (`verify --digest D`), looked for among a history's digests.
+
+    `verify` (the store) and `verify_file` (an export) both feed it each digest as
+    they recompute the chain, then ask it what, if anything, is wrong.
+    """
+
+    def __init__(self, given: str | None) -> None:
+        self.given = given
+        self._prefix = None if given is None else given.strip().lower()
+        self._found = False
+
+    def see(self, digest: str) -> None:
+        if self._prefix is not None and not self._found:
+            self._found = digest.startswith(self._prefix)
+
+    def problem(self, where: str) -> str | None:
+        """Why the digest does not vouch for this `where` ("history", "file"); None if it does or none was given."""
+        if self._prefix is None:
+            return None
+        if len(self._prefix) < MIN_DIGEST_PREFIX:
+            return f"give at least {MIN_DIGEST_PREFIX} characters of the digest"
+        if not self._found:
+            return f"no event in this {where} has digest {self.given}: the history up to it has changed"
+        return None
 
 
 def stored_events(ledger: Ledger, slug: str) -> Iterator[StoredEvent]:
@@ -67,7 +95,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
     folds = [type(p)() for p in ledger.projections]
 
     running, count, first_bad, problem = chain.GENESIS, 0, None, None
-    digests: list[str] = []
+    written_down = DigestCheck(digest_prefix)
     # Folded a batch at a time, as the catch-up does, not one statement round per event.
     batch: list[PotEvent] = []
     with fresh.begin() as conn:
@@ -91,7 +119,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
             if recorded.get(expected, running) != running:
                 first_bad, problem = expected, f"event {expected} differs from when it was recorded"
                 break
-            digests.append(running)
+            written_down.see(running)
             batch.append(event)
             if len(batch) == FOLD_BATCH:
                 _fold(conn, folds, batch)
@@ -99,12 +127,8 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
     if first_bad is None and len(recorded) > count:
         first_bad, problem = count + 1, f"event {count + 1} is missing from the store"
 
-    if first_bad is None and digest_prefix is not None:
-        prefix = digest_prefix.strip().lower()
-        if len(prefix) < MIN_DIGEST_PREFIX:
-            problem = f"give at least {MIN_DIGEST_PREFIX} characters of the digest"
-        elif not any(d.startswith(prefix) for d in digests):
-            problem = f"no event in this history has digest {digest_prefix}: the history up to it has changed"
+    if first_bad is None:
+        problem = written_down.problem("history")
     if first_bad is None and problem is None:
         problem = _compare_views(ledger.engine, fresh, info.slug, [t for p in folds for t in p.tables])
     fresh.dispose()

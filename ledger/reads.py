@@ -8,16 +8,16 @@ today; an event type must exist) live here once, for every front end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from domain.errors import BadInput, Refused, Tampered, UnknownPot
 from domain.events import EVENT_TYPES
 from domain.values import name_key
 from projections import queries
-from projections.reports import (
+from projections.models import (
     BalanceReport,
     MemberRow,
     PotInfo,
@@ -27,17 +27,16 @@ from projections.reports import (
 )
 
 if TYPE_CHECKING:
+    from ledger.app import Ledger
     from ledger.app import LedgerBase as _Base
-    from ledger.interchange import Exported, Imported
+    from ledger.fileio import Exported
     from ledger.report import Written
+    from ledger.statement_csv import Imported, Progress
     from projections.pledges import PledgesReport
     from projections.reflections import ReplayStep, TriggersReport
     from projections.trust import TrustReport
 else:
     _Base = object
-
-# Progress callback of a long import: (phase, done, total).
-Progress = Callable[[str, int, int], None]
 
 
 def past_as_of(as_of: date | None, today: date, what: str) -> date:
@@ -53,6 +52,11 @@ def past_as_of(as_of: date | None, today: date, what: str) -> date:
 
 class Reads(_Base):
     """Queries over a pot's views, and the commands that keep the store itself. Mixed into `ledger.app.Ledger`."""
+
+    @property
+    def _ledger(self) -> Ledger:
+        """This object as the whole `Ledger` it is always mixed into, for the modules that take one."""
+        return cast("Ledger", self)
 
     # ------------------------------------------------------------------ pots and members
     def resolve_pot(self, slug: str | None) -> PotInfo:
@@ -169,13 +173,13 @@ class Reads(_Base):
         """Recompute the chain and re-fold the views (SPEC §1 Integrity); `digest` is a parsed prefix."""
         from ledger.integrity import verify
 
-        return verify(self, info, digest)  # type: ignore[arg-type]
+        return verify(self._ledger, info, digest)
 
     def rebuild_views(self, *, force: bool = False) -> int:
         """Rebuild every view from the log; refused when it would hide a changed newest event."""
         from ledger.integrity import unrecorded_heads
 
-        changed = unrecorded_heads(self)  # type: ignore[arg-type]
+        changed = unrecorded_heads(self._ledger)
         if changed and not force:
             raise Tampered(
                 f"{changed[0]}: a rebuild would make the views agree with the changed log and hide that."
@@ -187,23 +191,23 @@ class Reads(_Base):
     def export(self, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO) -> Exported:
         from ledger.interchange import write_export
 
-        return write_export(self, info, fmt, output, stdout)  # type: ignore[arg-type]
+        return write_export(self._ledger, info, fmt, output, stdout)
 
     def import_jsonl(self, path: Path) -> tuple[str, Exported]:
-        from ledger.interchange import import_jsonl
+        from ledger.jsonl import import_jsonl
 
-        return import_jsonl(self, path)  # type: ignore[arg-type]
+        return import_jsonl(self._ledger, path)
 
     def import_statement(
         self, slug: str, *, actor: str, path: Path, today: date, progress: Progress | None = None
     ) -> Imported:
-        from ledger.interchange import import_csv
+        from ledger.statement_csv import import_csv
 
-        return import_csv(self, slug, actor=actor, path=path, today=today, progress=progress)  # type: ignore[arg-type]
+        return import_csv(self._ledger, slug, actor=actor, path=path, today=today, progress=progress)
 
     def write_report(self, info: PotInfo, *, as_of: date | None, today: date, output: Path) -> Written:
         from ledger.report import write_report
 
         if as_of is not None:
             past_as_of(as_of, today, "the report's trust")
-        return write_report(self, info.slug, as_of, today, output)  # type: ignore[arg-type]
+        return write_report(self._ledger, info.slug, as_of, today, output)

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    GamePlayed,
+    MemberJoined,
+    MemberLeft,
+    PledgeSet,
+    PotOpened,
+    ProposalCancelled,
+    ProposalDecided,
+    ReflectionNoted,
+    RoleChanged,
+    VoteCast,
+    WithdrawalPaid,
+    WithdrawalProposed,
+)
+
 
 def describe(item: dict[str, Any]) -> str:
     """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned."""
@@ -15,48 +32,48 @@ def _sentence(item: dict[str, Any]) -> str:
     kind = item["type"]
     note = f" ({item['note']})" if item.get("note") else ""
     match kind:
-        case "pot_opened":
+        case PotOpened.TYPE:
             return f"{actor} opened the pot {item['name']} in {item['currency']}"
-        case "member_joined":
+        case MemberJoined.TYPE:
             role = " as treasurer" if item["role"] == "treasurer" else ""
             if item["member"] == actor:
                 return f"{actor} joined{role}"
             return f"{actor} added {item['member']}{role}"
-        case "member_left":
+        case MemberLeft.TYPE:
             if item["member"] == actor:
                 return f"{actor} left the crew"
             return f"{actor} removed {item['member']}"
-        case "role_changed":
+        case RoleChanged.TYPE:
             return f"{actor} made {item['member']} a {item['role']}"
-        case "contribution_recorded":
+        case ContributionRecorded.TYPE:
             who = "" if item["member"] == actor else f" from {item['member']}"
             return f"{actor} recorded {item['amount']}{who}{note}"
-        case "contribution_reversed":
+        case ContributionReversed.TYPE:
             return (
                 f"{actor} reversed contribution {item['contribution_no']} "
                 f"({item['amount']} from {item['member']}): {item['reason']}"
             )
-        case "withdrawal_proposed":
+        case WithdrawalProposed.TYPE:
             to = "" if item["recipient"] == actor else f" to {item['recipient']}"
             return f"{actor} proposed {item['amount']}{to} for {item['purpose']} (proposal {item['proposal_no']})"
-        case "vote_cast":
+        case VoteCast.TYPE:
             reason = f": {item['reason']}" if item.get("reason") else ""
             return f"{actor} voted {item['position']} on proposal {item['proposal_no']}{reason}"
-        case "proposal_decided":
+        case ProposalDecided.TYPE:
             return (
                 f"proposal {item['proposal_no']} {item['outcome']} "
                 f"({item['agree']} agree, {item['abstain']} abstain, "
                 f"{item['disagree']} disagree, {item['block']} block)"
             )
-        case "proposal_cancelled":
+        case ProposalCancelled.TYPE:
             return f"{actor} cancelled proposal {item['proposal_no']}"
-        case "withdrawal_paid":
+        case WithdrawalPaid.TYPE:
             return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']})"
-        case "pledge_set":
+        case PledgeSet.TYPE:
             return _pledge(actor, item)
-        case "game_played":
+        case GamePlayed.TYPE:
             return _game(actor, item)
-        case "reflection_noted":
+        case ReflectionNoted.TYPE:
             return f"{item['member']} reflected on event {item['event_no']}: {item['feeling']}{note}"
     return f"{actor}: {kind}"
 

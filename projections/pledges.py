@@ -56,8 +56,8 @@ from sqlalchemy import (
 
 from domain.events import ContributionRecorded, ContributionReversed, PledgeSet, PotEvent
 from domain.values import format_amount, name_key
+from projections.models import PotInfo
 from projections.queries import member_rows
-from projections.reports import PotInfo
 from projections.runner import Slugs, insert_rows
 from projections.tables import metadata, pots
 

@@ -8,14 +8,23 @@ audit-trail rows dated on or before that day.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
+from domain.consent import POSITIONS, tally
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    ProposalCancelled,
+    ProposalDecided,
+    WithdrawalPaid,
+    WithdrawalProposed,
+)
 from domain.values import format_amount
-from projections.reports import (
+from projections.models import (
     BalanceReport,
     Ballot,
     MemberRow,
@@ -28,7 +37,11 @@ from projections.reports import (
 from projections.shares import largest_remainder
 from projections.tables import ballots, history, members, pots, proposals
 
-CONTRIBUTION_TYPES = ("contribution_recorded", "contribution_reversed")
+# The events that move money in or out of the pot, named once for every view that sums
+# or lists money: a contribution and its reversal, and a payout.
+CONTRIBUTION_TYPES = (ContributionRecorded.TYPE, ContributionReversed.TYPE)
+PAYOUT_TYPE = WithdrawalPaid.TYPE
+MONEY_TYPES = (*CONTRIBUTION_TYPES, PAYOUT_TYPE)
 
 
 def pot_slugs(conn: Connection) -> list[str]:
@@ -131,7 +144,7 @@ def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) ->
 def _balance_as_of(conn: Connection, slug: str, as_of: date) -> tuple[int, int, int, int, list[tuple[str, int, int]]]:
     dated = and_(history.c.slug == slug, history.c.on <= as_of)
     is_contribution = history.c.type.in_(CONTRIBUTION_TYPES)
-    is_payout = history.c.type == "withdrawal_paid"
+    is_payout = history.c.type == PAYOUT_TYPE
     totals = conn.execute(
         select(
             func.coalesce(func.sum(history.c.delta), 0),
@@ -217,6 +230,14 @@ def history_items(
         yield item, int(row["delta"])
 
 
+def votes_of(cast: Iterable[Ballot]) -> Votes:
+    """The tally of the ballots: a member may change their vote while the proposal is open, the latest counts."""
+    latest = {b.member: b.position for b in cast}
+    # Only the counts are shown; who was eligible matters when the domain decides, not here.
+    counted = tally(latest.values(), eligible=len(latest))
+    return Votes(**{position: getattr(counted, position) for position in POSITIONS})
+
+
 def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[Ballot]]:
     cast_ballots = [
         Ballot(member=r["member"], position=r["position"], reason=r["reason"], on=r["on"])
@@ -226,11 +247,7 @@ def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[B
             .order_by(ballots.c.event_no)
         ).mappings()
     ]
-    latest = {b.member: b.position for b in cast_ballots}
-    counts = {p: 0 for p in ("agree", "abstain", "disagree", "block")}
-    for position in latest.values():
-        counts[position] += 1
-    return Votes(**counts), cast_ballots
+    return votes_of(cast_ballots), cast_ballots
 
 
 def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) -> list[ProposalRow]:
@@ -246,10 +263,44 @@ def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) ->
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    if r is None:
-        return None
-    votes, cast_ballots = _votes(conn, info.slug, no)
+    return None if r is None else _detail(conn, info, r)
+
+
+def _detail(conn: Connection, info: PotInfo, r: Any) -> ProposalDetail:
+    votes, cast_ballots = _votes(conn, info.slug, r["no"])
     return ProposalDetail(**_proposal_row(r, votes, info.digits).model_dump(), ballots=cast_ballots)
+
+
+# The status each of these events gives its proposal; a decision gives its outcome.
+_STATUS_AFTER = {WithdrawalProposed.TYPE: "open", ProposalCancelled.TYPE: "cancelled", WithdrawalPaid.TYPE: "paid"}
+
+
+def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None) -> list[ProposalDetail]:
+    """Every proposal with its ballots; as of a past day, those made by then, with their status and votes that day.
+
+    The proposals table keeps only each proposal's latest status (a cancellation
+    overwrites the day it was approved), so a past status is read from the
+    audit trail: the last of its proposal's events dated on or before `as_of`.
+    """
+    query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
+    found = [_detail(conn, info, r) for r in conn.execute(query).mappings().all()]
+    if as_of is None:
+        return found
+    status: dict[int, str] = {}
+    events = select(history.c.type, history.c.fields).where(
+        history.c.slug == info.slug,
+        history.c.on <= as_of,
+        history.c.type.in_((*_STATUS_AFTER, ProposalDecided.TYPE)),
+    )
+    for kind, fields in conn.execute(events.order_by(history.c.no)):
+        stored = json.loads(fields)
+        status[int(stored["proposal_no"])] = stored["outcome"] if kind == ProposalDecided.TYPE else _STATUS_AFTER[kind]
+    shown = []
+    for d in found:
+        if d.no in status:
+            cast = [b for b in d.ballots if b.on <= as_of]
+            shown.append(d.model_copy(update={"status": status[d.no], "ballots": cast, "votes": votes_of(cast)}))
+    return shown
 
 
 def _proposal_row(r: Any, votes: Votes, digits: int) -> ProposalRow:

@@ -19,8 +19,8 @@ from sqlalchemy import Column, Connection, Date, Index, Integer, String, Table, 
 from domain.events import PotEvent, PotOpened, ReflectionNoted
 from domain.values import format_amount
 from projections.describe import describe
+from projections.models import PotInfo
 from projections.queries import history_items
-from projections.reports import PotInfo
 from projections.runner import Slugs, insert_rows
 from projections.tables import history, metadata
 

@@ -110,7 +110,7 @@ def test_a_ref_stored_after_the_views_last_caught_up_is_still_refused(long_pot: 
         pot_.contribute(**late)
         ledger.app.save(pot_)  # Stored and snapshotted; the views are not caught up.
         with pytest.raises(Refused, match="already recorded"):
-            ledger.command("maastricht-crew", lambda p: p.contribute(**late))
+            ledger.change("maastricht-crew", lambda p: p.contribute(**late))
     finally:
         ledger.close()
 
@@ -171,7 +171,7 @@ def test_a_ref_kept_twice_in_one_save_is_a_bug_reported_as_such_not_a_busy_pot(l
 
     try:
         with pytest.raises(RuntimeError, match="recorded twice"):
-            ledger.write("maastricht-crew", keep_twice)
+            ledger.change_in_parts("maastricht-crew", keep_twice)
     finally:
         ledger.close()
     assert fingerprint(long_pot) == events

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.integrity import DigestCheck
 from tests.conftest import pot, refused
 
 
@@ -97,6 +98,23 @@ def test_a_written_down_digest_proves_the_history_up_to_it(history: Path) -> Non
     result = pot(history, "verify", "--digest", "00000000deadbeef")
     assert result.code == 1
     assert "has changed" in result.err
+
+
+def test_a_digest_check_vouches_only_for_a_history_that_holds_the_digest() -> None:
+    """The one check behind `verify --digest` (the store) and `verify --file --digest` (an export)."""
+    digests = ["3f9a0c1e5b7d2a4f" + "0" * 48, "a1b2c3d4e5f60718" + "1" * 48]
+    assert DigestCheck(None).problem("history") is None
+    found = DigestCheck(" A1B2C3D4 ")
+    for digest in digests:
+        found.see(digest)
+    assert found.problem("file") is None
+    missing = DigestCheck("deadbeef")
+    for digest in digests:
+        missing.see(digest)
+    assert missing.problem("file") == "no event in this file has digest deadbeef: the history up to it has changed"
+    short = DigestCheck("3f9a")
+    short.see(digests[0])
+    assert short.problem("history") == "give at least 8 characters of the digest"
 
 
 def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history: Path) -> None:

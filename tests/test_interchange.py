@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from domain import chain
 from domain.errors import Refused
 from domain.pot import Pot
-from ledger import interchange
+from ledger import fileio, statement_csv
 from ledger.app import Ledger
-from ledger.interchange import account_name, verify_file
+from ledger.journal import _Accounts, account_name
+from ledger.jsonl import verify_file
 from ledger.store import resolve
 from tests.conftest import fingerprint, head, pot, refused
 
@@ -225,7 +226,7 @@ def test_a_jsonl_import_broken_after_several_stored_parts_stores_nothing(
     busy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Parts of three events: events 1-9 are already in the transaction when line 11 breaks.
-    monkeypatch.setattr(interchange, "CHUNK", 3)
+    monkeypatch.setattr(fileio, "CHUNK", 3)
     exported = export(busy, "jsonl", tmp_path / "pot.jsonl")
     lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[10] = lines[10].replace('"actor":"Ana"', '"actor":"Bo"')
@@ -243,7 +244,7 @@ def test_a_jsonl_import_broken_after_several_stored_parts_stores_nothing(
 def test_a_statement_failing_after_several_stored_parts_stores_nothing(
     crew: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(interchange, "CHUNK", 3)
+    monkeypatch.setattr(fileio, "CHUNK", 3)
     rows = [f"Bo,{1 + i}.00,2026-02-01,row {i},B{i}" for i in range(10)]
     bank = statement(tmp_path / "bank.csv", rows)
     record = Pot.contribute
@@ -481,7 +482,7 @@ def test_refs_are_matched_across_the_parts_of_a_long_statement(
     crew: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Parts of three rows: a ref seen in an earlier part, or stored before the file, is still found."""
-    monkeypatch.setattr(interchange, "CHUNK", 3)
+    monkeypatch.setattr(fileio, "CHUNK", 3)
     ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-01", "--ref", "STORED")
     rows = [f"Cy,{1 + i}.00,2026-02-02,,R{i}" for i in range(9)]
     rows[4] = "Bo,20.00,2026-02-01,,STORED"  # part 2: recorded before this file
@@ -515,7 +516,7 @@ def test_a_long_statement_reports_its_progress_every_thousand_rows(crew: Path, t
     seen: list[tuple[str, int, int]] = []
     ledger = Ledger(resolve(str(crew)))
     try:
-        done = interchange.import_csv(
+        done = statement_csv.import_csv(
             ledger,
             "maastricht-crew",
             actor="Ana",
@@ -525,7 +526,7 @@ def test_a_long_statement_reports_its_progress_every_thousand_rows(crew: Path, t
         )
     finally:
         ledger.close()
-    assert done == interchange.Imported(2_500, 0)
+    assert done == statement_csv.Imported(2_500, 0)
     assert seen == [("importing", 1_000, 2_500), ("importing", 2_000, 2_500)]
 
 
@@ -672,7 +673,7 @@ def test_names_that_read_alike_keep_their_own_accounts(crew: Path, tmp_path: Pat
 
 @given(st.lists(st.text(alphabet="Kim* :;x2", min_size=1, max_size=6), max_size=12))
 def test_each_name_gets_one_account_of_its_own(names: list[str]) -> None:
-    accounts = interchange._Accounts()
+    accounts = _Accounts()
     out = io.StringIO()
     given_out = [accounts(name, out) for name in names]
     mapping = dict(zip(names, given_out, strict=True))
@@ -720,7 +721,7 @@ def test_export_then_import_round_trips(
 
     from domain.errors import PotError
     from ledger.app import Ledger
-    from ledger.interchange import export_jsonl, import_jsonl
+    from ledger.jsonl import export_jsonl, import_jsonl
     from ledger.store import resolve
 
     where = tmp_path_factory.mktemp("roundtrip")
@@ -730,7 +731,7 @@ def test_export_then_import_round_trips(
     try:
         source.open_pot(slug="p", name="P", currency="EUR", quorum=D("0.5"), voting_days=7, treasurer="Ana", today=day)
         for name in ("Bo", "Cy"):
-            source.command(
+            source.change(
                 "p",
                 partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=day),
             )
@@ -738,14 +739,12 @@ def test_export_then_import_round_trips(
             try:
                 match action, arg:
                     case "contribute", str(member):
-                        source.command(
+                        source.change(
                             "p",
                             partial(Pot.contribute, actor="Ana", member=member, amount_minor=amount, on=day, today=day),
                         )
                     case "reverse", int(no):
-                        source.command(
-                            "p", partial(Pot.reverse, actor="Ana", contribution_no=no, reason="r", today=day)
-                        )
+                        source.change("p", partial(Pot.reverse, actor="Ana", contribution_no=no, reason="r", today=day))
             except PotError:
                 pass  # A refused step is part of the history's shape too: it changes nothing.
         exported = where / "p.jsonl"

@@ -35,8 +35,8 @@ from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
 from projections.describe import describe
+from projections.models import BalanceReport
 from projections.reflections import replay as replay_steps
-from projections.reports import BalanceReport
 from tests.conftest import pot, refused
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -459,7 +459,7 @@ def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days: lis
                 slug="p", name="P", currency="EUR", quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=start
             )
             for name in CREW[1:]:
-                ledger.command(
+                ledger.change(
                     "p",
                     partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=start),
                 )
@@ -468,7 +468,7 @@ def test_the_views_as_of_any_earlier_day_are_what_they_showed_that_day(days: lis
                 today = start + timedelta(days=offset)
                 for action in actions:
                     with contextlib.suppress(PotError):  # a refused command stores nothing
-                        ledger.command("p", partial(act, action=action, today=today))
+                        ledger.change("p", partial(act, action=action, today=today))
                 info = ledger.resolve_pot("p")
                 with ledger.read() as conn:
                     steps = list(replay_steps(conn, info))

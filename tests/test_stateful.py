@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.errors import PotError
-from ledger import interchange
+from ledger import fileio, jsonl, statement_csv
 from ledger.app import Ledger
 from ledger.commands import Proposed, Recorded
 from ledger.store import resolve
@@ -83,13 +83,13 @@ class LedgerBesideModel(RuleBasedStateMachine):
         self.model = PotModel()
         self.today = date(2026, 1, 1)
         # Statements are stored two rows a part, so every import of three rows or more spans parts.
-        self.chunk, interchange.CHUNK = interchange.CHUNK, 2
+        self.chunk, fileio.CHUNK = fileio.CHUNK, 2
 
     def teardown(self) -> None:
         try:
             self.its_backup_restores()
         finally:
-            interchange.CHUNK = self.chunk
+            fileio.CHUNK = self.chunk
             self.ledger.close()
             self.dir.cleanup()
 
@@ -100,10 +100,10 @@ class LedgerBesideModel(RuleBasedStateMachine):
             return
         backup = Path(self.dir.name) / "backup.jsonl"
         with backup.open("w", encoding="utf-8", newline="") as out:
-            exported = interchange.export_jsonl(self.ledger, SLUG, out)
+            exported = jsonl.export_jsonl(self.ledger, SLUG, out)
         restored = Ledger(resolve(str(Path(self.dir.name) / "restored.sqlite")))
         try:
-            _slug, imported = interchange.import_jsonl(restored, backup)
+            _slug, imported = jsonl.import_jsonl(restored, backup)
         finally:
             restored.close()
         assert imported == exported
@@ -208,14 +208,14 @@ class LedgerBesideModel(RuleBasedStateMachine):
         lines = [f"{name},{amount // 100}.{amount % 100:02d},{self.today},{ref}" for name, amount, ref in rows]
         statement.write_text("\n".join(["member,amount,on,ref", *lines]) + "\n", encoding="utf-8")
         try:
-            result = interchange.import_csv(self.ledger, SLUG, actor="Ana", path=statement, today=self.today)
+            result = statement_csv.import_csv(self.ledger, SLUG, actor="Ana", path=statement, today=self.today)
         except PotError as e:
             refusal: PotError | None = e
         else:
             refusal = None
         assert (refusal is None) == ok, f"ledger and model disagree; the ledger said: {refusal}"
         if ok:
-            assert result == interchange.Imported(len(new), already)
+            assert result == statement_csv.Imported(len(new), already)
             for name, amount, ref in new:
                 self.record(name, amount, ref)
 

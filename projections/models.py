@@ -1,4 +1,7 @@
-"""Report models: the plain data each query returns, with SPEC §4's JSON field names."""
+"""The models of query results: the plain data each query returns, with SPEC §4's JSON field names.
+
+`projections.queries` fills them; the CLI renders them as text or JSON.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,205 @@
+"""The JSON Lines chain format: a pot's whole history in a file, and back.
+
+`export_jsonl` writes one line per event: its canonical chain record (SPEC §1
+Integrity) plus its digest, enough to re-verify the chain with nothing but the
+file (`verify_file`). `import_jsonl` re-creates the pot from such a file in
+another store: the very same events, checked as the commands would have checked
+them, so the head digest is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain import chain
+from domain.consistency import check_follows, check_opening
+from domain.errors import BadInput, PotError, Refused, Tampered
+from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
+from domain.pot import Pot, pot_id
+from ledger import fileio
+from ledger.app import Ledger, StoredHistory
+from ledger.fileio import Exported, utf8_lines
+from ledger.integrity import DigestCheck, stored_events
+from projections.models import VerifyReport
+
+# The keys of one JSON Lines record: the canonical chain record and its digest.
+RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")
+LINE_KEYS = frozenset((*RECORD_KEYS, "digest"))
+
+
+# --------------------------------------------------------------------------- export
+def _pot_events(ledger: Ledger, slug: str) -> Iterator[PotEvent]:
+    """The pot's events as stored, in order; an unreadable row is tampering."""
+    for stored in stored_events(ledger, slug):
+        try:
+            event: Any = ledger.app.mapper.to_domain_event(stored)
+        except Exception as e:
+            raise Tampered(f"stored event {stored.originator_version} cannot be read ({e}); run `pot verify`") from None
+        if not isinstance(event, PotEvent):
+            raise Tampered(f"stored event {stored.originator_version} is not a pot event; run `pot verify`")
+        yield event
+
+
+def export_jsonl(ledger: Ledger, slug: str, out: TextIO) -> Exported:
+    """One line per event: its canonical chain record (SPEC §1 Integrity) plus `digest`."""
+    count, digest = 0, chain.GENESIS
+    for event in _pot_events(ledger, slug):
+        record = record_of(event)
+        digest = chain.digest(record)
+        out.write(json.dumps({**record, "digest": digest}, ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    return Exported(count, digest[: chain.SHORT])
+
+
+# --------------------------------------------------------------------------- the chain in a file
+class BrokenLine(Tampered):
+    """A JSON Lines export whose chain breaks at one line."""
+
+    def __init__(self, line: int, no: int, problem: str) -> None:
+        super().__init__(f"line {line} (event {no}): {problem}")
+        self.line, self.no = line, no
+
+
+def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """Each line's canonical record and digest, checked against the chain; raise at the first bad one."""
+    running, expected = chain.GENESIS, 0
+    for line_no, line in utf8_lines(path):
+        if line is None:
+            raise BrokenLine(line_no, expected + 1, "not UTF-8 text")
+        if not line.strip():
+            continue
+        expected += 1
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise BrokenLine(line_no, expected, "not a JSON object") from None
+        if not isinstance(obj, dict) or set(obj) != LINE_KEYS:
+            keys = ", ".join(sorted(obj)) if isinstance(obj, dict) else type(obj).__name__
+            raise BrokenLine(line_no, expected, f"expected the keys {', '.join(sorted(LINE_KEYS))}, found {keys}")
+        if type(obj["no"]) is not int or obj["no"] != expected:
+            raise BrokenLine(line_no, expected, f"numbered {obj['no']!r}: events must run 1, 2, 3… without gaps")
+        if obj["prev"] != running:
+            raise BrokenLine(line_no, expected, f"does not follow from event {expected - 1} (prev differs)")
+        record = {k: obj[k] for k in RECORD_KEYS}
+        try:
+            recomputed = chain.digest(record)
+        except UnicodeEncodeError:
+            # JSON can escape a lone surrogate (\ud800), which is no character at all: not text pot wrote.
+            raise BrokenLine(line_no, expected, "holds text that is not valid Unicode") from None
+        if obj["digest"] != recomputed:
+            raise BrokenLine(line_no, expected, "its digest does not match its content: the line was changed")
+        running = recomputed
+        yield line_no, record, recomputed
+
+
+def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
+    """Recompute the hash chain of a JSON Lines export from the file alone, with no store."""
+    count, head, first_bad, problem = 0, chain.GENESIS, None, None
+    written_down = DigestCheck(digest_prefix)
+    try:
+        for _line, _record, digest in _walk(path):
+            count, head = count + 1, digest
+            written_down.see(digest)
+    except BrokenLine as e:
+        first_bad, problem = e.no, str(e)
+    if problem is None and count == 0:
+        first_bad, problem = 1, "the file holds no events"
+    if problem is None:
+        problem = written_down.problem("file")
+    return VerifyReport(
+        ok=problem is None, events=count, head=head[: chain.SHORT], first_bad=first_bad, problem=problem
+    )
+
+
+# --------------------------------------------------------------------------- import a whole pot
+def _event_from(line: int, record: dict[str, Any], digest: str, slug: str | None) -> PotEvent:
+    no, kind = record["no"], record["type"]
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise BrokenLine(line, no, f"unknown event type {kind!r}")
+    if (cls is PotOpened) != (no == 1):
+        raise BrokenLine(line, no, f"a pot's history starts with {PotOpened.TYPE}, and only once")
+    fields = record["fields"]
+    if not isinstance(fields, dict):
+        raise BrokenLine(line, no, "fields must be a JSON object")
+    if slug is None:
+        slug = str(fields.get("slug"))
+    data = {
+        **fields,
+        "originator_id": pot_id(slug),
+        "originator_version": no,
+        "timestamp": record["at"],
+        "actor": record["actor"],
+        "on": record["on"],
+        "prev": record["prev"],
+    }
+    if cls is PotOpened:
+        data["originator_topic"] = get_topic(Pot)
+    try:
+        event = cls.model_validate(data)
+    except ValueError as e:
+        raise BrokenLine(line, no, f"not a valid {kind} event ({' '.join(str(e).split())})") from None
+    # Pydantic must give back exactly what was chained, or the head digest would move.
+    if chain.digest(record_of(event)) != digest:
+        raise BrokenLine(line, no, "cannot be re-created exactly as recorded")
+    return event
+
+
+def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
+    """Re-create a pot from its export: the same events, so the same balances, trust and head.
+
+    Refused when the chain in the file is broken or the store already holds the pot.
+    The events are stored a part at a time in one transaction: all of them or none.
+    """
+    lines = _walk(path)
+    first = next(lines, None)
+    if first is None:
+        raise BadInput(f"{path} holds no events")
+    line, record, digest = first
+    opened = _event_from(line, record, digest, None)
+    if not isinstance(opened, PotOpened):  # _event_from refuses this already; this tells the type checker.
+        raise BrokenLine(line, 1, f"a pot's history starts with {PotOpened.TYPE}")
+    if ledger.exists(opened.slug):
+        raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
+    try:
+        check_opening(opened)
+    except PotError as e:
+        raise BrokenLine(line, 1, f"could not have been recorded: {e}") from None
+    pot = _follow(None, opened, line)
+    # So the pot can hand its contributions over a part at a time, as a loaded pot does.
+    pot.history = StoredHistory(ledger, pot.slug)
+    count = 1
+    try:
+        with ledger.bulk_save(pot) as flush:
+            for line, record, digest in lines:
+                _follow(pot, _event_from(line, record, digest, pot.slug), line)
+                count += 1
+                if count % fileio.CHUNK == 0:
+                    flush()
+    except IntegrityError:
+        raise Refused(f"this store already holds pot {pot.slug!r}: import into another store") from None
+    ledger.catch_up()
+    return pot.slug, Exported(count, pot.state.head[: chain.SHORT])
+
+
+def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:
+    """Check one imported event against the pot so far, fold it in (the first creates the pot), queue it."""
+    if pot is not None:
+        try:
+            check_follows(pot, event)
+        except PotError as e:
+            raise BrokenLine(line, event.no, f"could not have been recorded: {e}") from None
+    try:
+        folded: Pot = event.mutate(pot)  # type: ignore[assignment]
+    except Exception as e:
+        raise BrokenLine(line, event.no, f"cannot follow the events before it ({e!r})") from None
+    if folded.state.balance_minor < 0:
+        raise BrokenLine(line, event.no, "takes the balance below zero")
+    folded.pending_events.append(event)
+    return folded

@@ -1,0 +1,184 @@
+"""The data of `pot report`: one pot's figures, members, trust, proposals and audit trail, as plain models.
+
+`build_report` only gathers what the other queries answer (balance, members,
+trust, proposals with their tallies, the audit trail and its reflections), as
+of a day; `ledger.report` draws the charts and renders the HTML page from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy import Connection
+
+from domain.values import format_amount
+from projections.describe import describe
+from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
+from projections.queries import (
+    MONEY_TYPES,
+    balance,
+    dated_after,
+    history_items,
+    member_rows,
+    pot_info,
+    proposal_details,
+)
+from projections.reflections import Reflection, reflections_on
+from projections.trust import TrustReport, trust_report
+
+
+class MemberLine(Report):
+    name: str
+    role: str
+    joined: date
+    left: date | None
+    contributed: str
+    share_pct: str
+    received: str
+    # None for members who have left: `pot trust` counts current members only.
+    trust_total: int | None
+    trust_level: int | None
+
+
+class HistoryLine(Report):
+    no: int
+    on: date
+    type: str
+    actor: str
+    what: str
+    # Signed change to the balance ("+25.00", "-120.00"), empty when there is none.
+    change: str
+    balance_after: str
+    digest: str
+    reflections: list[Reflection]
+
+
+class BalancePoint(Report):
+    """The balance at the end of a day, and the types of the money-moving events that day (`MONEY_TYPES`)."""
+
+    on: date
+    balance_minor: int
+    marks: tuple[str, ...]
+
+
+class PotReport(Report):
+    pot: str
+    name: str
+    currency: str
+    digits: int
+    as_of: date
+    # The store the report was made from: all its events and its head digest.
+    events: int
+    head: str
+    # Events dated on or before `as_of`: the ones the figures count.
+    counted: int
+    balance: BalanceReport
+    members: list[MemberLine]
+    trust: TrustReport
+    proposals: list[ProposalDetail]
+    # Newest first.
+    history: list[HistoryLine]
+    # In date order.
+    timeline: list[BalancePoint]
+
+
+def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: date) -> PotReport:
+    """The report's plain data, from the materialized tables only."""
+    # Read the pot's totals in the same snapshot as everything else.
+    info = pot_info(conn, info.slug) or info
+    # Without --as-of the report is as of today and says so: when some event is dated after
+    # today (`--today` in the past), count only those up to today, as `--as-of today` would.
+    if as_of is None and dated_after(conn, info.slug, today):
+        as_of = today
+    figures = balance(conn, info, as_of, today)
+    trust = trust_report(conn, info.slug, as_of or today)
+    items = list(history_items(conn, info, until=as_of))
+    # A reflection is itself an event of the trail, so as of a past day only those noted by then count.
+    noted = reflections_on(conn, info.slug, as_of=as_of)
+    return PotReport(
+        pot=info.slug,
+        name=info.name,
+        currency=info.currency,
+        digits=info.digits,
+        as_of=figures.as_of,
+        events=info.events,
+        head=info.head,
+        counted=len(items),
+        balance=figures,
+        members=_members(conn, info, as_of, figures, trust),
+        trust=trust,
+        proposals=proposal_details(conn, info, as_of),
+        history=_history(items, noted, info.digits),
+        timeline=_timeline(items),
+    )
+
+
+def _members(
+    conn: Connection, info: PotInfo, as_of: date | None, figures: BalanceReport, trust: TrustReport
+) -> list[MemberLine]:
+    money = {m.name: m for m in figures.members}
+    points = {m.name: m for m in trust.members}
+    lines = []
+    for m in member_rows(conn, info.slug, as_of):
+        share, standing = money.get(m.name), points.get(m.name)
+        lines.append(
+            MemberLine(
+                name=m.name,
+                role=m.role,
+                joined=m.joined,
+                left=m.left,
+                contributed=share.contributed if share else format_amount(0, info.digits),
+                share_pct=share.share_pct if share else "0.00",
+                received=share.received if share else format_amount(0, info.digits),
+                trust_total=standing.total if standing else None,
+                trust_level=standing.level if standing else None,
+            )
+        )
+    return lines
+
+
+# The audit trail's items, each with its signed change to the balance (`history_items`).
+Trail = Iterable[tuple[dict[str, Any], int]]
+
+
+def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> list[HistoryLine]:
+    lines = []
+    running = 0
+    for item, delta in items:
+        running += delta
+        sign = "+" if delta > 0 else "-"
+        lines.append(
+            HistoryLine(
+                no=item["no"],
+                on=date.fromisoformat(item["on"]),
+                type=item["type"],
+                actor=item["actor"],
+                what=describe(item),
+                change="" if delta == 0 else sign + format_amount(abs(delta), digits),
+                balance_after=format_amount(running, digits),
+                digest=item["digest"],
+                reflections=noted.get(int(item["no"]), []),
+            )
+        )
+    lines.reverse()
+    return lines
+
+
+def _timeline(items: Trail) -> list[BalancePoint]:
+    """The balance at the end of each day with an event; events may be back-dated, so by date, not number."""
+    days: dict[date, tuple[int, list[str]]] = {}
+    for item, change in sorted(items, key=lambda pair: (pair[0]["on"], pair[0]["no"])):
+        on = date.fromisoformat(item["on"])
+        delta, marks = days.get(on, (0, []))
+        if item["type"] in MONEY_TYPES:
+            marks.append(item["type"])
+        days[on] = (delta + change, marks)
+    ordered = sorted(days.items())
+    balances = accumulate(delta for _, (delta, _) in ordered)
+    return [
+        BalancePoint(on=on, balance_minor=bal, marks=tuple(marks))
+        for (on, (_, marks)), bal in zip(ordered, balances, strict=True)
+    ]
