@@ -536,6 +536,8 @@ def test_a_game_needs_enough_people_and_a_date_not_in_the_future(crew: Path) -> 
 
 # --------------------------------------------------------------------------- properties
 CREW = ("Ana", "Bo", "Cy", "Dee")
+# Eve may join later, on any day of a month: her owed months start with her first whole month.
+EVERYONE = (*CREW, "Eve")
 START = date(2026, 1, 1)
 people = st.lists(st.sampled_from(CREW), min_size=2, max_size=4, unique=True)
 some = st.lists(st.sampled_from(CREW), max_size=2, unique=True)
@@ -562,6 +564,7 @@ step = st.one_of(
     st.tuples(st.just("everyone votes"), pick, positions),
     st.tuples(st.just("cancel"), pick),
     st.tuples(st.just("leave"), st.sampled_from(CREW[1:])),
+    st.tuples(st.just("join"), st.just("Eve")),
 )
 # Each step happens 0-20 days after the one before; game and contribution dates may lie up to 40 days back.
 timed_steps = st.lists(st.tuples(step, st.integers(0, 20), st.integers(0, 40)), min_size=10, max_size=40)
@@ -686,7 +689,7 @@ def model_trust(events: list[PotEvent], as_of: date) -> dict[str, dict[int, list
             awards[m][3].append(min(1 + 2 * (attended[m] - 1), 5))
         else:
             awards[m][3].append(-5)
-    for member in CREW:
+    for member in EVERYONE:
         if member not in joined or joined[member] > as_of:
             continue
         end = min(as_of, left.get(member, as_of))
@@ -758,11 +761,11 @@ def test_trust_equals_a_fresh_fold_of_the_log_and_totals_are_the_sum_of_levels(
             ledger.close()
     assert rebuilt == incremental
     assert tables_again == tables
-    current = {e.member for e in events if isinstance(e, MemberJoined)}
     for d, report in zip(dates, incremental, strict=True):
         model = model_trust(events, d)
         gone = {e.member for e in events if isinstance(e, MemberLeft) and e.on <= d}
-        assert [m.name for m in report.members] == [m for m in CREW if m in current - gone]
+        current = {e.member for e in events if isinstance(e, MemberJoined) and e.on <= d}
+        assert [m.name for m in report.members] == [m for m in EVERYONE if m in current - gone]
         for m in report.members:
             levels = model[m.name]
             assert m.points == {str(lv): sum(levels[lv]) for lv in range(1, 6)}, (d, m.name)
