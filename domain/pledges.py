@@ -13,7 +13,9 @@ The rules, as a crew states them:
   those whose `from` month is on or before it: a new pledge replaces the old
   one from its month on, and history keeps every pledge.
 - Pledged to date: for each month from the member's first pledge month through
-  the as-of month (or the month they left), a monthly pledge adds its amount; a
+  the as-of month (or the month they left), a monthly pledge adds its amount (the
+  as-of month counts in full from its first day, so as of 2026-03-31 March
+  counts, as SPEC §1's complete-month rule asks, and already as of 2026-03-01); a
   percent pledge adds that percentage of the incomes declared in that month's
   contributions. A month without a declared income adds nothing to a percent
   pledge. Percent amounts are summed exactly and rounded half-up to the cent
