@@ -40,7 +40,9 @@ from domain.events import (
     WithdrawalPaid,
     WithdrawalProposed,
 )
-from domain.pot import Pot, check_game, check_pledge_terms
+from domain.game import check_game
+from domain.pledges import check_pledge_terms
+from domain.pot import Pot
 from domain.values import (
     EARLIEST,
     LATEST,

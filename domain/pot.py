@@ -12,7 +12,6 @@ a `domain.history.History` that the ledger attaches, not carried along.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -45,8 +44,10 @@ from domain.events import (
     WithdrawalProposed,
     record_of,
 )
+from domain.game import check_game
 from domain.history import Contribution, History
-from domain.values import EARLIEST, LATEST, format_amount, name_key
+from domain.pledges import check_pledge_terms
+from domain.values import format_amount, name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
 POT_NAMESPACE = uuid.UUID("0b6f4a52-2f3c-4d84-9a55-6c0a3f1e9d21")
@@ -132,70 +133,6 @@ class PotState(_State):
                     live[no] = proposal
             data["proposals"], data["ended"] = live, ended
         return data
-
-
-def check_pledge_terms(percent: Decimal | None, monthly_minor: int | None, from_month: str) -> None:
-    """What a pledge is (SPEC §1 Pledge), whatever the day: `set_pledge` and an import check it alike."""
-    if (percent is None) == (monthly_minor is None):
-        raise BadInput("give exactly one of --percent and --monthly")
-    # is_finite first: comparing a NaN Decimal raises instead of answering.
-    if percent is not None and not (
-        percent.is_finite() and 0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))
-    ):
-        raise BadInput(f"percent {percent} must be above 0 and at most 100, with at most two decimals")
-    if monthly_minor is not None and monthly_minor <= 0:
-        raise BadInput("a monthly pledge must be above zero")
-    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", from_month, re.ASCII):
-        raise BadInput(f"pledge month {from_month!r} is not a month: use YYYY-MM, e.g. 2026-01")
-    # The same years a typed date may have (domain.values.parse_date).
-    if from_month < EARLIEST.strftime("%Y-%m"):
-        raise BadInput(f"pledge month {from_month} is before {EARLIEST.year}: check the year")
-    if from_month > LATEST.strftime("%Y-%m"):
-        raise BadInput(f"pledge month {from_month} is after {LATEST.year}: check the year")
-
-
-def check_game(
-    game: str,
-    people: tuple[str, ...],
-    asker: str | None,
-    offered: tuple[str, ...],
-    missed: tuple[str, ...],
-    resolved: bool | None,
-) -> None:
-    """The shape each game of SPEC §2 takes: who is in it, and how a conflict ended.
-
-    `play_game` checks it before recording a game, and an import checks every
-    recorded one (domain.consistency), so the two cannot drift apart.
-    """
-    match game:
-        case "listening" | "co-own":
-            if len(people) < 2:
-                raise BadInput(f"a {game} game needs at least two members (--with)")
-        case "money":
-            if asker is None or not offered:
-                raise BadInput("a money talk needs --asker and at least one --offered")
-            if asker in offered:
-                raise BadInput(f"{asker} cannot both ask and offer in the same money talk")
-            if people:
-                raise BadInput("a money talk names its people as --asker and --offered")
-        case "meeting":
-            if not people:
-                raise BadInput("a meeting needs at least one member who attended (--attended)")
-            if overlap := set(people) & set(missed):
-                raise BadInput(f"{sorted(overlap)[0]} cannot both attend and miss the meeting")
-        case "conflict":
-            if len(people) < 2:
-                raise BadInput("a conflict is between at least two members (--between)")
-            if resolved is None:
-                raise BadInput("say how the conflict ended: --resolved or --unresolved")
-        case _:
-            raise BadInput(f"unknown game {game!r}")
-    if game != "money" and (asker is not None or offered):
-        raise BadInput("only a money talk has an asker and offers")
-    if game != "meeting" and missed:
-        raise BadInput("only a meeting has members who missed it")
-    if game != "conflict" and resolved is not None:
-        raise BadInput("only a conflict ends resolved or unresolved")
 
 
 class Pot(BaseAggregate[uuid.UUID]):

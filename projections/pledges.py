@@ -7,26 +7,8 @@ reversal, filed under the month of the contribution's value date, with any
 declared income). `pledges_report` computes as-of figures from those tables
 with SQL sums per member and month; it never replays the log.
 
-The rules, as a crew states them:
-
-- The pledge in force for a month is the one set last (by event number) among
-  those whose `from` month is on or before it: a new pledge replaces the old
-  one from its month on, and history keeps every pledge.
-- Pledged to date: for each month from the member's first pledge month through
-  the as-of month (or the month they left), a monthly pledge adds its amount; a
-  percent pledge adds that percentage of the incomes declared in that month's
-  contributions. A month without a declared income adds nothing to a percent
-  pledge. Percent amounts are summed exactly and rounded half-up to the cent
-  once, at the end.
-- Contributed to date: contributions dated on or before the as-of date, net of
-  reversals dated on or before it, counted from the member's first pledge
-  month (all of them for a member without a pledge).
-- fulfilment_pct = contributed ÷ pledged × 100; null when nothing was pledged.
-- income_pct (the effective % of declared income contributed) = everything
-  the member contributed, within the same window, in the months in which they
-  declared an income ÷ the incomes declared in those months × 100; null when
-  no income was declared. Contributions without `--income` in such a month
-  still count: the month's income is what they were drawn from.
+The rules (which pledge is in force, what was pledged and kept, the percentages)
+are `domain.pledges`'s; this module stores and sums.
 """
 
 from __future__ import annotations
@@ -34,8 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +35,7 @@ from sqlalchemy import (
 )
 
 from domain.events import ContributionRecorded, ContributionReversed, PledgeSet, PotEvent
+from domain.pledges import MonthMoney, Terms, in_force, kept_to_date, month_of, shown_percent
 from domain.values import format_amount, name_key
 from projections.models import PotInfo
 from projections.queries import member_rows
@@ -93,22 +74,6 @@ pledge_money = Table(
 Index("cp_pledge_money_member", pledge_money.c.slug, pledge_money.c.key, pledge_money.c.month)
 
 PLEDGE_TABLES = (pledges, pledge_money)
-
-HUNDRED = Decimal(100)
-CENT = Decimal("0.01")
-
-
-@lru_cache(maxsize=4096)
-def month_of(day: date) -> str:
-    # Cached: a fold asks for every contribution, strftime is slow, and a pot has few distinct days.
-    return day.strftime("%Y-%m")
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Every "YYYY-MM" from `first` through `last`, inclusive (empty when first is later)."""
-    start = int(first[:4]) * 12 + int(first[5:]) - 1
-    end = int(last[:4]) * 12 + int(last[5:]) - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, end + 1)]
 
 
 class PledgesProjection:
@@ -206,24 +171,16 @@ class PledgesReport(BaseModel):
     members: list[MemberPledge]
 
 
-def percent_of(part: int, whole: int) -> str | None:
-    """`part` as a percentage of `whole`, two decimals; None when `whole` is zero (never divide by it)."""
-    if whole == 0:
-        return None
-    return str((Decimal(part) * HUNDRED / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP))
-
-
 def pledges_report(conn: Connection, info: PotInfo, as_of: date) -> PledgesReport:
     slug, digits = info.slug, info.digits
-    history: dict[str, list[tuple[str, str | None, int | None, str]]] = defaultdict(list)
+    history: dict[str, list[Terms]] = defaultdict(list)
     for row in conn.execute(
         select(pledges.c.key, pledges.c.kind, pledges.c.percent, pledges.c.monthly, pledges.c.from_month)
         .where(pledges.c.slug == slug, pledges.c.on <= as_of)
         .order_by(pledges.c.no)
     ):
-        history[row[0]].append((row[1], row[2], None if row[3] is None else int(row[3]), row[4]))
-    # key -> month -> (contributed, declared income, number of declared incomes)
-    money: dict[str, dict[str, tuple[int, int, int]]] = defaultdict(dict)
+        history[row[0]].append(Terms(row[1], row[2], None if row[3] is None else int(row[3]), row[4]))
+    money: dict[str, dict[str, MonthMoney]] = defaultdict(dict)
     for key, month, amount, income, incomes in conn.execute(
         select(
             pledge_money.c.key,
@@ -235,7 +192,7 @@ def pledges_report(conn: Connection, info: PotInfo, as_of: date) -> PledgesRepor
         .where(pledge_money.c.slug == slug, pledge_money.c.on <= as_of)
         .group_by(pledge_money.c.key, pledge_money.c.month)
     ):
-        money[key][month] = (int(amount), int(income), int(incomes))
+        money[key][month] = MonthMoney(int(amount), int(income), int(incomes))
 
     rows = []
     for member in member_rows(conn, slug, as_of):
@@ -248,62 +205,23 @@ def pledges_report(conn: Connection, info: PotInfo, as_of: date) -> PledgesRepor
 
 
 def _member_figures(
-    name: str,
-    pledged_terms: list[tuple[str, str | None, int | None, str]],
-    months: dict[str, tuple[int, int, int]],
-    as_of_month: str,
-    last_month: str,
-    digits: int,
+    name: str, pledged: list[Terms], months: dict[str, MonthMoney], as_of_month: str, last_month: str, digits: int
 ) -> MemberPledge:
-    def in_force(month: str) -> tuple[str, str | None, int | None, str] | None:
-        # Set last among those started by `month`: a later pledge replaces earlier ones from its month.
-        started = [p for p in pledged_terms if p[3] <= month]
-        return started[-1] if started else None
-
-    pledged = Decimal(0)
-    without_income: list[str] = []
-    first = min((p[3] for p in pledged_terms), default=None)
-    if first is not None:
-        for month in months_between(first, last_month):
-            terms = in_force(month)
-            if terms is None:
-                continue
-            kind, percent, monthly, _ = terms
-            if kind == "monthly" and monthly is not None:
-                pledged += monthly
-            elif percent is not None:
-                _, income, incomes = months.get(month, (0, 0, 0))
-                if incomes > 0:
-                    pledged += Decimal(percent) * income / HUNDRED
-                else:
-                    without_income.append(month)
-    pledged_minor = int(pledged.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-    # Only the pledge period counts: a crew asks "since you pledged, did you give what you said?",
-    # and money given before any pledge would make that look better than it is.
-    window = {m: v for m, v in months.items() if first is None or m >= first}
-    contributed = sum(v[0] for v in window.values())
-    with_income = [v for v in window.values() if v[2] > 0]
-    income_contributed = sum(v[0] for v in with_income)
-    declared = sum(v[1] for v in with_income)
-
-    shown = in_force(as_of_month)
+    kept = kept_to_date(pledged, months, last_month)
+    shown = in_force(pledged, as_of_month)
     terms_shown = None
     if shown is not None:
-        kind, percent, monthly, from_month = shown
-        if kind == "percent":
-            # The event keeps the percent as typed, trailing zeros dropped ("7.5"); SPEC §4
-            # shows percentages with two decimals. The pot allows no more, so nothing rounds.
-            value = "" if percent is None else str(Decimal(percent).quantize(CENT))
-        else:
-            value = format_amount(monthly or 0, digits)
-        terms_shown = PledgeTerms(kind=kind, value=value, from_month=from_month)
+        # The event keeps the percent as typed, trailing zeros dropped ("7.5"); SPEC §4 shows two decimals.
+        value = (
+            shown_percent(shown.percent) if shown.kind == "percent" else format_amount(shown.monthly_minor or 0, digits)
+        )
+        terms_shown = PledgeTerms(kind=shown.kind, value=value, from_month=shown.from_month)
     return MemberPledge(
         name=name,
         pledge=terms_shown,
-        pledged=format_amount(pledged_minor, digits),
-        contributed=format_amount(contributed, digits),
-        fulfilment_pct=percent_of(contributed, pledged_minor),
-        income_pct=percent_of(income_contributed, declared),
-        months_without_income=without_income,
+        pledged=format_amount(kept.pledged, digits),
+        contributed=format_amount(kept.contributed, digits),
+        fulfilment_pct=kept.fulfilment_pct,
+        income_pct=kept.income_pct,
+        months_without_income=kept.months_without_income,
     )

@@ -1,16 +1,23 @@
-"""The reciprocity game (SPEC §2): trust points per member and level, as of a date.
+"""Trust as of a date (SPEC §2): the `trust` projection's tables, its fold and its query.
 
-`TrustProjection` folds events into dated point awards (listening, money talks,
+`TrustProjection` stores dated point awards (listening, money talks, decided
 proposals, conflicts, co-owning) plus the raw facts whose points depend on the
-as-of date: contributions by month and meeting attendance. `trust_report` does
-that month and meeting arithmetic at query time over those rows, so a query
-never replays the log and a past `--as-of` needs no history of its own.
+as-of date: contributions by month and meeting attendance. `trust_report` reads
+those rows and asks `domain.game` for the points of months and meetings, so a
+query never replays the log and a past `--as-of` needs no history of its own.
+Every rule (what earns how much, streaks, levels) is `domain.game`'s.
+
+A decided proposal's proposer and final votes are read from the core
+projection's `cp_proposals` and `cp_ballots`: the core projection comes first
+in `Ledger.projections`, and the runner applies each batch to the projections
+in that order, so by the time this fold sees a decision, core has stored every
+event up to the end of the batch (it is never behind this projection).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -27,7 +34,6 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    delete,
     func,
     or_,
     select,
@@ -40,26 +46,23 @@ from domain.events import (
     GamePlayed,
     PotEvent,
     PotOpened,
-    ProposalCancelled,
     ProposalDecided,
-    VoteCast,
-    WithdrawalProposed,
 )
+from domain.game import (
+    CONSISTENCY,
+    Award,
+    Scoreboard,
+    consistency_points,
+    crew_level,
+    game_awards,
+    meeting_points,
+    proposal_awards,
+)
+from domain.game import LEVELS as LEVELS  # re-exported for ledger.report, which draws the levels
+from domain.pledges import complete_before, first_whole_month, month_index
 from projections.queries import member_rows
 from projections.runner import Slugs, insert_rows
-from projections.tables import metadata
-
-LEVELS = (1, 2, 3, 4, 5)
-
-# Points per SPEC §2's table.
-LISTENING = 1
-ASK = OFFER = 5
-RESPECT = 1
-ALL_VOTED = 1
-MISSED = -5
-RESOLVED = 10
-UNRESOLVED = -20
-CO_OWN = 100
+from projections.tables import ballots, metadata, proposals
 
 trust_pots = Table(
     "cp_trust_pots",
@@ -100,7 +103,7 @@ trust_contributions = Table(
     Column("slug", String(48), primary_key=True),
     Column("no", Integer, primary_key=True),
     Column("member", Text, nullable=False),
-    # Calendar month as year * 12 + month - 1, so months subtract.
+    # Calendar month as domain.pledges.month_index gives it, so months subtract.
     Column("month", Integer, nullable=False),
     Column("on", Date, nullable=False),
     Column("reversed_on", Date),
@@ -127,26 +130,7 @@ trust_meetings = Table(
     Column("attended", Boolean, nullable=False),
 )
 
-# Open proposals and their latest votes, until they are decided or cancelled.
-trust_proposals = Table(
-    "cp_trust_proposals",
-    metadata,
-    Column("slug", String(48), primary_key=True),
-    Column("no", Integer, primary_key=True),
-    Column("proposer", Text, nullable=False),
-)
-trust_votes = Table(
-    "cp_trust_votes",
-    metadata,
-    Column("slug", String(48), primary_key=True),
-    Column("proposal_no", Integer, primary_key=True),
-    Column("member", Text, primary_key=True),
-    Column("position", String(16), nullable=False),
-)
-
-TRUST_TABLES = (trust_pots, trust_awards, trust_contributions, trust_meetings, trust_proposals, trust_votes)
-
-Award = tuple[str, int, int]  # member, level, points
+TRUST_TABLES = (trust_pots, trust_awards, trust_contributions, trust_meetings)
 
 # Built once: building a statement per event costs more than running it.
 _insert_pot = trust_pots.insert()
@@ -155,37 +139,17 @@ _set_reversed = (
     .where(trust_contributions.c.slug == bindparam("s"), trust_contributions.c.no == bindparam("b_no"))
     .values(reversed_on=bindparam("b_on"))
 )
-_insert_vote = trust_votes.insert()
-_proposer = select(trust_proposals.c.proposer).where(
-    trust_proposals.c.slug == bindparam("s"), trust_proposals.c.no == bindparam("b_no")
+# The proposers and every ballot of a batch's decided proposals, one pot at a time.
+_proposers = select(proposals.c.no, proposals.c.proposer).where(
+    proposals.c.slug == bindparam("s"), proposals.c.no.in_(bindparam("nos", expanding=True))
 )
-_votes_of = select(trust_votes.c.member, trust_votes.c.position).where(
-    trust_votes.c.slug == bindparam("s"), trust_votes.c.proposal_no == bindparam("b_no")
+_ballots = (
+    select(ballots.c.proposal_no, ballots.c.event_no, ballots.c.member, ballots.c.position)
+    .where(ballots.c.slug == bindparam("s"), ballots.c.proposal_no.in_(bindparam("nos", expanding=True)))
+    .order_by(ballots.c.event_no)
 )
-_forget_votes = delete(trust_votes).where(
-    trust_votes.c.slug == bindparam("s"), trust_votes.c.proposal_no == bindparam("b_no")
-)
-_forget_proposal = delete(trust_proposals).where(
-    trust_proposals.c.slug == bindparam("s"), trust_proposals.c.no == bindparam("b_no")
-)
-_change_vote = (
-    update(trust_votes)
-    .where(
-        trust_votes.c.slug == bindparam("s"),
-        trust_votes.c.proposal_no == bindparam("b_no"),
-        trust_votes.c.member == bindparam("m"),
-    )
-    .values(position=bindparam("p"))
-)
-
-
-def month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def step_points(nth: int) -> int:
-    """Consistency points for the nth month contributed or meeting attended: 1, 3, then 5."""
-    return 1 if nth == 1 else 3 if nth == 2 else 5
+# Proposals per query: well below every database's limit on bound parameters.
+_CHUNK = 500
 
 
 class TrustProjection:
@@ -198,9 +162,9 @@ class TrustProjection:
     def apply_all(self, conn: Connection, events: Sequence[PotEvent]) -> None:
         """Fold a batch with few statements: rows are inserted in one go at its end.
 
-        Contributions (by far the most common event) and the proposals and votes of
-        the batch are kept in memory; a proposal proposed and decided within the batch
-        never touches the open-proposal tables at all.
+        Contributions (by far the most common event) are kept in memory until then,
+        and the batch's decided proposals are scored together, with one read of the
+        core tables per pot (see the module's note on why they are up to date).
         """
         batch = _Batch()
         for event in events:
@@ -225,16 +189,8 @@ class TrustProjection:
                         row["reversed_on"] = on
                     else:
                         conn.execute(_set_reversed, {"s": slug, "b_no": no, "b_on": on})
-                case WithdrawalProposed(proposal_no=no, actor=proposer):
-                    batch.proposers[(slug, no)] = proposer
-                case VoteCast(proposal_no=no, member=member, position=position):
-                    batch.votes.setdefault((slug, no), {})[member] = position
-                case ProposalDecided(proposal_no=no, outcome=outcome, all_voted=all_voted):
-                    proposer, votes = self._close(conn, batch, slug, no)
-                    awards = proposal_awards(proposer, votes, approved=outcome == "approved", all_voted=all_voted)
-                    batch.awards += _award_rows(slug, event, awards)
-                case ProposalCancelled(proposal_no=no):
-                    self._close(conn, batch, slug, no)
+                case ProposalDecided():
+                    batch.decided[slug].append(event)
                 case GamePlayed(game="meeting"):
                     batch.meetings += [
                         {"slug": slug, "event_no": event.no, "member": m, "on": event.on, "attended": a}
@@ -242,24 +198,30 @@ class TrustProjection:
                     ]
                 case GamePlayed():
                     batch.awards += _award_rows(slug, event, game_awards(event))
+        for slug, decided in batch.decided.items():
+            for start in range(0, len(decided), _CHUNK):
+                batch.awards += _decided_rows(conn, slug, decided[start : start + _CHUNK])
         batch.write(conn)
 
-    @staticmethod
-    def _close(conn: Connection, batch: _Batch, slug: str, no: int) -> tuple[str, list[tuple[str, str]]]:
-        """A decided or cancelled proposal: its proposer and final votes, by member; then forget it."""
-        key = (slug, no)
-        latest = batch.votes.pop(key, {})
-        proposer = batch.proposers.pop(key, None)
-        if proposer is None:
-            # Proposed in an earlier batch: its row and earlier votes are in the tables.
-            where = {"s": slug, "b_no": no}
-            proposer = str(conn.execute(_proposer, where).scalar_one())
-            stored = {str(m): str(p) for m, p in conn.execute(_votes_of, where)}
-            latest = {**stored, **latest}
-            conn.execute(_forget_votes, where)
-            conn.execute(_forget_proposal, where)
+
+def _decided_rows(conn: Connection, slug: str, decided: list[ProposalDecided]) -> list[dict[str, Any]]:
+    """Award rows for decided proposals of one pot, from their proposers and each voter's final position."""
+    where = {"s": slug, "nos": sorted({e.proposal_no for e in decided})}
+    proposer = {int(no): str(name) for no, name in conn.execute(_proposers, where)}
+    cast: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for no, event_no, member, position in conn.execute(_ballots, where):
+        cast[int(no)].append((int(event_no), str(member), str(position)))
+    rows: list[dict[str, Any]] = []
+    for event in decided:
+        # The latest vote counts; none can follow the decision, but only earlier ones are its to count.
+        latest = {member: position for no, member, position in cast[event.proposal_no] if no < event.no}
         # Sorted here, not by the database, so every backend numbers the awards alike.
-        return proposer, sorted(latest.items())
+        votes = sorted(latest.items())
+        awards = proposal_awards(
+            proposer[event.proposal_no], votes, approved=event.outcome == "approved", all_voted=event.all_voted
+        )
+        rows += _award_rows(slug, event, awards)
+    return rows
 
 
 def _award_rows(slug: str, event: PotEvent, awards: list[Award]) -> list[dict[str, Any]]:
@@ -270,62 +232,20 @@ def _award_rows(slug: str, event: PotEvent, awards: list[Award]) -> list[dict[st
 
 
 class _Batch:
-    """Rows one batch writes at its end, and the proposals and votes it has not written yet."""
+    """Rows one batch writes at its end, and the proposals it decided."""
 
     def __init__(self) -> None:
         # (slug, no) -> row, in event order; a reversal in the same batch edits its row here.
         self.contributions: dict[tuple[str, int], dict[str, Any]] = {}
         self.awards: list[dict[str, Any]] = []
         self.meetings: list[dict[str, Any]] = []
-        # Proposals proposed in this batch and still open, and votes cast in it: (slug, no) -> …
-        self.proposers: dict[tuple[str, int], str] = {}
-        self.votes: dict[tuple[str, int], dict[str, str]] = {}
+        # slug -> the batch's decisions, in event order
+        self.decided: dict[str, list[ProposalDecided]] = defaultdict(list)
 
     def write(self, conn: Connection) -> None:
         insert_rows(conn, trust_contributions, list(self.contributions.values()))
         insert_rows(conn, trust_awards, self.awards)
         insert_rows(conn, trust_meetings, self.meetings)
-        insert_rows(
-            conn, trust_proposals, [{"slug": s, "no": n, "proposer": p} for (s, n), p in self.proposers.items()]
-        )
-        for (slug, no), latest in self.votes.items():
-            for member, position in latest.items():
-                # A vote may change an earlier one, cast in an earlier batch.
-                if conn.execute(_change_vote, {"s": slug, "b_no": no, "m": member, "p": position}).rowcount == 0:
-                    conn.execute(
-                        _insert_vote, {"slug": slug, "proposal_no": no, "member": member, "position": position}
-                    )
-
-
-def proposal_awards(proposer: str, votes: list[tuple[str, str]], *, approved: bool, all_voted: bool) -> list[Award]:
-    """Awards for a decided proposal, given each voter's final position."""
-    agreed = [m for m, p in votes if p == "agree"]
-    awards: list[Award] = [(proposer, 2, ASK)] + [(m, 2, OFFER) for m in agreed]
-    if approved:
-        # Asking and offering earn the respect bonus once, even for a proposer who agreed.
-        awards += [(m, 2, RESPECT) for m in dict.fromkeys([proposer, *agreed])]
-    if all_voted:
-        awards += [(m, 1, ALL_VOTED) for m, _ in votes]
-    return awards
-
-
-def game_awards(event: GamePlayed) -> list[Award]:
-    """Awards for every game but meetings, whose points depend on earlier meetings."""
-    match event.game:
-        case "listening":
-            return [(m, 1, LISTENING) for m in event.participants]
-        case "money":
-            people = [event.asker, *event.offered] if event.asker else list(event.offered)
-            return (
-                ([(event.asker, 2, ASK)] if event.asker else [])
-                + [(m, 2, OFFER) for m in event.offered]
-                + [(m, 2, RESPECT) for m in dict.fromkeys(people)]
-            )
-        case "conflict":
-            return [(m, 4, RESOLVED if event.resolved else UNRESOLVED) for m in event.participants]
-        case "co-own":
-            return [(m, 5, CO_OWN) for m in event.participants]
-    return []
 
 
 # --------------------------------------------------------------------------- the query
@@ -355,41 +275,6 @@ class TrustReport(Report):
     crew: CrewTrust
 
 
-def consistency_points(months: Iterable[int], last_month: int, joined_month: int | None = None) -> list[int]:
-    """Points for each month from the first contributed one to `last_month`.
-
-    Contributed months earn 1, 3, then 5; a month before `last_month` without a
-    contribution costs -5, but only from `joined_month` on: a contribution
-    back-dated before the member joined does not make them owe the months
-    before they were a member (SPEC §2 "while a member"). `last_month` itself
-    counts only if contributed.
-    """
-    given = sorted(set(m for m in months if m <= last_month))
-    if not given:
-        return []
-    first_owed = given[0] if joined_month is None else max(given[0], joined_month)
-    points, nth = [], 0
-    for month in range(given[0], last_month + 1):
-        if month in given:
-            nth += 1
-            points.append(step_points(nth))
-        elif first_owed <= month < last_month:
-            points.append(MISSED)
-    return points
-
-
-def meeting_points(attendance: Iterable[bool]) -> list[int]:
-    """Points for one member's meetings in date order: attending 1, 3, then 5; missing -5."""
-    points, nth = [], 0
-    for attended in attendance:
-        if attended:
-            nth += 1
-            points.append(step_points(nth))
-        else:
-            points.append(MISSED)
-    return points
-
-
 # The first month after `after` (up to `last`) in which the member has a contribution
 # that counts on day `d`: made by then and not reversed by then. The covering index
 # (slug, member, month, on, reversed_on) answers it with one seek.
@@ -411,11 +296,9 @@ _next_month = (
 
 def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     """Every current member's points per level, total and level as of `as_of`, and the crew's."""
-    crew = member_rows(conn, slug, as_of)
-    # A member's months and meetings stop counting when they leave; missed months count from joining.
-    ends = {m.name: m.left or as_of for m in crew}
-    joins = {m.name: month_index(m.joined) for m in crew}
-    tally = _Tally()
+    # Former members are not shown, nor part of the crew's level: only current ones are scored.
+    crew = [m for m in member_rows(conn, slug, as_of) if m.left is None]
+    scores = Scoreboard()
 
     for member, level, total, best in conn.execute(
         select(
@@ -427,23 +310,24 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
         .where(trust_awards.c.slug == slug, trust_awards.c.on <= as_of)
         .group_by(trust_awards.c.member, trust_awards.c.level)
     ):
-        tally.add(str(member), int(level), int(total), positive=int(best) > 0)
+        scores.add(str(member), int(level), int(total), positive=int(best) > 0)
 
-    months: dict[str, list[int]] = defaultdict(list)
     last = month_index(as_of)
     for m in crew:
+        months: list[int] = []
         # One index seek per contributed month, not a scan of every contribution.
         after = -1
-        while True:
-            found = conn.execute(_next_month, {"s": slug, "m": m.name, "after": after, "last": last, "d": as_of})
-            month = found.scalar()
-            if month is None:
-                break
-            months[m.name].append(int(month))
-            after = int(month)
-    for member, given in months.items():
-        for points in consistency_points(given, month_index(ends.get(member, as_of)), joins.get(member)):
-            tally.add(member, 3, points, positive=points > 0)
+        while (
+            found := conn.execute(
+                _next_month, {"s": slug, "m": m.name, "after": after, "last": last, "d": as_of}
+            ).scalar()
+        ) is not None:
+            after = int(found)
+            months.append(after)
+        points = consistency_points(
+            months, first_owed=first_whole_month(m.joined), complete_before=complete_before(as_of)
+        )
+        scores.add_all(m.name, CONSISTENCY, points)
 
     attendance: dict[str, list[bool]] = defaultdict(list)
     for member, attended in conn.execute(
@@ -453,35 +337,22 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     ):
         attendance[str(member)].append(bool(attended))
     for member, seen in attendance.items():
-        for points in meeting_points(seen):
-            tally.add(member, 3, points, positive=points > 0)
+        scores.add_all(member, CONSISTENCY, meeting_points(seen))
 
-    rows = [tally.member(m.name) for m in crew if m.left is None]
+    rows = [_member_trust(scores, m.name) for m in crew]
     return TrustReport(
         pot=slug,
         as_of=as_of,
         members=rows,
-        crew=CrewTrust(total=sum(r.total for r in rows), level=min((r.level for r in rows), default=0)),
+        crew=CrewTrust(total=sum(r.total for r in rows), level=crew_level(r.level for r in rows)),
     )
 
 
-class _Tally:
-    """Points per member and level, and the levels at which each earned a positive award."""
-
-    def __init__(self) -> None:
-        self.points: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(LEVELS, 0))
-        self.positive: dict[str, set[int]] = defaultdict(set)
-
-    def add(self, member: str, level: int, points: int, *, positive: bool) -> None:
-        self.points[member][level] += points
-        if positive:
-            self.positive[member].add(level)
-
-    def member(self, name: str) -> MemberTrust:
-        points = self.points[name]
-        return MemberTrust(
-            name=name,
-            points={str(level): points[level] for level in LEVELS},
-            total=sum(points.values()),
-            level=max(self.positive[name], default=0),
-        )
+def _member_trust(scores: Scoreboard, name: str) -> MemberTrust:
+    points = scores.points(name)
+    return MemberTrust(
+        name=name,
+        points={str(level): points[level] for level in LEVELS},
+        total=sum(points.values()),
+        level=scores.level(name),
+    )

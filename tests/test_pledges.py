@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.pledges import MonthMoney, Terms, in_force, kept_to_date, month_of, months_between
 from domain.pot import Pot
 from domain.values import format_amount
 from ledger.app import Ledger
@@ -476,3 +477,20 @@ def test_a_percent_pledge_shows_two_decimals_however_it_was_typed(crew: Path) ->
     text = pot(crew, "pledges").out
     assert "100.00% of income" in text
     assert "7.50% of income" in text
+
+
+def test_pledge_arithmetic_counts_the_as_of_month_in_full_and_replaces_pledges_from_their_month() -> None:
+    """domain.pledges alone: a monthly pledge, then a percent one from April; March ends the window."""
+    pledged = [Terms("monthly", None, 4000, "2026-01"), Terms("percent", "10", None, "2026-04")]
+    months = {"2025-12": MonthMoney(1000, 0, 0), "2026-02": MonthMoney(4000, 0, 0), "2026-04": MonthMoney(300, 0, 0)}
+    # As of any day in March (the 31st included), January to March count: 3 x 40.00; December's 10.00 is before.
+    # (The query passes only money dated by then: April's is left out here likewise.)
+    by_march = {m: v for m, v in months.items() if m <= "2026-03"}
+    kept = kept_to_date(pledged, by_march, month_of(date(2026, 3, 31)))
+    assert (kept.pledged, kept.contributed, kept.fulfilment_pct, kept.income_pct) == (12000, 4000, "33.33", None)
+    # April: the percent pledge is in force, and April has no declared income.
+    assert kept_to_date(pledged, months, "2026-04").months_without_income == ["2026-04"]
+    assert in_force(pledged, "2026-03") == pledged[0]
+    assert in_force(pledged, "2025-12") is None
+    assert months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert months_between("2026-02", "2026-01") == []

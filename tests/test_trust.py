@@ -27,14 +27,20 @@ from domain.events import (
     VoteCast,
     WithdrawalProposed,
 )
+from domain.game import consistency_points, meeting_points
+from domain.pledges import complete_before, first_whole_month, month_index
 from domain.pot import Pot as DomainPot
 from ledger.app import Ledger
 from ledger.integrity import stored_events
 from ledger.store import resolve
-from projections.trust import TRUST_TABLES, consistency_points, meeting_points, trust_report
+from projections.trust import TRUST_TABLES, trust_report
 from tests.conftest import pot, refused
 
 ZERO = {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}
+# The `crew` fixture's members all joined on 2026-01-01, so each complete month without a
+# contribution costs them 5 from January on (SPEC §2): by 2026-06-30, the default as-of
+# date here, six months, January to June.
+IDLE = -30
 
 
 def ok(db: Path, day: str, *args: str, who: str = "Ana") -> str:
@@ -66,12 +72,13 @@ def contribute(db: Path, member: str, on: str, amount: str = "10") -> int:
 def test_a_crew_of_four_over_six_months_earns_exactly_the_hand_computed_points(crew: Path) -> None:
     """Ana (treasurer), Bo, Cy and Dee, January to June 2026, trust as of 2026-06-30.
 
-    Contributions (level 3, months from each member's first; 1, 3, then 5; a
-    complete month without one -5; June, the as-of month, counts only if paid):
-      Ana  Jan Feb Mar Apr May Jun            1+3+5+5+5+5        = 24
-      Bo   Jan Feb  -  Apr May Jun            1+3-5+5+5+5        = 14
-      Cy   Feb Mar(twice) Apr(reversed) May   1+3-5+5 (June open) =  4
-      Dee  Jan Feb Mar Apr  -   -             1+3+5+5-5 (June open) = 9
+    Contributions (level 3, everyone joined on Jan 1; 1, 3, then 5; a complete
+    month without one -5, from January, the first month each was a member for in
+    full; June is complete at the end of June 30, the as-of date):
+      Ana  Jan Feb Mar Apr May Jun               1+3+5+5+5+5        = 24
+      Bo   Jan Feb  -  Apr May Jun               1+3-5+5+5+5        = 14
+      Cy    -  Feb Mar(twice) Apr(reversed) May  -5+1+3-5+5-5       = -6
+      Dee  Jan Feb Mar Apr  -   -                1+3+5+5-5-5        =  4
       (Cy's and Bo's July contributions fall after the as-of date.)
     Meetings (level 3; attending 1, 3, then 5; missing -5):
       Feb 1 Ana Bo Cy, Dee missed; Mar 1 everyone; Apr 1 Ana Bo Dee, Cy missed
@@ -91,9 +98,9 @@ def test_a_crew_of_four_over_six_months_earns_exactly_the_hand_computed_points(c
       member  L1  L2         L3       L4   L5   total  level
       Ana      2  6+5=11     24+9=33  -20  100  126    5
       Bo       2  11+6=17    14+9=23   10  100  152    5
-      Cy       2  6+6=12     4-1=3     10    0   27    4
-      Dee      2  5+6=11     9-1=8    -20    0    1    3  (its only level-4 award is negative)
-      crew total 306, crew level 3 (Dee's).
+      Cy       2  6+6=12     -6-1=-7   10    0   17    4
+      Dee      2  5+6=11     4-1=3    -20    0   -4    3  (its only level-4 award is negative)
+      crew total 291, crew level 3 (Dee's).
     """
     db = crew
     for month in ("01", "02", "03", "04", "05", "06"):
@@ -142,14 +149,14 @@ def test_a_crew_of_four_over_six_months_earns_exactly_the_hand_computed_points(c
         "members": [
             {"name": "Ana", "points": pts(l1=2, l2=11, l3=33, l4=-20, l5=100), "total": 126, "level": 5},
             {"name": "Bo", "points": pts(l1=2, l2=17, l3=23, l4=10, l5=100), "total": 152, "level": 5},
-            {"name": "Cy", "points": pts(l1=2, l2=12, l3=3, l4=10), "total": 27, "level": 4},
-            {"name": "Dee", "points": pts(l1=2, l2=11, l3=8, l4=-20), "total": 1, "level": 3},
+            {"name": "Cy", "points": pts(l1=2, l2=12, l3=-7, l4=10), "total": 17, "level": 4},
+            {"name": "Dee", "points": pts(l1=2, l2=11, l3=3, l4=-20), "total": -4, "level": 3},
         ],
-        "crew": {"total": 306, "level": 3},
+        "crew": {"total": 291, "level": 3},
     }
     # A rebuild from the log gives the same figures.
     assert pot(db, "rebuild").code == 0
-    assert trust(db)["crew"] == {"total": 306, "level": 3}
+    assert trust(db)["crew"] == {"total": 291, "level": 3}
 
 
 def test_trust_text_shows_each_member_and_the_crew(crew: Path) -> None:
@@ -166,10 +173,10 @@ def test_a_listening_circle_earns_each_participant_one_point(crew: Path) -> None
     ok(crew, "2026-02-01", "game", "listening", "--with", "Ana,Bo,Cy")
     got = trust(crew)["members"]
     assert [(m["name"], m["points"], m["level"]) for m in got] == [
-        ("Ana", pts(l1=1), 1),
-        ("Bo", pts(l1=1), 1),
-        ("Cy", pts(l1=1), 1),
-        ("Dee", ZERO, 0),
+        ("Ana", pts(l1=1, l3=IDLE), 1),
+        ("Bo", pts(l1=1, l3=IDLE), 1),
+        ("Cy", pts(l1=1, l3=IDLE), 1),
+        ("Dee", pts(l3=IDLE), 0),
     ]
 
 
@@ -179,14 +186,19 @@ def test_a_proposal_everyone_voted_on_earns_each_eligible_member_one_listening_p
         ok(crew, "2026-02-01", "vote", "1", "disagree", who=who)
     assert "rejected" in ok(crew, "2026-02-02", "vote", "1", "disagree", who="Dee")
     # Rejected with no agree: Bo's asking (5) is the only level-2 award.
-    assert points(crew) == {"Ana": pts(l1=1), "Bo": pts(l1=1, l2=5), "Cy": pts(l1=1), "Dee": pts(l1=1)}
+    assert points(crew) == {
+        "Ana": pts(l1=1, l3=IDLE),
+        "Bo": pts(l1=1, l2=5, l3=IDLE),
+        "Cy": pts(l1=1, l3=IDLE),
+        "Dee": pts(l1=1, l3=IDLE),
+    }
 
 
 def test_a_proposal_closed_without_every_vote_earns_no_listening_point(crew: Path) -> None:
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "tea", "--closes", "2026-02-03", who="Bo")
     ok(crew, "2026-02-01", "vote", "1", "disagree")
     ok(crew, "2026-02-04", "close", "1")
-    assert points(crew) == {"Ana": ZERO, "Bo": pts(l2=5), "Cy": ZERO, "Dee": ZERO}
+    assert points(crew) == {"Ana": pts(l3=IDLE), "Bo": pts(l2=5, l3=IDLE), "Cy": pts(l3=IDLE), "Dee": pts(l3=IDLE)}
 
 
 # --------------------------------------------------------------------------- level 2
@@ -194,9 +206,9 @@ def test_proposing_earns_five_when_decided_and_nothing_when_cancelled(crew: Path
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "tea", "--closes", "2026-02-03", who="Bo")
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "cake", who="Cy")
     ok(crew, "2026-02-02", "cancel", "2", who="Cy")
-    assert points(crew, "2026-02-03")["Bo"] == ZERO  # still open: nothing yet
+    assert points(crew, "2026-02-03")["Bo"] == pts(l3=-5)  # still open: nothing yet (January unpaid)
     ok(crew, "2026-02-04", "close", "1")
-    assert points(crew) == {"Ana": ZERO, "Bo": pts(l2=5), "Cy": ZERO, "Dee": ZERO}
+    assert points(crew) == {"Ana": pts(l3=IDLE), "Bo": pts(l2=5, l3=IDLE), "Cy": pts(l3=IDLE), "Dee": pts(l3=IDLE)}
 
 
 def test_a_final_agree_vote_on_a_decided_proposal_earns_five(crew: Path) -> None:
@@ -208,7 +220,12 @@ def test_a_final_agree_vote_on_a_decided_proposal_earns_five(crew: Path) -> None
     ok(crew, "2026-02-02", "vote", "1", "disagree", who="Dee")
     assert "rejected" in ok(crew, "2026-02-04", "close", "1")
     # One agree against two disagree: rejected, so no respect bonus.
-    assert points(crew) == {"Ana": ZERO, "Bo": pts(l2=5), "Cy": pts(l2=5), "Dee": ZERO}
+    assert points(crew) == {
+        "Ana": pts(l3=IDLE),
+        "Bo": pts(l2=5, l3=IDLE),
+        "Cy": pts(l2=5, l3=IDLE),
+        "Dee": pts(l3=IDLE),
+    }
 
 
 def test_an_approved_proposal_adds_one_respect_point_per_asker_and_offerer_once(crew: Path) -> None:
@@ -218,12 +235,22 @@ def test_an_approved_proposal_adds_one_respect_point_per_asker_and_offerer_once(
     ok(crew, "2026-02-01", "vote", "1", "abstain", who="Dee")
     assert "approved" in ok(crew, "2026-02-04", "close", "1")
     # Bo asked (5) and offered (5) but gets the bonus once; Dee abstained.
-    assert points(crew) == {"Ana": ZERO, "Bo": pts(l2=11), "Cy": pts(l2=6), "Dee": ZERO}
+    assert points(crew) == {
+        "Ana": pts(l3=IDLE),
+        "Bo": pts(l2=11, l3=IDLE),
+        "Cy": pts(l2=6, l3=IDLE),
+        "Dee": pts(l3=IDLE),
+    }
 
 
 def test_a_money_talk_earns_five_for_asking_five_for_each_offer_and_one_for_respect(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "money", "--asker", "Cy", "--offered", "Ana,Dee")
-    assert points(crew) == {"Ana": pts(l2=6), "Bo": ZERO, "Cy": pts(l2=6), "Dee": pts(l2=6)}
+    assert points(crew) == {
+        "Ana": pts(l2=6, l3=IDLE),
+        "Bo": pts(l3=IDLE),
+        "Cy": pts(l2=6, l3=IDLE),
+        "Dee": pts(l2=6, l3=IDLE),
+    }
     assert [m["level"] for m in trust(crew)["members"]] == [2, 0, 2, 2]
 
 
@@ -232,8 +259,9 @@ def test_proposal_awards_are_dated_by_the_decision(crew: Path) -> None:
     ok(crew, "2026-02-01", "vote", "1", "agree", who="Ana")
     ok(crew, "2026-02-01", "vote", "1", "agree", who="Cy")
     assert "approved" in ok(crew, "2026-02-10", "close", "1")
-    assert points(crew, "2026-02-09")["Ana"] == ZERO
-    assert points(crew, "2026-02-10")["Ana"] == pts(l2=6)
+    # January is complete and unpaid: -5 either way.
+    assert points(crew, "2026-02-09")["Ana"] == pts(l3=-5)
+    assert points(crew, "2026-02-10")["Ana"] == pts(l2=6, l3=-5)
 
 
 # --------------------------------------------------------------------------- level 3: contributions
@@ -270,10 +298,47 @@ def test_the_as_of_month_counts_only_once_it_has_a_contribution(crew: Path) -> N
     assert points(crew, "2026-04-01")["Bo"] == pts(l3=-1)
 
 
-def test_months_before_the_first_contribution_cost_nothing(crew: Path) -> None:
+def test_a_month_is_complete_at_the_end_of_its_last_day(crew: Path) -> None:
+    contribute(crew, "Bo", "2026-02-20")
+    # March without a contribution: not yet a loss on March 30, a loss as of March 31 (SPEC §1 edge cases).
+    assert points(crew, "2026-03-30")["Bo"] == pts(l3=-5 + 1)
+    assert points(crew, "2026-03-31")["Bo"] == pts(l3=-5 + 1 - 5)
+    # February has 28 days in 2026.
+    assert points(crew, "2026-02-27")["Bo"] == pts(l3=-5 + 1)
+    assert points(crew, "2026-02-28")["Bo"] == pts(l3=-5 + 1)
+
+
+def test_months_before_the_first_contribution_cost_five_from_joining(crew: Path) -> None:
     contribute(crew, "Dee", "2026-04-10")
-    assert points(crew, "2026-04-30")["Dee"] == pts(l3=1)
-    assert points(crew, "2026-04-30")["Cy"] == ZERO
+    # Joined on January 1: January to March unpaid (-15), April 1; Cy paid none of the four.
+    assert points(crew, "2026-04-30")["Dee"] == pts(l3=-15 + 1)
+    assert points(crew, "2026-04-30")["Cy"] == pts(l3=-20)
+
+
+def test_a_member_who_never_pays_in_scores_no_better_than_one_who_paid_once_and_stopped(crew: Path) -> None:
+    """The case that changed the rule: Bo paid once in January and had -19 by June, Cy never paid and had 0."""
+    contribute(crew, "Bo", "2026-01-06")
+    # As of June 15: Bo January 1, February to May -20; Cy January to May -25.
+    assert points(crew, "2026-06-15")["Bo"] == pts(l3=1 - 20)
+    assert points(crew, "2026-06-15")["Cy"] == pts(l3=-25)
+    # Once June is over, each owes it too.
+    assert points(crew, "2026-06-30")["Bo"] == pts(l3=1 - 25)
+    assert points(crew, "2026-06-30")["Cy"] == pts(l3=-30)
+
+
+def test_missed_months_count_from_the_first_month_a_member_was_a_member_for_in_full(db: Path) -> None:
+    ok(db, "2026-01-01", "init", "T", "--currency", "EUR")
+    ok(db, "2026-01-15", "member", "add", "Bo")
+    ok(db, "2026-02-01", "member", "add", "Cy")
+    # Bo joined mid-January: January is not owed, February and March are. Cy joined on
+    # February 1: February is his first whole month, and owed like March.
+    assert points(db, "2026-03-31")["Bo"] == pts(l3=-10)
+    assert points(db, "2026-03-31")["Cy"] == pts(l3=-10)
+    # Ana opened the pot on January 1 and owes January too.
+    assert points(db, "2026-03-31")["Ana"] == pts(l3=-15)
+    # Paying in the month he joined still earns.
+    ok(db, "2026-01-20", "contribute", "Bo", "5", "--on", "2026-01-20")
+    assert points(db, "2026-03-31")["Bo"] == pts(l3=1 - 10)
 
 
 def test_a_reversed_contribution_earns_nothing_and_empties_its_month(crew: Path) -> None:
@@ -295,12 +360,26 @@ def test_a_reversal_leaves_a_month_with_another_contribution_counted(crew: Path)
     assert points(crew, "2026-01-31")["Bo"] == pts(l3=1)
 
 
-def test_months_after_a_member_left_do_not_count() -> None:
-    """Former members are not listed, so the rule is checked on the month arithmetic itself."""
-    jan, feb, mar = 2026 * 12, 2026 * 12 + 1, 2026 * 12 + 2
-    # Left in March without paying March: Jan 1, Feb -5, and March (the leaving month) is not a loss.
-    assert consistency_points([jan], mar) == [1, -5]
-    assert consistency_points([jan, mar], feb) == [1]
+def test_consistency_points_count_contributed_months_and_owed_complete_ones() -> None:
+    jan, feb, mar, apr = 2026 * 12, 2026 * 12 + 1, 2026 * 12 + 2, 2026 * 12 + 3
+    # Owed from January, March not over yet: Jan 1, Feb -5; an unpaid open month is no loss.
+    assert consistency_points([jan], first_owed=jan, complete_before=mar) == [1, -5]
+    # A contribution in the open month earns.
+    assert consistency_points([jan, mar], first_owed=jan, complete_before=mar) == [1, -5, 3]
+    # Nothing contributed: every owed complete month costs.
+    assert consistency_points([], first_owed=feb, complete_before=apr) == [-5, -5]
+    # Nothing owed yet: nothing at all.
+    assert consistency_points([], first_owed=apr, complete_before=apr) == []
+
+
+def test_month_arithmetic_for_trust() -> None:
+    assert month_index(date(2026, 1, 31)) == 2026 * 12
+    assert complete_before(date(2026, 3, 30)) == month_index(date(2026, 3, 1))
+    assert complete_before(date(2026, 3, 31)) == month_index(date(2026, 4, 1))
+    assert complete_before(date(2026, 12, 31)) == month_index(date(2027, 1, 1))
+    assert first_whole_month(date(2026, 3, 1)) == month_index(date(2026, 3, 1))
+    assert first_whole_month(date(2026, 3, 2)) == month_index(date(2026, 4, 1))
+    assert first_whole_month(date(2026, 12, 15)) == month_index(date(2027, 1, 1))
 
 
 def test_months_before_a_member_joined_cost_nothing_though_their_contributions_earn(db: Path) -> None:
@@ -309,19 +388,19 @@ def test_months_before_a_member_joined_cost_nothing_though_their_contributions_e
     # Bo's old contribution, back-dated nine months before he joined.
     ok(db, "2026-03-10", "contribute", "Bo", "5", "--on", "2025-06-01")
     ok(db, "2026-03-10", "contribute", "Bo", "5", "--on", "2026-03-01")
-    # June 1, then nothing owed until he joined in March; March 3.
+    # June 1, then nothing owed before he joined in March; March 3.
     assert points(db, "2026-03-10")["Bo"] == pts(l3=4)
-    # From his joining month on, a complete month without one costs as usual: April -5.
+    # From April, his first whole month as a member, a complete month without one costs as usual.
     assert points(db, "2026-05-01")["Bo"] == pts(l3=-1)
 
 
-def test_the_missed_months_a_member_owes_start_the_month_they_joined() -> None:
-    jan, feb, mar, apr = 2026 * 12, 2026 * 12 + 1, 2026 * 12 + 2, 2026 * 12 + 3
-    # Joined in March: January earns, February is before joining, March (complete) costs.
-    assert consistency_points([jan], apr, joined_month=mar) == [1, -5]
-    assert consistency_points([jan, apr], apr, joined_month=feb) == [1, -5, -5, 3]
-    # Joined before the first contribution: the months before it cost nothing, as always.
-    assert consistency_points([mar], apr, joined_month=jan) == [1]
+def test_the_missed_months_a_member_owes_start_with_their_first_whole_month() -> None:
+    jan, feb, mar, apr, may = (2026 * 12 + i for i in range(5))
+    # First whole month March: January earns, February is before joining, March (complete) costs.
+    assert consistency_points([jan], first_owed=mar, complete_before=apr) == [1, -5]
+    assert consistency_points([jan, apr], first_owed=feb, complete_before=may) == [1, -5, -5, 3]
+    # Joined before the first contribution: the months in between cost, as any owed month.
+    assert consistency_points([mar], first_owed=jan, complete_before=apr) == [-5, -5, 1]
 
 
 def test_a_member_who_left_is_not_listed_and_not_in_the_crew_level(crew: Path) -> None:
@@ -330,9 +409,10 @@ def test_a_member_who_left_is_not_listed_and_not_in_the_crew_level(crew: Path) -
     before = trust(crew, "2026-01-31")
     after = trust(crew, "2026-02-01")
     assert [m["name"] for m in before["members"]] == ["Ana", "Bo", "Cy", "Dee"]
-    assert before["crew"] == {"total": 3, "level": 0}
+    # Three listening points; each of the four owes January, complete and unpaid.
+    assert before["crew"] == {"total": 3 - 4 * 5, "level": 0}
     assert [m["name"] for m in after["members"]] == ["Ana", "Bo", "Cy"]
-    assert after["crew"] == {"total": 3, "level": 1}
+    assert after["crew"] == {"total": 3 - 3 * 5, "level": 1}
 
 
 # --------------------------------------------------------------------------- level 3: meetings
@@ -340,10 +420,10 @@ def test_meetings_earn_one_three_then_five_and_a_missed_one_costs_five(crew: Pat
     for day in ("2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"):
         ok(crew, day, "game", "meeting", "--attended", "Ana,Bo", "--missed", "Cy")
     assert points(crew) == {
-        "Ana": pts(l3=1 + 3 + 5 + 5),
-        "Bo": pts(l3=14),
-        "Cy": pts(l3=-20),
-        "Dee": ZERO,
+        "Ana": pts(l3=1 + 3 + 5 + 5 + IDLE),
+        "Bo": pts(l3=14 + IDLE),
+        "Cy": pts(l3=-20 + IDLE),
+        "Dee": pts(l3=IDLE),
     }
     assert [m["level"] for m in trust(crew)["members"]] == [3, 3, 0, 0]
 
@@ -352,15 +432,21 @@ def test_meetings_count_in_date_order_even_when_recorded_late(crew: Path) -> Non
     ok(crew, "2026-03-01", "game", "meeting", "--attended", "Ana", "--missed", "Bo", "--on", "2026-03-01")
     ok(crew, "2026-03-05", "game", "meeting", "--attended", "Ana,Bo", "--on", "2026-02-01")
     # In date order Bo attended Feb 1 (1) then missed Mar 1 (-5); Ana 1 then 3.
-    assert points(crew)["Bo"] == pts(l3=-4)
-    assert points(crew)["Ana"] == pts(l3=4)
-    assert points(crew, "2026-02-15")["Bo"] == pts(l3=1)
+    assert points(crew)["Bo"] == pts(l3=-4 + IDLE)
+    assert points(crew)["Ana"] == pts(l3=4 + IDLE)
+    # January unpaid: -5.
+    assert points(crew, "2026-02-15")["Bo"] == pts(l3=1 - 5)
 
 
 # --------------------------------------------------------------------------- levels 4 and 5
 def test_a_resolved_conflict_earns_each_party_ten(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "conflict", "--between", "Bo,Cy", "--resolved")
-    assert points(crew) == {"Ana": ZERO, "Bo": pts(l4=10), "Cy": pts(l4=10), "Dee": ZERO}
+    assert points(crew) == {
+        "Ana": pts(l3=IDLE),
+        "Bo": pts(l3=IDLE, l4=10),
+        "Cy": pts(l3=IDLE, l4=10),
+        "Dee": pts(l3=IDLE),
+    }
     assert [m["level"] for m in trust(crew)["members"]] == [0, 4, 4, 0]
 
 
@@ -368,39 +454,42 @@ def test_an_unresolved_conflict_costs_each_party_twenty_and_earns_no_level(crew:
     ok(crew, "2026-02-01", "game", "listening", "--with", "Bo,Cy")
     ok(crew, "2026-02-01", "game", "conflict", "--between", "Bo,Cy", "--unresolved")
     got = {m["name"]: m for m in trust(crew)["members"]}
-    assert got["Bo"]["points"] == pts(l1=1, l4=-20)
-    assert got["Bo"]["total"] == -19
+    assert got["Bo"]["points"] == pts(l1=1, l3=IDLE, l4=-20)
+    assert got["Bo"]["total"] == -19 + IDLE
     assert got["Bo"]["level"] == 1
 
 
 def test_co_owning_earns_each_co_owner_a_hundred_and_level_five(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "co-own", "--with", "Ana,Dee")
     got = {m["name"]: m for m in trust(crew)["members"]}
-    assert got["Ana"]["points"] == pts(l5=100)
+    assert got["Ana"]["points"] == pts(l3=IDLE, l5=100)
     assert (got["Ana"]["level"], got["Dee"]["level"], got["Bo"]["level"]) == (5, 5, 0)
 
 
 def test_the_crew_level_is_the_lowest_member_level(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "co-own", "--with", "Ana,Bo")
     ok(crew, "2026-02-01", "game", "money", "--asker", "Cy", "--offered", "Dee")
-    assert trust(crew)["crew"] == {"total": 212, "level": 2}
+    assert trust(crew)["crew"] == {"total": 212 + 4 * IDLE, "level": 2}
 
 
 def test_game_events_after_the_as_of_date_do_not_count(crew: Path) -> None:
     ok(crew, "2026-03-01", "game", "listening", "--with", "Ana,Bo", "--on", "2026-02-01")
-    assert points(crew, "2026-01-31")["Ana"] == ZERO
-    assert points(crew, "2026-02-01")["Ana"] == pts(l1=1)
+    # January is complete at the end of its last day, and unpaid: -5 (SPEC §1 edge cases).
+    assert points(crew, "2026-01-30")["Ana"] == ZERO
+    assert points(crew, "2026-01-31")["Ana"] == pts(l3=-5)
+    assert points(crew, "2026-02-01")["Ana"] == pts(l1=1, l3=-5)
 
 
 def test_trust_defaults_to_today(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "listening", "--with", "Ana,Bo")
     assert pot(crew, "trust", "--json", today="2026-02-02").json()["as_of"] == "2026-02-02"
-    assert pot(crew, "trust", "--json", today="2026-01-31").json()["crew"]["total"] == 0
+    # As of January 31 the listening circle has not happened; January is complete and unpaid for all four.
+    assert pot(crew, "trust", "--json", today="2026-01-31").json()["crew"]["total"] == -4 * 5
 
 
 def test_any_current_member_may_record_a_game(crew: Path) -> None:
     ok(crew, "2026-02-01", "game", "listening", "--with", "Cy,Dee", who="Dee")
-    assert points(crew)["Cy"] == pts(l1=1)
+    assert points(crew)["Cy"] == pts(l1=1, l3=IDLE)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -447,6 +536,8 @@ def test_a_game_needs_enough_people_and_a_date_not_in_the_future(crew: Path) -> 
 
 # --------------------------------------------------------------------------- properties
 CREW = ("Ana", "Bo", "Cy", "Dee")
+# Eve may join later, on any day of a month: her owed months start with her first whole month.
+EVERYONE = (*CREW, "Eve")
 START = date(2026, 1, 1)
 people = st.lists(st.sampled_from(CREW), min_size=2, max_size=4, unique=True)
 some = st.lists(st.sampled_from(CREW), max_size=2, unique=True)
@@ -473,6 +564,7 @@ step = st.one_of(
     st.tuples(st.just("everyone votes"), pick, positions),
     st.tuples(st.just("cancel"), pick),
     st.tuples(st.just("leave"), st.sampled_from(CREW[1:])),
+    st.tuples(st.just("join"), st.just("Eve")),
 )
 # Each step happens 0-20 days after the one before; game and contribution dates may lie up to 40 days back.
 timed_steps = st.lists(st.tuples(step, st.integers(0, 20), st.integers(0, 40)), min_size=10, max_size=40)
@@ -538,6 +630,7 @@ def model_trust(events: list[PotEvent], as_of: date) -> dict[str, dict[int, list
     """A plain fold of the log, written from SPEC §2 alone: member -> level -> every award."""
     awards: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     left: dict[str, date] = {}
+    joined: dict[str, date] = {}
     contributions: dict[int, tuple[str, date]] = {}
     reversed_on: dict[int, date] = {}
     proposers: dict[int, str] = {}
@@ -546,6 +639,8 @@ def model_trust(events: list[PotEvent], as_of: date) -> dict[str, dict[int, list
     for e in events:
         if isinstance(e, MemberLeft):
             left[e.member] = e.on
+        elif isinstance(e, MemberJoined):
+            joined[e.member] = e.on
         elif isinstance(e, ContributionRecorded):
             contributions[e.no] = (e.member, e.on)
         elif isinstance(e, ContributionReversed):
@@ -594,24 +689,29 @@ def model_trust(events: list[PotEvent], as_of: date) -> dict[str, dict[int, list
             awards[m][3].append(min(1 + 2 * (attended[m] - 1), 5))
         else:
             awards[m][3].append(-5)
-    for member in CREW:
+    for member in EVERYONE:
+        if member not in joined or joined[member] > as_of:
+            continue
         end = min(as_of, left.get(member, as_of))
         paid = {
             (on.year, on.month)
             for no, (m, on) in contributions.items()
             if m == member and on <= as_of and not (no in reversed_on and reversed_on[no] <= as_of)
         }
-        if not paid:
-            continue
-        year, month = min(paid)
+        # Owed: every month the member was a member for in full, once it is over by `end`.
+        day, owed = joined[member], set()
+        while day <= end:
+            month_end = date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(days=1)
+            if day.day == 1 and month_end <= end:
+                owed.add((day.year, day.month))
+            day = month_end + timedelta(days=1)
         count = 0
-        while (year, month) <= (end.year, end.month):
-            if (year, month) in paid:
+        for year_month in sorted({p for p in paid if p <= (end.year, end.month)} | owed):
+            if year_month in paid:
                 count += 1
                 awards[member][3].append(min(1 + 2 * (count - 1), 5))
-            elif (year, month) < (end.year, end.month):
+            else:
                 awards[member][3].append(-5)
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return awards
 
 
@@ -661,11 +761,11 @@ def test_trust_equals_a_fresh_fold_of_the_log_and_totals_are_the_sum_of_levels(
             ledger.close()
     assert rebuilt == incremental
     assert tables_again == tables
-    current = {e.member for e in events if isinstance(e, MemberJoined)}
     for d, report in zip(dates, incremental, strict=True):
         model = model_trust(events, d)
         gone = {e.member for e in events if isinstance(e, MemberLeft) and e.on <= d}
-        assert [m.name for m in report.members] == [m for m in CREW if m in current - gone]
+        current = {e.member for e in events if isinstance(e, MemberJoined) and e.on <= d}
+        assert [m.name for m in report.members] == [m for m in EVERYONE if m in current - gone]
         for m in report.members:
             levels = model[m.name]
             assert m.points == {str(lv): sum(levels[lv]) for lv in range(1, 6)}, (d, m.name)
