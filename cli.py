@@ -19,6 +19,7 @@ import click
 from pydantic import BaseModel
 
 from domain.errors import BadInput, PotError
+from domain.game import LEVEL_NAMES
 from domain.values import (
     format_amount,
     parse_amount,
@@ -327,7 +328,7 @@ def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any
 
 
 NUMERIC = {"no", "contributed", "share %", "received", "amount", "agree", "abstain", "disagree", "block", "balance"}
-NUMERIC |= {"1 listening", "2 money", "3 consistency", "4 conflict", "5 co-owners", "total", "level"}
+NUMERIC |= {f"{level} {name}" for level, name in LEVEL_NAMES.items()} | {"total", "level"}
 NUMERIC |= {"pledged", "fulfilment %", "income %"}
 
 # Amounts may start with "-": let them through to say "negative" rather than "no such option".

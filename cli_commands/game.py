@@ -17,6 +17,7 @@ from cli import (
     table,
 )
 from domain.errors import BadInput
+from domain.game import LEVEL_NAMES
 from domain.values import parse_name
 
 
@@ -167,7 +168,7 @@ def trust(s: Session, as_of: date | None, as_json: bool) -> None:
     click.echo(f"trust in {s.info.name} as of {report.as_of}")
     table(
         None,
-        ["member", "1 listening", "2 money", "3 consistency", "4 conflict", "5 co-owners", "total", "level"],
+        ["member", *(f"{level} {name}" for level, name in LEVEL_NAMES.items()), "total", "level"],
         [(m.name, *m.points.values(), m.total, m.level) for m in report.members],
     )
     click.echo(f"crew: {report.crew.total} points, level {report.crew.level}")

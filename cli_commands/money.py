@@ -20,6 +20,7 @@ from cli import (
     table,
 )
 from domain.errors import BadInput
+from domain.pledges import month_of
 from domain.values import parse_name, parse_percent, parse_text
 
 # --------------------------------------------------------------------------- money in
@@ -97,7 +98,7 @@ def pledge(s: Session, member_name: str, percent: str | None, monthly: str | Non
         raise BadInput("give exactly one of --percent and --monthly")
     share = parse_percent(percent) if percent is not None else None
     minor = s.amount(monthly, "monthly") if monthly is not None else None
-    month = from_month.strip() if from_month is not None else s.today.strftime("%Y-%m")
+    month = from_month.strip() if from_month is not None else month_of(s.today)
     done = s.ledger.set_pledge(
         s.slug, actor=s.actor, member=who, percent=share, monthly_minor=minor, from_month=month, today=s.today
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from domain.pledges import month_index, month_named, month_of
 from ledger.app import Ledger
 
 DEMO_SLUG = "demo-crew"
@@ -21,8 +22,7 @@ S = DEMO_SLUG
 
 
 def _month_start(day: date, months_back: int) -> date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
+    return date.fromisoformat(f"{month_named(month_index(day) - months_back)}-01")
 
 
 def build_demo(ledger: Ledger, today: date) -> bool:
@@ -119,7 +119,7 @@ def _retreat_deposit(ledger: Ledger, day: date) -> None:
 
 def _pledges(ledger: Ledger, start: date) -> None:
     """Pledges of both kinds, set when the crew starts (see the pledges issue)."""
-    month = start.strftime("%Y-%m")
+    month = month_of(start)
 
     def pledge(member: str, percent: Decimal | None = None, monthly_minor: int | None = None) -> None:
         ledger.set_pledge(

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from domain import chain
 from domain.errors import BadInput
 from domain.events import ContributionRecorded, ContributionReversed, WithdrawalPaid
+from domain.game import LEVEL_NAMES, LEVELS
 from domain.values import format_amount
 from projections.models import Report
 from projections.queries import pot_info
 from projections.report import BalancePoint, PotReport, build_report
-from projections.trust import LEVELS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from ledger.app import Ledger
 
 # What each trust level is, as `pot trust` heads its columns.
-LEVEL_NAMES = {1: "listening", 2: "money", 3: "consistency", 4: "conflict", 5: "co-owners"}
 # How the balance chart marks the money-moving events (`BalancePoint.marks`), in legend order.
 MARKED = {
     ContributionRecorded.TYPE: ("contribution", "^", "#2e7d32"),

@@ -398,13 +398,13 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
         today=date(2026, 1, 1),
     )
     for name in MEMBERS[1:]:
-        ledger.command(
+        ledger.change(
             slug,
             partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=date(2026, 1, 1)),
         )
     for op in ops:
         if isinstance(op, PledgeOp):
-            ledger.command(
+            ledger.change(
                 slug,
                 partial(
                     Pot.set_pledge,
@@ -418,7 +418,7 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
             )
         else:
             on = first_day(op.month_index) + timedelta(days=op.day - 1)
-            no = ledger.command(
+            no = ledger.change(
                 slug,
                 partial(
                     Pot.contribute,
@@ -432,7 +432,7 @@ def run_ops(ledger: Ledger, ops: list[PledgeOp | GiftOp]) -> None:
             )
             if op.reversed_after is not None:
                 later = on + timedelta(days=op.reversed_after)
-                ledger.command(
+                ledger.change(
                     slug,
                     partial(Pot.reverse, actor="Ana", contribution_no=no, reason="test", today=later),
                 )

@@ -623,7 +623,7 @@ def play(ledger: Ledger, action: tuple[Any, ...], today: date, on: date) -> None
         return None
 
     with suppress(PotError):
-        ledger.command("crew", decide)
+        ledger.change("crew", decide)
 
 
 def model_trust(events: list[PotEvent], as_of: date) -> dict[str, dict[int, list[int]]]:
