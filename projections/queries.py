@@ -201,10 +201,12 @@ def history_items(
     until: date | None = None,
     from_no: int | None = None,
     to_no: int | None = None,
+    by_value_date: bool = False,
 ) -> Iterator[tuple[dict[str, Any], int]]:
-    """The audit trail in event order: each item `{"no","at","on","type","actor", …fields, "digest"}`
-    with the event's signed change to the balance."""
-    query = select(history).where(history.c.slug == info.slug).order_by(history.c.no)
+    """The audit trail in event order (or by value date, then event order): each item
+    `{"no","at","on","type","actor", …fields, "digest"}` with the event's signed change to the balance."""
+    order = (history.c.on, history.c.no) if by_value_date else (history.c.no,)
+    query = select(history).where(history.c.slug == info.slug).order_by(*order)
     if member is not None:
         query = query.where(or_(history.c.actor == member, history.c.member == member))
     if types:

@@ -674,15 +674,17 @@ def test_names_that_read_alike_keep_their_own_accounts(crew: Path, tmp_path: Pat
 @given(st.lists(st.text(alphabet="Kim* :;x2", min_size=1, max_size=6), max_size=12))
 def test_each_name_gets_one_account_of_its_own(names: list[str]) -> None:
     accounts = _Accounts()
-    out = io.StringIO()
-    given_out = [accounts(name, out) for name in names]
-    mapping = dict(zip(names, given_out, strict=True))
+    for name in names:
+        accounts.add(name)
+    given = [accounts.of[name] for name in names]
+    for name in names:  # adding a name again changes nothing
+        accounts.add(name)
     # The same name always gets the same account; different names never share one.
-    assert [mapping[name] for name in names] == given_out
-    assert len(set(mapping.values())) == len(mapping)
+    assert [accounts.of[name] for name in names] == given
+    assert len(set(accounts.of.values())) == len(accounts.of)
     # The first name to reach a plain account keeps it; the rest say which number they got.
-    for name, account in mapping.items():
-        assert account == account_name(name) or f"; account {account} is " in out.getvalue()
+    for name, account in accounts.of.items():
+        assert account == account_name(name) or accounts.notes[account].startswith(f"; account {account} is ")
 
 
 def test_account_names_stay_readable() -> None:
@@ -850,3 +852,23 @@ def test_a_forged_role_change_to_the_same_role_is_not_imported(crew: Path, tmp_p
         1,
         "error: line 6 (event 6): could not have been recorded: Bo is already a member\n",
     )
+
+
+@needs_hledger
+def test_the_journal_is_strict_clean_for_hledger_in_value_date_order(crew: Path, tmp_path: Path) -> None:
+    """`hledger check -s ordereddates`: accounts and commodity declared, transactions by value date."""
+    ok(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2026-02-20")
+    # Recorded later, dated earlier: the journal must still list it first.
+    ok(crew, "--as", "Ana", "contribute", "Cy", "30", "--on", "2026-02-01")
+    ok(crew, "--as", "Bo", "propose", "10", "--purpose", "train", "--to", "Kim and co")
+    journal = paid_and_exported(crew, tmp_path, ("Ana", "Bo", "Cy", "Dee"))
+    assert HLEDGER is not None
+    checked = subprocess.run(
+        [HLEDGER, "check", "-s", "ordereddates", "-f", str(journal)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    strict = subprocess.run([HLEDGER, "-s", "bal", "-f", str(journal)], capture_output=True, text=True, check=False)
+    assert strict.returncode == 0, strict.stderr
+    dates = [line.split()[0] for line in journal.read_text().splitlines() if line[:2] == "20"]
+    assert dates == sorted(dates)
+    assert dates[0] == "2026-02-01"
