@@ -114,9 +114,14 @@ def _header(row: list[str]) -> list[str]:
     return columns
 
 
+# Bad rows named in the one error line; past these, how many more.
+NAMED_ROWS = 20
+
+
 def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
-    """Each row of a statement, parsed and checked on its own; raise at the first bad line."""
+    """Each row of a statement, parsed and checked on its own; at the end, one error naming every bad row."""
     digits = pot.state.digits
+    bad: list[tuple[int, PotError]] = []
     # Only for rows without a ref: how many identical rows came before (see _derived_ref).
     with closing(_Occurrences()) as occurrences, path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
@@ -131,10 +136,10 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             if columns is None:
                 columns = _header(cells)
                 continue
-            if len(cells) != len(columns):
-                raise BadInput(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
-            row = dict(zip(columns, cells, strict=True))
             try:
+                if len(cells) != len(columns):
+                    raise BadInput(f"expected {len(columns)} fields, found {len(cells)}")
+                row = dict(zip(columns, cells, strict=True))
                 member = pot.current_member(parse_name(row["member"])).name
                 minor = parse_amount(row["amount"], digits)
                 on = parse_date(row["on"], "value date")
@@ -143,7 +148,9 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
                 note = parse_text(row.get("note", ""), "note")
                 given = parse_text(row.get("ref", ""), "ref", max_len=200, one_line=True)
             except PotError as e:
-                raise type(e)(f"line {line}: {e}") from None
+                # Read on, so the crew can fix every bad row at once; nothing is stored either way.
+                bad.append((line, e))
+                continue
             if given:
                 ref = given
             else:
@@ -153,6 +160,12 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     if columns is None:
         # Not even a header: most likely the wrong file, or an export that failed.
         raise BadInput(f"{path} is empty: a statement starts with the header member,amount,on[,note][,ref]")
+    if bad:
+        named = "; ".join(f"line {line}: {e}" for line, e in bad[:NAMED_ROWS])
+        more = f"; and {len(bad) - NAMED_ROWS} more bad rows" if len(bad) > NAMED_ROWS else ""
+        # Refused (exit 1) only when every bad row breaks a rule; any malformed row makes it bad input.
+        kind = Refused if all(isinstance(e, Refused) for _, e in bad) else BadInput
+        raise kind(f"{named}{more}; nothing was imported")
 
 
 def _refusing_undecodable(rows: Iterable[list[str]], path: Path, line_num: Callable[[], int]) -> Iterator[list[str]]:

@@ -188,3 +188,17 @@ def test_demo_offers_no_as_option_that_would_do_nothing() -> None:
     code, out, _ = run("demo", "--help")
     assert code == 0
     assert "--as" not in out
+
+
+def test_a_statement_names_every_bad_row_up_to_twenty_and_stores_nothing(crew: Path, tmp_path: Path) -> None:
+    statement = tmp_path / "bank.csv"
+    rows = ["Bo,abc,2026-02-01,x", "Bo,5,2026-02-01,y", "Cy,1,2026-13-01,z"] + [
+        f"Bo,-{i},2026-02-01," for i in range(25)
+    ]
+    statement.write_text("member,amount,on,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    said = refused(crew, "--as", "Ana", "import", str(statement), code=2, says="line 2:").err
+    assert "line 4:" in said
+    assert "line 3:" not in said  # a good row is not named
+    assert "line 22:" in said  # the 20th bad row: lines 2 and 4, then 5 to 22
+    assert "line 23:" not in said
+    assert "and 7 more bad rows" in said
