@@ -115,8 +115,8 @@ def proposals(s: Session, status: str | None, as_json: bool) -> None:
         return emit_json(rows)
     table(
         None,
-        ["no", "amount", "purpose", "recipient", "closes", "status", "agree", "abstain", "disagree", "block"],
-        [(p.no, p.amount, p.purpose, p.recipient, p.closes, p.status, *p.votes.model_dump().values()) for p in rows],
+        ["no", "amount", "purpose", "recipient", "when", "status", "agree", "abstain", "disagree", "block"],
+        [(p.no, p.amount, p.purpose, p.recipient, p.when, p.status, *p.votes.model_dump().values()) for p in rows],
     )
 
 
@@ -135,7 +135,7 @@ def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
     v = found.votes
     click.echo(
         f"proposal {found.no} by {found.proposer}: {found.amount} {s.info.currency} to {found.recipient} "
-        f"for {found.purpose}\nstatus {found.status}, closes {found.closes}; "
+        f"for {found.purpose}\nstatus {found.status}, {found.when}; "
         f"{v.agree} agree, {v.abstain} abstain, {v.disagree} disagree, {v.block} block"
     )
     table(None, ["on", "member", "position", "reason"], [(b.on, b.member, b.position, b.reason) for b in found.ballots])

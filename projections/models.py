@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Report(BaseModel):
@@ -65,6 +65,15 @@ class ProposalRow(Report):
     closes: date
     status: str
     votes: Votes
+    # The day it was decided or cancelled: for people (text), not in SPEC §4's JSON.
+    ended: date | None = Field(default=None, exclude=True)
+
+    @property
+    def when(self) -> str:
+        """ "closes D" while open; once decided, the day it ended instead of a closing day that no longer applies."""
+        if self.status == "open" or self.ended is None:
+            return f"closes {self.closes}"
+        return f"{'cancelled' if self.status == 'cancelled' else 'decided'} {self.ended}"
 
 
 class ProposalDetail(ProposalRow):

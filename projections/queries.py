@@ -270,7 +270,9 @@ def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail 
 
 def _detail(conn: Connection, info: PotInfo, r: Any) -> ProposalDetail:
     votes, cast_ballots = _votes(conn, info.slug, r["no"])
-    return ProposalDetail(**_proposal_row(r, votes, info.digits).model_dump(), ballots=cast_ballots)
+    row = _proposal_row(r, votes, info.digits)
+    # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
+    return ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
 
 
 # The status each of these events gives its proposal; a decision gives its outcome.
@@ -315,4 +317,5 @@ def _proposal_row(r: Any, votes: Votes, digits: int) -> ProposalRow:
         closes=r["closes"],
         status=r["status"],
         votes=votes,
+        ended=r["decided_on"],
     )

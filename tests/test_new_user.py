@@ -202,3 +202,17 @@ def test_a_statement_names_every_bad_row_up_to_twenty_and_stores_nothing(crew: P
     assert "line 22:" in said  # the 20th bad row: lines 2 and 4, then 5 to 22
     assert "line 23:" not in said
     assert "and 7 more bad rows" in said
+
+
+def test_a_decided_proposal_shows_when_it_was_decided_not_a_closing_day(crew: Path) -> None:
+    assert pot(crew, "--as", "Ana", "contribute", "Bo", "50", today="2026-03-01").code == 0
+    assert pot(crew, "--as", "Bo", "propose", "10", "--purpose", "tea", today="2026-03-01").code == 0
+    assert "closes 2026-03-08" in pot(crew, "proposals", today="2026-03-02").out
+    for name in ("Ana", "Bo", "Cy", "Dee"):
+        assert pot(crew, "--as", name, "vote", "1", "agree", today="2026-03-02").code == 0
+    listed = pot(crew, "proposals", today="2026-03-02").out
+    assert "decided 2026-03-02" in listed
+    assert "closes 2026-03-08" not in listed
+    assert "status approved, decided 2026-03-02" in pot(crew, "proposal", "1", today="2026-03-02").out
+    # JSON keeps SPEC §4's fields, closing day included.
+    assert pot(crew, "proposal", "1", "--json", today="2026-03-02").json()["closes"] == "2026-03-08"
