@@ -43,20 +43,45 @@ class DigestCheck:
         self.given = given
         self._prefix = None if given is None else given.strip().lower()
         self._found = False
+        # The event whose digest shares the longest start with the given one, for a typo's message.
+        self._nearest: tuple[int, int] = (0, 0)  # (characters shared, event number)
+        self._seen = 0
 
     def see(self, digest: str) -> None:
-        if self._prefix is not None and not self._found:
-            self._found = digest.startswith(self._prefix)
+        self._seen += 1
+        if self._prefix is None or self._found:
+            return
+        self._found = digest.startswith(self._prefix)
+        # Characters in common from the start (not os.path.commonprefix: these are not paths).
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(digest, self._prefix, strict=False)) if a != b), len(self._prefix)
+        )
+        if shared > self._nearest[0]:
+            self._nearest = (shared, self._seen)
 
     def problem(self, where: str) -> str | None:
-        """Why the digest does not vouch for this `where` ("history", "file"); None if it does or none was given."""
+        """Why the digest does not vouch for this `where` ("history", "file"); None if it does or none was given.
+
+        A digest found nowhere is most often a typo or a placeholder, and a crew told
+        "the history has changed" would be alarmed for nothing: the message says
+        both, and names an event whose digest starts the same way.
+        """
         if self._prefix is None:
             return None
         if len(self._prefix) < MIN_DIGEST_PREFIX:
             return f"give at least {MIN_DIGEST_PREFIX} characters of the digest"
-        if not self._found:
-            return f"no event in this {where} has digest {self.given}: the history up to it has changed"
-        return None
+        if self._found:
+            return None
+        shared, no = self._nearest
+        if shared >= MIN_DIGEST_PREFIX:
+            return (
+                f"digest {self.given} matches event {no}'s only in its first {shared} characters: check the rest"
+                " for a typo; if it is exactly what was written down, the history up to it has changed"
+            )
+        return (
+            f"no event in this {where} has digest {self.given}: check it for a typo; if it is exactly what"
+            " was written down, the history up to it has changed"
+        )
 
 
 def stored_events(ledger: Ledger, slug: str) -> Iterator[StoredEvent]:

@@ -111,7 +111,17 @@ def test_a_digest_check_vouches_only_for_a_history_that_holds_the_digest() -> No
     missing = DigestCheck("deadbeef")
     for digest in digests:
         missing.see(digest)
-    assert missing.problem("file") == "no event in this file has digest deadbeef: the history up to it has changed"
+    assert missing.problem("file") == (
+        "no event in this file has digest deadbeef: check it for a typo;"
+        " if it is exactly what was written down, the history up to it has changed"
+    )
+    typo = DigestCheck("a1b2c3d4e5f6ffff")  # the first 12 characters of event 2's, then a slip
+    for digest in digests:
+        typo.see(digest)
+    assert typo.problem("history") == (
+        "digest a1b2c3d4e5f6ffff matches event 2's only in its first 12 characters: check the rest for a typo;"
+        " if it is exactly what was written down, the history up to it has changed"
+    )
     short = DigestCheck("3f9a")
     short.see(digests[0])
     assert short.problem("history") == "give at least 8 characters of the digest"
