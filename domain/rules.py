@@ -33,15 +33,14 @@ from domain.values import (
     EARLIEST,
     LATEST,
     currency_digits,
-    format_amount,
     name_key,
-    parse_amount,
     parse_currency,
     parse_feeling,
     parse_name,
     parse_quorum,
     parse_slug,
     parse_text,
+    within_ceiling,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +61,7 @@ def money(pot: Pot, minor: int, what: str) -> int:
     if minor <= 0:
         raise BadInput(f"{what} must be above zero")
     try:
-        parse_amount(format_amount(minor, pot.state.digits), pot.state.digits)
+        within_ceiling(minor, pot.state.digits)
     except BadInput as e:
         # parse_amount says "amount …"; name other fields (income) as the CLI does.
         raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
