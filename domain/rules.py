@@ -56,7 +56,7 @@ def in_range(day: date, what: str = "date") -> None:
         raise BadInput(f"{what} {day} is not between {EARLIEST.year} and {LATEST.year}")
 
 
-def money(pot: Pot, minor: int, what: str) -> int:
+def _money(pot: Pot, minor: int, what: str) -> int:
     """An amount as a typed one must be: above zero, at most the ceiling (SPEC §1 Money)."""
     if minor <= 0:
         raise BadInput(f"{what} must be above zero")
@@ -66,11 +66,6 @@ def money(pot: Pot, minor: int, what: str) -> int:
         # parse_amount says "amount …"; name other fields (income) as the CLI does.
         raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
     return minor
-
-
-def text(value: str, what: str, *, max_len: int = 500, required: bool = False, one_line: bool = False) -> str:
-    """Free text as the pot stores it (domain.values.parse_text): trimmed, within its length."""
-    return parse_text(value, what, max_len=max_len, required=required, one_line=one_line)
 
 
 def _not_future(day: date, today: date | None, what: str) -> None:
@@ -84,7 +79,7 @@ def opening(
 ) -> Fields:
     """A new pot (`pot init`): its fields as recorded, and the opener's name."""
     parse_slug(slug)
-    title = text(name, "pot name", max_len=200, required=True, one_line=True)
+    title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
     code = parse_currency(currency)
     if digits != currency_digits(code):
         raise BadInput(f"{code} has {currency_digits(code)} minor digits, not {digits}")
@@ -147,13 +142,13 @@ def contribution(
     """Money recorded by a treasurer: the treasurer, and the contribution's fields."""
     acting = pot.acting_treasurer(actor, "record contributions")
     who = pot.current_member(member)
-    money(pot, amount_minor, "amount")
+    _money(pot, amount_minor, "amount")
     if income_minor is not None:
-        money(pot, income_minor, "income")
+        _money(pot, income_minor, "income")
     in_range(on)
     _not_future(on, today, "value date")
-    remark = text(note, "note")
-    reference = None if ref is None else text(ref, "ref", max_len=200, required=True, one_line=True)
+    remark = parse_text(note, "note")
+    reference = None if ref is None else parse_text(ref, "ref", max_len=200, required=True, one_line=True)
     if reference is not None and (earlier := pot.recorded_refs([reference])):
         raise Refused(
             f"ref {reference!r} is recorded already, "
@@ -170,7 +165,7 @@ def reversal(
 ) -> tuple[MemberState, Contribution, str]:
     """A contribution undone by a treasurer: the treasurer, the contribution, the reason as recorded."""
     acting = pot.acting_treasurer(actor, "reverse contributions")
-    why = text(reason, "reason", required=True)
+    why = parse_text(reason, "reason", required=True)
     found = pot.contribution(contribution_no) if 1 <= contribution_no <= pot.version else None
     if found is None:
         raise Refused(f"event {contribution_no} is not a contribution in pot {pot.slug!r}")
@@ -203,9 +198,9 @@ def proposal(
     Without `closes` it closes `voting_days` after `today`; an import always has it.
     """
     proposer = pot.current_member(actor)
-    why = text(purpose, "purpose", required=True)
-    money(pot, amount_minor, "amount")
-    to = None if recipient is None else text(recipient, "recipient", max_len=200, one_line=True)
+    why = parse_text(purpose, "purpose", required=True)
+    _money(pot, amount_minor, "amount")
+    to = None if recipient is None else parse_text(recipient, "recipient", max_len=200, one_line=True)
     if closes is None:
         if today is None:
             raise BadInput("a proposal needs a closing date")
@@ -229,7 +224,7 @@ def vote(
     voter = pot.current_member(actor)
     if position not in POSITIONS:
         raise BadInput(f"vote {position!r} is not one of {', '.join(POSITIONS)}")
-    why = text(reason, "reason")
+    why = parse_text(reason, "reason")
     open_ = pot.open_proposal(proposal_no)
     if voter.name not in open_.eligible:
         raise NotAuthorized(
@@ -308,7 +303,7 @@ def pledge(
 
     check_pledge_terms(percent, monthly_minor, from_month)
     if monthly_minor is not None:
-        money(pot, monthly_minor, "monthly pledge")
+        _money(pot, monthly_minor, "monthly pledge")
     if today is not None and from_month > today.strftime("%Y-%m"):
         raise BadInput(f"pledge month {from_month} is after the current month")
     return acting, {
@@ -370,7 +365,7 @@ def reflection(pot: Pot, *, actor: str, event_no: int, feeling: str, note: str) 
     """A member's feeling about an earlier event: the member, and the reflection's fields."""
     acting = pot.current_member(actor)
     word = parse_feeling(feeling)
-    remark = text(note, "note")
+    remark = parse_text(note, "note")
     if not 1 <= event_no <= pot.version:
         raise Refused(f"there is no event {event_no} in pot {pot.slug!r} (it has {pot.version})")
     if event_no in pot.state.reflection_nos:

@@ -2,7 +2,8 @@
 
 `PotState` is the fold's result (`Pot.evolve`), kept small however long the
 history: single past contributions are asked of `domain.past`, not carried.
-A snapshot is the state stored at one version, so a store may still hold one
+`PotLookups`, a base of `Pot`, answers what the rules ask of it (who is a
+member, how a proposal stands, what the votes decide). A snapshot is the state stored at one version, so a store may still hold one
 written by an older version of `pot`: `PotState` reads those too.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -22,7 +23,7 @@ from domain.values import format_amount, name_key
 
 Ended = Literal["rejected", "cancelled", "paid"]
 # The statuses a proposal never leaves: the state keeps only how it ended.
-ENDED: tuple[Ended, ...] = ("rejected", "cancelled", "paid")
+ENDED: tuple[Ended, ...] = get_args(Ended)
 
 
 class _State(BaseModel):
