@@ -3,8 +3,9 @@
 `PotState` is the fold's result (`Pot.evolve`), kept small however long the
 history: single past contributions are asked of `domain.past`, not carried.
 `PotLookups`, a base of `Pot`, answers what the rules ask of it (who is a
-member, how a proposal stands, what the votes decide). A snapshot is the state stored at one version, so a store may still hold one
-written by an older version of `pot`: `PotState` reads those too.
+member, how a proposal stands, what the votes decide). A snapshot is the
+state stored at one version, so a store may still hold one written by an
+older version of `pot`: `PotState` reads those too.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ DAY_RULES = re.compile(
 
 
 def mostly(good: list[Any], bad: list[Any]) -> st.SearchStrategy[Any]:
-    """What a crew means to type, six times in seven; otherwise one of its mistakes."""
+    """What a crew means to type, at least six times in seven; otherwise one of its mistakes."""
     return st.sampled_from(good * 6 * max(1, len(bad) // len(good)) + bad)
 
 
