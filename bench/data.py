@@ -93,9 +93,9 @@ def full_pot(db: Path, n: int, seed: int = SEED) -> int:
     try:
         pot: Pot = ledger.load(SLUG)
         # Replayed from its first event, the pot knows every contribution itself. Without a
-        # history it keeps them rather than handing each saved part over (Pot.release_recent),
+        # past it keeps them rather than handing each saved part over (Pot.release_recent),
         # so each new ref is checked in memory, not by one query per row.
-        pot.history = None
+        pot.past = None
         moves = 0
         while pot.version < n:
             on = day_of(pot.version, n)
@@ -108,7 +108,7 @@ def full_pot(db: Path, n: int, seed: int = SEED) -> int:
                 )
                 for voter in CREW:
                     pot.vote(actor=voter, proposal_no=no, position="agree", reason="", today=on)
-                if pot.proposal(no).amount_minor <= pot.state.balance_minor:
+                if pot.state.proposals[no].amount_minor <= pot.state.balance_minor:
                     pot.pay(actor=CREW[0], proposal_no=no, today=on)
             else:
                 member, amount = CREW[moves % len(CREW)], rng.randrange(2_000, 8_000)

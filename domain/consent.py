@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-POSITIONS = ("agree", "abstain", "disagree", "block")
+from domain.events import POSITIONS as POSITIONS
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ Every event carries the acting member (`actor`), its business date (`on`), and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
     from domain.pot import Pot
 
 Role = Literal["member", "treasurer"]
+ROLES: tuple[Role, ...] = get_args(Role)
 Position = Literal["agree", "abstain", "disagree", "block"]
 Outcome = Literal["approved", "rejected"]
+# Where a proposal stands (SPEC §4 `proposals --status`): open, then decided, then perhaps paid.
+Status = Literal["open", "approved", "rejected", "cancelled", "paid"]
+# The same words as tuples, in the SPEC's order, for choices, loops and SQL.
+POSITIONS: tuple[Position, ...] = get_args(Position)
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 class PotEvent(BaseModel, CanMutateAggregate[UUID]):
@@ -158,6 +165,7 @@ class PledgeSet(PotEvent):
 
 
 Game = Literal["listening", "money", "meeting", "conflict", "co-own"]
+GAMES: tuple[Game, ...] = get_args(Game)
 
 
 class GamePlayed(PotEvent):
@@ -206,6 +214,16 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
         ReflectionNoted,
     )
 }
+
+# The events that move money into or out of the pot: a view of money sums exactly these.
+CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)
+MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid)
+
+
+def types_of(classes: Iterable[type[PotEvent]]) -> tuple[str, ...]:
+    """The SPEC's `type` strings of these event classes, e.g. `types_of(MONEY_EVENTS)` for a SQL `IN`."""
+    return tuple(cls.TYPE for cls in classes)
+
 
 # Fields every event has; the rest are its own payload.
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "on", "prev"}

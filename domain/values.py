@@ -69,12 +69,17 @@ def parse_amount(text: str, digits: int) -> int:
     whole, _, frac = raw.partition(".")
     if len(frac) > digits:
         raise BadInput(f"amount {text!r} has more than {digits} decimal{'s' if digits != 1 else ''} for this currency")
-    scale = int(10**digits)
-    minor = int(whole) * scale + (int(frac.ljust(digits, "0")) if digits else 0)
+    minor = int(whole) * int(10**digits) + (int(frac.ljust(digits, "0")) if digits else 0)
     if minor == 0:
         raise BadInput(f"amount {text!r} is zero: amounts must be above zero")
-    if minor > MAX_MAJOR_UNITS * scale:
-        raise BadInput(f"amount {text!r} is above the limit of {MAX_MAJOR_UNITS:,}")
+    return within_ceiling(minor, digits, text)
+
+
+def within_ceiling(minor: int, digits: int, text: str | None = None) -> int:
+    """Refuse an amount above SPEC §1's ceiling, named as typed (`text`) or as the pot writes it."""
+    if minor > MAX_MAJOR_UNITS * int(10**digits):
+        shown = format_amount(minor, digits) if text is None else text
+        raise BadInput(f"amount {shown!r} is above the limit of {MAX_MAJOR_UNITS:,}")
     return minor
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select, text
 
 from domain.errors import Refused, Tampered, UnknownPot
 from domain.events import ContributionRecorded
-from domain.history import Contribution
+from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.commands import Commands
 from ledger.engines import append_only_postgres, append_only_sqlite, create_view_tables, sqlite_engine
@@ -71,8 +71,8 @@ class PotApplication(Application[UUID]):
                 self.snapshots.put([Pot.Snapshot.take(aggregate)])
 
 
-class StoredHistory:
-    """A loaded pot's past contributions, from the event store and the refs table (domain.history).
+class StoredPast:
+    """A loaded pot's past contributions, from the event store and the refs table (domain.past.PastContributions).
 
     Used inside the pot's writer turn, after the pot is loaded: the views are
     caught up first, so the refs table holds every ref stored up to that point,
@@ -224,7 +224,7 @@ class LedgerBase:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
-        pot.history = StoredHistory(self, slug)
+        pot.past = StoredPast(self, slug)
         return pot
 
     def change(self, slug: str, decide: Callable[[Pot], T]) -> T:
@@ -269,7 +269,7 @@ class LedgerBase:
         """One event-store transaction that a long command saves into in parts: all of it, or none.
 
         Yields `flush`, which stores the pot's pending events so far and lets them
-        go (the pot hands the contributions among them to its history), so an
+        go (the pot hands the contributions among them to its past), so an
         import holds a few thousand events at a time however long its file.
         Leaving the block commits; an exception rolls every part back. Then one
         snapshot of the final state, not one per 200 events as `save` would take
@@ -282,8 +282,8 @@ class LedgerBase:
         recorder: Any = self.app.recorder
         insert = recorder._insert_events if self.store.kind == "sqlite" else recorder._insert_stored_events
         stored = 0
-        if isinstance(pot.history, StoredHistory):
-            pot.history.catch_up()
+        if isinstance(pot.past, StoredPast):
+            pot.past.catch_up()
         with recorder.datastore.transaction(commit=True) as cursor:
 
             def flush() -> None:

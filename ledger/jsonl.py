@@ -18,12 +18,12 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain import chain
-from domain.consistency import check_follows, check_opening
 from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
+from domain.lawful import check_follows, check_opening
 from domain.pot import Pot, pot_id
 from ledger import fileio
-from ledger.app import Ledger, StoredHistory
+from ledger.app import Ledger, StoredPast
 from ledger.fileio import Exported, utf8_lines
 from ledger.integrity import DigestCheck, stored_events
 from projections.models import VerifyReport
@@ -173,7 +173,7 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
         raise BrokenLine(line, 1, f"could not have been recorded: {e}") from None
     pot = _follow(None, opened, line)
     # So the pot can hand its contributions over a part at a time, as a loaded pot does.
-    pot.history = StoredHistory(ledger, pot.slug)
+    pot.past = StoredPast(ledger, pot.slug)
     count = 1
     try:
         with ledger.bulk_save(pot) as flush:

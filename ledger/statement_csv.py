@@ -18,7 +18,7 @@ from itertools import islice
 from pathlib import Path
 
 from domain.errors import BadInput, PotError, Refused
-from domain.history import Contribution
+from domain.past import Contribution
 from domain.pot import Pot
 from domain.values import name_key, parse_amount, parse_date, parse_name, parse_text
 from ledger import fileio

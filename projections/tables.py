@@ -104,7 +104,7 @@ Index("cp_ballots_proposal", ballots.c.slug, ballots.c.proposal_no)
 
 # Every contribution that carries a `ref`, so the rule "a ref is recorded once per
 # pot" is one indexed lookup instead of state every pot load would carry
-# (domain.history). Only `reverse` looks up by number, and it reads the event store.
+# (domain.past). Only `reverse` looks up by number, and it reads the event store.
 refs = Table(
     "cp_refs",
     metadata,

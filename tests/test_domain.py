@@ -92,7 +92,7 @@ def test_a_refused_command_changes_nothing(pot: Pot) -> None:
 def test_the_last_vote_decides_in_the_same_command(pot: Pot) -> None:
     pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=TODAY)
     pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=TODAY)
-    assert pot.proposal(1).status == "open"
+    assert pot.proposal_status(1) == "open"
     status = pot.vote(actor="Bo", proposal_no=1, position="disagree", reason="", today=TODAY)
     assert status == "rejected"
     assert [type(e).__name__ for e in pot.collect_events()][-2:] == ["VoteCast", "ProposalDecided"]
@@ -137,7 +137,7 @@ def test_money_cannot_leave_before_it_was_approved_or_came_in(pot: Pot) -> None:
     pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=march_5)
     pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=march_5)
     pot.vote(actor="Bo", proposal_no=1, position="agree", reason="", today=march_5)
-    assert pot.proposal(1).decided == march_5
+    assert pot.state.proposals[1].decided == march_5
     pot.collect_events()
     with pytest.raises(Refused, match="approved on 2026-03-05"):
         pot.pay(actor="Ana", proposal_no=1, today=TODAY)
@@ -156,7 +156,7 @@ def test_a_snapshot_from_before_proposal_dates_were_kept_still_loads_and_pays(po
     for proposal in stored["state"]["proposals"].values():
         del proposal["proposed"], proposal["decided"]
     older = Pot.Snapshot.model_validate(stored).mutate(None)
-    assert older.proposal(1).decided is None
+    assert older.state.proposals[1].decided is None
     # Without the decision date there is nothing to check a payout's date against.
     older.pay(actor="Ana", proposal_no=1, today=date(2026, 2, 1))
 

@@ -1,6 +1,6 @@
 """The rules that look back at one past contribution hold on a pot loaded from a snapshot.
 
-A pot's snapshot no longer carries its contributions (domain.history): a reversal
+A pot's snapshot no longer carries its contributions (domain.past): a reversal
 reads the contribution from the event store, a repeated `ref` is found in the
 `cp_refs` table. These run through `pot`, on SQLite and PostgreSQL, with the
 contribution in question older than the pot's latest snapshot. Last, a store
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from domain.errors import Refused
-from domain.history import Contribution
+from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -116,7 +116,7 @@ def test_a_ref_stored_after_the_views_last_caught_up_is_still_refused(long_pot: 
 
 
 def test_a_pot_saving_in_parts_still_knows_the_contributions_of_earlier_parts(long_pot: str) -> None:
-    """A long import hands each stored part's contributions to the history (ledger.app.StoredHistory.keep).
+    """A long import hands each stored part's contributions to its past (ledger.app.StoredPast.keep).
 
     They are in the open transaction only: not in the refs table, not visible to
     another connection's read of the event store. The rules must still see them,
@@ -165,9 +165,9 @@ def test_a_ref_kept_twice_in_one_save_is_a_bug_reported_as_such_not_a_busy_pot(l
     twice = Contribution(9_999, "Cy", 1, DAY, "again")
 
     def keep_twice(pot_: Pot) -> None:
-        assert pot_.history is not None
+        assert pot_.past is not None
         with ledger.bulk_save(pot_):
-            pot_.history.keep([twice, twice])
+            pot_.past.keep([twice, twice])
 
     try:
         with pytest.raises(RuntimeError, match="recorded twice"):

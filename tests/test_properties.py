@@ -5,14 +5,12 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import PotError
-from domain.pot import Pot
 from ledger.app import Ledger
 from ledger.store import resolve
 from projections import queries
@@ -55,41 +53,26 @@ def build(path: Path, history: list[tuple[str, int, int]]) -> tuple[Ledger, int,
         slug="p", name="P", currency="EUR", quorum=Decimal("0.5"), voting_days=7, treasurer="Ana", today=TODAY
     )
     for name in CREW[1:]:
-        ledger.command(
-            "p",
-            partial(Pot.add_member, actor="Ana", name=name, treasurer=False, today=TODAY),
-        )
+        ledger.add_member("p", actor="Ana", name=name, treasurer=False, today=TODAY)
     recorded: list[tuple[int, int]] = []
     contributed = paid = 0
     for kind, a, b in history:
         try:
             if kind == "contribute":
-                no = ledger.command(
-                    "p",
-                    partial(Pot.contribute, actor="Ana", member=CREW[a], amount_minor=b, on=TODAY, today=TODAY),
-                )
-                recorded.append((no, b))
+                done = ledger.contribute("p", actor="Ana", member=CREW[a], amount_minor=b, on=TODAY, today=TODAY)
+                recorded.append((done.no, b))
                 contributed += b
             elif kind == "reverse" and recorded:
                 no, amount = recorded[a % len(recorded)]
-                ledger.command(
-                    "p",
-                    partial(Pot.reverse, actor="Ana", contribution_no=no, reason="r", today=TODAY),
-                )
+                ledger.reverse("p", actor="Ana", contribution_no=no, reason="r", today=TODAY)
                 contributed -= amount
             elif kind == "pay":
-                n = ledger.command(
-                    "p",
-                    partial(
-                        Pot.propose, actor="Bo", amount_minor=a, purpose="x", recipient=None, closes=None, today=TODAY
-                    ),
-                )
+                n = ledger.propose(
+                    "p", actor="Bo", amount_minor=a, purpose="x", recipient=None, closes=None, today=TODAY
+                ).proposal_no
                 for voter in CREW:
-                    ledger.command(
-                        "p",
-                        partial(Pot.vote, actor=voter, proposal_no=n, position="agree", reason="", today=TODAY),
-                    )
-                ledger.command("p", partial(Pot.pay, actor="Ana", proposal_no=n, today=TODAY))
+                    ledger.vote("p", actor=voter, proposal_no=n, position="agree", reason="", today=TODAY)
+                ledger.pay("p", actor="Ana", proposal_no=n, today=TODAY)
                 paid += a
         except PotError:
             pass  # Refused steps (reversing twice, paying beyond the balance) store nothing.

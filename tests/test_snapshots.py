@@ -1,4 +1,4 @@
-"""A pot's snapshot stays small: contributions live in the log, and the rules ask a History for them.
+"""A pot's snapshot stays small: contributions live in the log, and the rules ask its PastContributions for them.
 
 Also: snapshots taken before that (which carried every contribution and ref)
 still load, with their reversals.
@@ -14,8 +14,9 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import Refused
-from domain.history import Contribution
-from domain.pot import Pot, PotState
+from domain.past import Contribution
+from domain.pot import Pot
+from domain.state import PotState
 
 DAY = date(2026, 1, 5)
 
@@ -34,8 +35,8 @@ def restored(pot: Pot) -> Pot:
     return again
 
 
-class DictHistory:
-    """A History over contributions kept in a dict, as the ledger's reads the store."""
+class DictPast:
+    """PastContributions kept in a dict, as the ledger's StoredPast reads the store."""
 
     def __init__(self, contributions: list[Contribution]) -> None:
         self.by_no = {c.no: c for c in contributions}
@@ -76,42 +77,42 @@ def test_a_pot_refuses_a_repeated_ref_and_an_unknown_or_reversed_contribution() 
         pot.reverse(actor="Ana", contribution_no=no, reason="again", today=DAY)
 
 
-def test_a_restored_pot_asks_its_history_for_what_came_before_the_snapshot() -> None:
+def test_a_restored_pot_asks_its_past_for_what_came_before_the_snapshot() -> None:
     pot = new_pot()
     first = pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
     again = restored(pot)
-    again.history = DictHistory([Contribution(first, "Ana", 700, DAY, "r1")])
+    again.past = DictPast([Contribution(first, "Ana", 700, DAY, "r1")])
     with pytest.raises(Refused, match=rf"already recorded \(event {first}\)"):
         again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
-    # What was folded after the snapshot is answered from memory, the history is not asked.
+    # What was folded after the snapshot is answered from memory, the past is not asked.
     later = again.contribute(actor="Ana", member="Ana", amount_minor=300, on=DAY, today=DAY, ref="r2")
-    again.history.asked.clear()
+    again.past.asked.clear()
     assert again.recorded_refs(["r2"]) == {"r2": Contribution(later, "Ana", 300, DAY, "r2")}
-    assert "r2" not in again.history.asked
+    assert "r2" not in again.past.asked
     again.reverse(actor="Ana", contribution_no=first, reason="typo", today=DAY)
     assert again.state.balance_minor == 300
 
 
-def test_a_pot_hands_what_it_folded_to_its_history_once_it_is_stored() -> None:
+def test_a_pot_hands_what_it_folded_to_its_past_once_it_is_stored() -> None:
     """As a long import does after each stored part, so it never holds the whole file."""
     again = restored(new_pot())
-    history = DictHistory([])
-    again.history = history
+    past = DictPast([])
+    again.past = past
     first = again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
     again.release_recent()  # Not stored yet: nothing is handed over.
-    assert history.by_no == {}
+    assert past.by_no == {}
     again.collect_events()
     again.release_recent()
-    assert history.by_no == {first: Contribution(first, "Ana", 700, DAY, "r1")}
-    # From now on the history answers for it.
+    assert past.by_no == {first: Contribution(first, "Ana", 700, DAY, "r1")}
+    # From now on the past answers for it.
     with pytest.raises(Refused, match=rf"already recorded \(event {first}\)"):
         again.contribute(actor="Ana", member="Ana", amount_minor=1, on=DAY, today=DAY, ref="r1")
-    assert "r1" in history.asked
+    assert "r1" in past.asked
     again.reverse(actor="Ana", contribution_no=first, reason="bounced", today=DAY)
     assert again.state.balance_minor == 0
 
 
-def test_a_pot_without_history_keeps_what_it_folded() -> None:
+def test_a_pot_without_a_past_keeps_what_it_folded() -> None:
     pot = new_pot()
     first = pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
     pot.collect_events()
@@ -121,11 +122,11 @@ def test_a_pot_without_history_keeps_what_it_folded() -> None:
         pot.contribute(actor="Ana", member="Ana", amount_minor=1, on=DAY, today=DAY, ref="r1")
 
 
-def test_a_restored_pot_without_history_fails_loudly_instead_of_missing_a_rule() -> None:
+def test_a_restored_pot_without_a_past_fails_loudly_instead_of_missing_a_rule() -> None:
     pot = new_pot()
     pot.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
     again = restored(pot)
-    with pytest.raises(RuntimeError, match="no history"):
+    with pytest.raises(RuntimeError, match="no past contributions"):
         again.contribute(actor="Ana", member="Ana", amount_minor=700, on=DAY, today=DAY, ref="r1")
 
 

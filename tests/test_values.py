@@ -125,7 +125,7 @@ def test_a_one_line_label_is_refused_exactly_when_it_holds_a_break_a_tab_or_a_co
 
 
 # What a parser returns is what an event stores, and an import checks stored values
-# with the same parser (domain.consistency): so each must accept its own output unchanged.
+# with the same parser (domain.rules, for domain.lawful): so each must accept its own output unchanged.
 @pytest.mark.parametrize(
     "parse",
     [parse_feeling, parse_name, lambda t: parse_text(t, "note"), lambda t: parse_text(t, "ref", one_line=True)],

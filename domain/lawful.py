@@ -1,0 +1,209 @@
+"""Whether an event could have been recorded by the commands: what an imported history must pass.
+
+A jsonl export's hash chain proves that a file has not changed since it was
+written, not that `pot` wrote it: anyone can edit an event and compute the chain
+again. So an import checks each event before folding it, with the very guards
+the commands call (domain.rules): its people are members at that point, its
+actor may do what it records, its money keeps the money rules, what it refers to
+(a contribution, a proposal, an earlier event) exists and is in the state it
+needs, and it holds exactly what the command would have stored. A history that
+fails is one no crew could have recorded, and storing it would leave views that
+cannot be built (two members with one name) or figures no rule allows.
+
+These are the rules that never depend on the day, with dates kept to 1900-2999
+(outside it a date is a typo, and the report cannot draw it). The rules that do
+depend on it (no value date in the future, the voting window, nothing dated
+before what it follows) are checked against the day a command ran, which a
+history does not keep, and they may be tightened in later versions; a backup
+made under an older rule must still import, so the guards are given no `today`
+here. Neither may the rules here tighten: a value some version of `pot` stored
+must keep passing, or that version's backups stop restoring. The balance is
+checked after each event is folded, whatever its kind (ledger.interchange), so
+the guards' funds rules are left to that check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain import rules
+from domain.errors import BadInput, Refused
+from domain.events import (
+    ContributionRecorded,
+    ContributionReversed,
+    GamePlayed,
+    MemberJoined,
+    MemberLeft,
+    PledgeSet,
+    PotEvent,
+    PotOpened,
+    ProposalCancelled,
+    ProposalDecided,
+    ReflectionNoted,
+    RoleChanged,
+    VoteCast,
+    WithdrawalPaid,
+    WithdrawalProposed,
+)
+from domain.pot import Pot
+
+
+def check_opening(event: PotOpened) -> None:
+    """Refuse a pot's first event unless `pot init` could have recorded it."""
+    rules.in_range(event.on)
+    fields = rules.opening(
+        slug=event.slug,
+        name=event.name,
+        currency=event.currency,
+        digits=event.digits,
+        quorum=event.quorum,
+        voting_days=event.voting_days,
+        treasurer=event.actor,
+    )
+    fields["actor"] = fields.pop("treasurer")
+    _as_recorded(event, fields, name="pot name", actor="treasurer name")
+
+
+def check_follows(pot: Pot, event: PotEvent) -> None:
+    """Refuse `event` (a PotError saying why) unless it can be the pot's next event."""
+    if pot.version == 1:
+        # The opener joins as the pot's first treasurer, in the same command.
+        if not (isinstance(event, MemberJoined) and event.member == event.actor and event.role == "treasurer"):
+            raise Refused("a pot's second event is its opener joining as treasurer")
+        return
+    rules.in_range(event.on)
+    # A proposal whose every voter still here has voted is decided by the command that
+    # made it so (the last vote, or a member leaving), before anything else happens.
+    owed = next((p for p in pot.state.proposals.values() if p.status == "open" and pot.everyone_voted(p)), None)
+    if owed is not None and not (isinstance(event, ProposalDecided) and event.proposal_no == owed.no):
+        raise Refused(f"every voter still here had voted on proposal {owed.no}: it is decided next, at once")
+    # That decision's actor may be the member who just left; every other actor is a member when it happens.
+    actor = pot.find_member(event.actor) if owed is not None else pot.current_member(event.actor)
+    if actor is None:
+        raise Refused(f"{event.actor!r} is not a member of pot {pot.slug!r}")
+    _as_recorded(event, {"actor": actor.name})
+    _follows(pot, event, owed is not None)
+
+
+def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
+    """The event kind's own guard, as its command calls it, then: does the event hold what it returned?"""
+    by = event.actor
+    match event:
+        case MemberJoined():
+            _, member = rules.joining(pot, actor=by, name=event.member)
+            _as_recorded(event, {"member": member}, member="member name")
+        case MemberLeft():
+            _, leaving = rules.leaving(pot, actor=by, name=event.member)
+            _as_recorded(event, {"member": leaving.name}, member="member name")
+        case RoleChanged():
+            _, changing = rules.role_change(pot, actor=by, name=event.member, role=event.role)
+            _as_recorded(event, {"member": changing.name}, member="member name")
+        case ContributionRecorded():
+            _, fields = rules.contribution(
+                pot,
+                actor=by,
+                member=event.member,
+                amount_minor=event.amount_minor,
+                on=event.on,
+                today=None,
+                note=event.note,
+                ref=event.ref,
+                income_minor=event.income_minor,
+            )
+            _as_recorded(event, fields, member="member name")
+        case ContributionReversed():
+            no = event.contribution_no
+            _, found, why = rules.reversal(
+                pot, actor=by, contribution_no=no, reason=event.reason, today=None, funds=False
+            )
+            if (found.member, found.amount_minor) != (event.member, event.amount_minor):
+                raise Refused(f"contribution {no} was {pot.money(found.amount_minor)} from {found.member}")
+            _as_recorded(event, {"reason": why})
+        case WithdrawalProposed():
+            _, fields = rules.proposal(
+                pot,
+                actor=by,
+                amount_minor=event.amount_minor,
+                purpose=event.purpose,
+                recipient=event.recipient,
+                closes=event.closes,
+                today=None,
+            )
+            if event.proposal_no != fields["proposal_no"]:
+                raise Refused(f"the next proposal is number {fields['proposal_no']}, not {event.proposal_no}")
+            if event.eligible != fields["eligible"]:
+                raise Refused(f"the eligible voters are the members then ({', '.join(fields['eligible'])})")
+            _as_recorded(event, fields)
+        case VoteCast():
+            _, fields = rules.vote(
+                pot, actor=by, proposal_no=event.proposal_no, position=event.position, reason=event.reason, today=None
+            )
+            _as_recorded(event, fields, member="voter (a member votes only as themselves)")
+        case ProposalDecided():
+            # Owed, it is decided at once by whoever completed it; otherwise a member closes it.
+            no = event.proposal_no
+            deciding = pot.open_proposal(no) if owed else rules.closing(pot, actor=by, proposal_no=no, today=None)[1]
+            decided = pot.decision(deciding)
+            if {key: getattr(event, key) for key in decided} != decided:
+                raise Refused(f"the votes cast decide proposal {no} otherwise")
+        case ProposalCancelled():
+            rules.cancelling(pot, actor=by, proposal_no=event.proposal_no)
+        case WithdrawalPaid():
+            _, paying = rules.payout(pot, actor=by, proposal_no=event.proposal_no, today=None, funds=False)
+            if (paying.amount_minor, paying.recipient) != (event.amount_minor, event.recipient):
+                raise Refused(f"proposal {paying.no} pays {pot.money(paying.amount_minor)} to {paying.recipient}")
+        case PledgeSet():
+            _, fields = rules.pledge(
+                pot,
+                actor=by,
+                member=event.member,
+                percent=_percent(event),
+                monthly_minor=event.monthly_minor,
+                from_month=event.from_month,
+                today=None,
+            )
+            _as_recorded(event, fields, member="member name")
+        case GamePlayed():
+            _, fields = rules.game(
+                pot,
+                actor=by,
+                game=event.game,
+                on=event.on,
+                today=None,
+                participants=event.participants,
+                asker=event.asker,
+                offered=event.offered,
+                missed=event.missed,
+                resolved=event.resolved,
+            )
+            _as_recorded(
+                event, fields, participants="names", asker="--asker name", offered="--offered", missed="--missed"
+            )
+        case ReflectionNoted():
+            _, fields = rules.reflection(pot, actor=by, event_no=event.event_no, feeling=event.feeling, note=event.note)
+            _as_recorded(event, fields, member="member (a member reflects only as themselves)")
+        case PotOpened():
+            raise Refused("a pot's history starts with pot_opened, and only once")
+        case _:
+            raise Refused(f"no command records an event of type {event.TYPE!r}")
+
+
+def _as_recorded(event: PotEvent, fields: Mapping[str, Any], **what: str) -> None:
+    # What the pot would have stored must be exactly what the file holds: a name in
+    # another case or with spaces around it would be a second spelling of one thing.
+    for key, recorded in fields.items():
+        given = getattr(event, key)
+        if given != recorded:
+            raise BadInput(f"{what.get(key, key)} {given!r} is not as the pot records it ({recorded!r})")
+
+
+def _percent(event: PledgeSet) -> Decimal | None:
+    """The pledge's percent as `set_pledge` takes it; its kind says whether it has one."""
+    if (event.kind == "percent") != (event.percent is not None):
+        raise BadInput(f"a {event.kind} pledge has {'a percent' if event.kind == 'percent' else 'no percent'}")
+    try:
+        return None if event.percent is None else Decimal(event.percent)
+    except InvalidOperation:
+        raise BadInput(f"percent {event.percent!r} is not a decimal") from None

@@ -1,0 +1,203 @@
+"""What a pot remembers between commands: its state models, what its rules ask of them, older snapshots.
+
+`PotState` is the fold's result (`Pot.evolve`), kept small however long the
+history: single past contributions are asked of `domain.past`, not carried.
+`PotLookups`, a base of `Pot`, answers what the rules ask of it (who is a
+member, how a proposal stands, what the votes decide). A snapshot is the
+state stored at one version, so a store may still hold one written by an
+older version of `pot`: `PotState` reads those too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from domain import chain
+from domain.consent import tally
+from domain.errors import NotAuthorized, Refused
+from domain.events import Role, Status
+from domain.values import format_amount, name_key
+
+Ended = Literal["rejected", "cancelled", "paid"]
+# The statuses a proposal never leaves: the state keeps only how it ended.
+ENDED: tuple[Ended, ...] = get_args(Ended)
+
+
+class _State(BaseModel):
+    # Validators are built when a pot is first loaded, not by every command that imports this.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class MemberState(_State):
+    name: str
+    role: Role
+    joined: date
+    left: date | None = None
+
+
+class ProposalState(_State):
+    no: int
+    proposer: str
+    amount_minor: int
+    purpose: str
+    recipient: str
+    closes: date
+    eligible: list[str]
+    # Latest position per voter name; every vote stays in the event log.
+    votes: dict[str, str] = {}
+    status: Status = "open"
+    # The days it was made and approved, so a vote or payout cannot be dated before
+    # them. None in snapshots taken before they were kept: those skip the check.
+    proposed: date | None = None
+    decided: date | None = None
+
+
+class PotState(_State):
+    slug: str
+    name: str
+    currency: str
+    digits: int
+    quorum: str
+    voting_days: int
+    members: dict[str, MemberState] = {}
+    balance_minor: int = 0
+    # Contributions themselves stay in the event log (see domain.past): only
+    # which ones were reversed, so the state does not grow with every contribution.
+    reversed_nos: set[int] = set()
+    # Proposals still in play: open, or approved and not yet paid.
+    proposals: dict[int, ProposalState] = {}
+    # Proposals that ended, by number: only how, for the refusals that name it.
+    ended: dict[int, Ended] = {}
+    # Numbers of events that are reflections: a reflection is never about another one.
+    reflection_nos: set[int] = set()
+    head: str = chain.GENESIS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_older_snapshot(cls, data: Any) -> Any:
+        """Read snapshots taken before the state stopped growing with history.
+
+        They carried every contribution and ref (only the reversals are kept) and
+        every proposal in full (an ended one keeps only how it ended).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "contributions" in data or "refs" in data:
+            data.setdefault("reversed_nos", reversed_numbers(data.pop("contributions", {})))
+            data.pop("refs", None)
+        if "ended" not in data and data.get("proposals"):
+            live, ended = {}, {}
+            for no, proposal in data["proposals"].items():
+                status = proposal.get("status", "open") if isinstance(proposal, dict) else proposal.status
+                if status in ENDED:
+                    ended[no] = status
+                else:
+                    live[no] = proposal
+            data["proposals"], data["ended"] = live, ended
+        return data
+
+
+class PotLookups:
+    """What the rules ask of a pot's state: who is a member, how a proposal stands, what votes decide.
+
+    A base of `Pot`, so the commands (domain.pot), their guards (domain.rules) and
+    the import's checks (domain.lawful) ask one place.
+    """
+
+    state: PotState
+
+    @property
+    def slug(self) -> str:
+        return self.state.slug
+
+    def money(self, minor: int) -> str:
+        return format_amount(minor, self.state.digits)
+
+    def find_member(self, name: str) -> MemberState | None:
+        return self.state.members.get(name_key(name))
+
+    def current_member(self, name: str) -> MemberState:
+        """The current member called `name` (any case), or a refusal saying why not."""
+        member = self.find_member(name)
+        if member is None:
+            raise Refused(f"{name!r} is not a member of pot {self.slug!r}")
+        if member.left is not None:
+            raise Refused(f"{member.name} left pot {self.slug!r} on {member.left}")
+        return member
+
+    def acting_treasurer(self, actor: str, doing: str) -> MemberState:
+        member = self.current_member(actor)
+        if member.role != "treasurer":
+            raise NotAuthorized(f"only a treasurer may {doing}; {member.name} is a member")
+        return member
+
+    def current_names(self) -> tuple[str, ...]:
+        """The members now, as they joined, in the order they joined: a new proposal's voters."""
+        return tuple(m.name for m in self.state.members.values() if m.left is None)
+
+    def keep_a_treasurer(self, member: MemberState) -> None:
+        """Refuse to let `member` stop being a treasurer if they are the last one (SPEC §1)."""
+        treasurers = [m for m in self.state.members.values() if m.left is None and m.role == "treasurer"]
+        if member.role == "treasurer" and len(treasurers) == 1:
+            raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
+
+    @property
+    def proposal_count(self) -> int:
+        """How many proposals were ever made: they are numbered 1, 2, 3…"""
+        return len(self.state.proposals) + len(self.state.ended)
+
+    def proposal_status(self, no: int) -> Status:
+        """open, approved, rejected, cancelled or paid; a refusal if there is no such proposal."""
+        live = self.state.proposals.get(no)
+        if live is not None:
+            return live.status
+        ended = self.state.ended.get(no)
+        if ended is None:
+            raise Refused(f"there is no proposal {no} in pot {self.slug!r}")
+        return ended
+
+    def open_proposal(self, no: int) -> ProposalState:
+        """A proposal still open for votes; a refusal saying how it ended otherwise."""
+        status = self.proposal_status(no)
+        if status != "open":
+            raise Refused(f"proposal {no} is {status}: it is no longer open")
+        return self.state.proposals[no]
+
+    def everyone_voted(self, proposal: ProposalState) -> bool:
+        still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
+        return all(n in proposal.votes for n in still_here)
+
+    def decision(self, proposal: ProposalState) -> dict[str, Any]:
+        """The fields of the decision the votes cast so far give (SPEC §1 Decision)."""
+        counted = tally(proposal.votes.values(), len(proposal.eligible))
+        return {
+            "proposal_no": proposal.no,
+            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "agree": counted.agree,
+            "abstain": counted.abstain,
+            "disagree": counted.disagree,
+            "block": counted.block,
+            "eligible_count": counted.eligible,
+            "all_voted": all(n in proposal.votes for n in proposal.eligible),
+        }
+
+
+def reversed_numbers(contributions: Any) -> list[int]:
+    """The reversed contributions' event numbers, from an older snapshot's `contributions` value.
+
+    Until domain.past existed, a pot's state held every contribution: first one
+    object each, then packed integer arrays as base64 text. Only the reversals
+    still matter.
+    """
+    if isinstance(contributions, list) and len(contributions) == 6:
+        # The packed form: [names, numbers, amounts, days, members, reversed numbers].
+        return sorted(int(n) for n in contributions[5])
+    if isinstance(contributions, dict):
+        # The first form: one object per contribution, keyed by event number.
+        return sorted(int(no) for no, c in contributions.items() if isinstance(c, dict) and c.get("reversed"))
+    raise ValueError("not a contribution book")
