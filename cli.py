@@ -297,6 +297,13 @@ def with_global_options(command: click.Command) -> click.Command:
     return command
 
 
+def as_of_option(f: F) -> F:
+    """`--as-of DATE`: every event dated on or before DATE (SPEC §1 Dates)."""
+    return click.option(
+        "--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE."
+    )(f)
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
 

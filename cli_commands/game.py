@@ -9,6 +9,7 @@ import click
 from cli import (
     F,
     Session,
+    as_of_option,
     as_option,
     emit_json,
     json_option,
@@ -154,7 +155,7 @@ def game_co_own(s: Session, people: str, on: date | None) -> None:
 
 
 @click.command()
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Trust as of this date (default today).")
+@as_of_option
 @json_option
 @pass_session
 def trust(s: Session, as_of: date | None, as_json: bool) -> None:

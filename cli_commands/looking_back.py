@@ -14,6 +14,7 @@ import click
 from cli import (
     NUMBER,
     Session,
+    as_of_option,
     as_option,
     emit_json,
     json_option,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@as_of_option
 @json_option
 @pass_session
 def balance(s: Session, as_of: date | None, as_json: bool) -> None:
@@ -264,7 +265,7 @@ def triggers(s: Session, as_json: bool) -> None:
 # --------------------------------------------------------------------------- report
 @click.command("report")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file.")
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@as_of_option
 @json_option
 @pass_session
 def report_(s: Session, output: Path, as_of: date | None, as_json: bool) -> None:

@@ -12,6 +12,7 @@ from cli import (
     AMOUNT_ARGS,
     NUMBER,
     Session,
+    as_of_option,
     as_option,
     emit_json,
     json_option,
@@ -108,7 +109,7 @@ def pledge(s: Session, member_name: str, percent: str | None, monthly: str | Non
 
 
 @click.command()
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE.")
+@as_of_option
 @json_option
 @pass_session
 def pledges(s: Session, as_of: date | None, as_json: bool) -> None:

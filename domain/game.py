@@ -154,7 +154,7 @@ def check_game(
     """The shape each game of SPEC §2 takes: who is in it, and how a conflict ended.
 
     `play_game` checks it before recording a game, and an import checks every
-    recorded one (domain.consistency), so the two cannot drift apart.
+    recorded one (domain.lawful), so the two cannot drift apart.
     """
     match game:
         case "listening" | "co-own":

@@ -95,7 +95,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
 
     def its_backup_restores(self) -> None:
         """Whatever the crew did, its jsonl export imports into an empty store: the import's checks
-        (domain.consistency) refuse only histories no crew could have recorded, never this one."""
+        (domain.lawful) refuse only histories no crew could have recorded, never this one."""
         if not hasattr(self, "ledger") or not self.ledger.exists(SLUG):
             return
         backup = Path(self.dir.name) / "backup.jsonl"

@@ -82,7 +82,7 @@ def test_writers_racing_to_record_the_same_refs_record_each_once(backend: str, t
     """A ref is recorded once per pot even when four processes try it at the same moment.
 
     The pot is past its first snapshot, so every writer checks refs against the
-    refs table (domain.history), caught up inside its writer turn, not a state in memory.
+    refs table (domain.past), caught up inside its writer turn, not a state in memory.
     """
     open_shared(backend)
     statement = tmp_path / "start.csv"
