@@ -18,8 +18,13 @@ history does not keep, and they may be tightened in later versions; a backup
 made under an older rule must still import, so the guards are given no `today`
 here. Neither may the rules here tighten: a value some version of `pot` stored
 must keep passing, or that version's backups stop restoring. The balance is
-checked after each event is folded, whatever its kind (ledger.interchange), so
-the guards' funds rules are left to that check.
+checked after each event is folded, whatever its kind (`follow`), so the
+guards' funds rules are left to that check.
+
+`follow` is the whole step: check an event, fold it, check the balance. The
+jsonl import builds a pot with it, and `pot verify` re-applies it to a store's
+own history, so a row inserted into the store with the chain recomputed is named
+as unlawful just as it would be in a file.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain import rules
-from domain.errors import BadInput, Refused
+from domain.errors import BadInput, PotError, Refused
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
@@ -48,6 +53,32 @@ from domain.events import (
     WithdrawalProposed,
 )
 from domain.pot import Pot
+
+
+class Unfoldable(Refused):
+    """An event that passed the guards but cannot be folded lawfully: it breaks the state or the balance."""
+
+
+def follow(pot: Pot | None, event: PotEvent) -> Pot:
+    """The pot after `event`, if the commands could have recorded it there; a PotError saying why not.
+
+    `pot` is None before a pot's first event, which must then be its opening.
+    """
+    if pot is None:
+        if not isinstance(event, PotOpened):
+            raise Refused(f"a pot's history starts with {PotOpened.TYPE}, not {event.TYPE}")
+        check_opening(event)
+    else:
+        check_follows(pot, event)
+    try:
+        folded: Pot = event.mutate(pot)  # type: ignore[assignment]
+    except PotError:
+        raise
+    except Exception as e:
+        raise Unfoldable(f"cannot follow the events before it ({e!r})") from None
+    if folded.state.balance_minor < 0:
+        raise Unfoldable("takes the balance below zero")
+    return folded
 
 
 def check_opening(event: PotOpened) -> None:

@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 from domain import chain
 from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
-from domain.lawful import check_follows, check_opening
+from domain.lawful import Unfoldable, follow
 from domain.pot import Pot, pot_id
 from ledger import fileio
 from ledger.app import Ledger, StoredPast
@@ -167,10 +167,6 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
         raise BrokenLine(line, 1, f"a pot's history starts with {PotOpened.TYPE}")
     if ledger.exists(opened.slug):
         raise Refused(f"this store already holds pot {opened.slug!r}: import into another store")
-    try:
-        check_opening(opened)
-    except PotError as e:
-        raise BrokenLine(line, 1, f"could not have been recorded: {e}") from None
     pot = _follow(None, opened, line)
     # So the pot can hand its contributions over a part at a time, as a loaded pot does.
     pot.past = StoredPast(ledger, pot.slug)
@@ -190,16 +186,11 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
 
 def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:
     """Check one imported event against the pot so far, fold it in (the first creates the pot), queue it."""
-    if pot is not None:
-        try:
-            check_follows(pot, event)
-        except PotError as e:
-            raise BrokenLine(line, event.no, f"could not have been recorded: {e}") from None
     try:
-        folded: Pot = event.mutate(pot)  # type: ignore[assignment]
-    except Exception as e:
-        raise BrokenLine(line, event.no, f"cannot follow the events before it ({e!r})") from None
-    if folded.state.balance_minor < 0:
-        raise BrokenLine(line, event.no, "takes the balance below zero")
+        folded = follow(pot, event)
+    except Unfoldable as e:
+        raise BrokenLine(line, event.no, str(e)) from None
+    except PotError as e:
+        raise BrokenLine(line, event.no, f"could not have been recorded: {e}") from None
     folded.pending_events.append(event)
     return folded
