@@ -17,8 +17,9 @@ from typing import Any
 GENESIS = "0" * 64
 # Characters of the head digest a member writes down; 64 bits is plenty for one pot.
 SHORT = 16
-# The fewest characters of a digest that `verify --digest` accepts as naming one event.
-MIN_PREFIX = 8
+# The fewest characters of a digest that `verify --digest` accepts: 48 bits, so no one can make a
+# different history that starts the same way by trying (32 bits, 8 characters, could be brute-forced).
+MIN_PREFIX = 12
 # A digest is the hex SHA-256 of a chain record: 64 characters at most.
 FULL = 64
 

@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
 from domain import chain, rules
+from domain.errors import Tampered
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
@@ -70,6 +71,9 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         timestamp: datetime
         topic: str
         state: PotState
+        # The state's digest when taken ("" in snapshots taken before it was kept): a snapshot
+        # edited in the store no longer matches it, and is refused instead of acted on.
+        state_hash: str = ""
 
         @classmethod
         def take(cls, aggregate: Any) -> Pot.Snapshot:
@@ -81,9 +85,15 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                 topic=get_topic(type(pot)),
                 # The library takes snapshots of a freshly loaded pot, so no copy is needed.
                 state=pot.state,
+                state_hash=pot.state.digest(),
             )
 
         def mutate(self, _: Any) -> Any:
+            if self.state_hash and self.state.digest() != self.state_hash:
+                raise Tampered(
+                    f"the stored snapshot of pot {self.state.slug!r} at event {self.originator_version} was changed"
+                    " after it was taken: run `pot verify`"
+                )
             pot = object.__new__(Pot)
             pot.__base_init__(self.originator_id, self.originator_version, self.timestamp)
             # A decoded snapshot is used once, so the pot may own its state outright.
@@ -326,8 +336,13 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         self.trigger_event(event_class, prev=self.state.head, **fields)
 
     def evolve(self, event: PotEvent) -> None:
-        """Apply one event to the state. Runs on replay: no checks, no clock, no I/O."""
+        """Apply one event to the state. Runs on replay: no rule checks, no clock, no I/O."""
         s = self.state
+        if event.prev != s.head:
+            # Not a rule but the chain: a state (a snapshot) that is not the one this event followed.
+            raise Tampered(
+                f"event {event.no} of pot {s.slug!r} does not follow the state it is folded onto: run `pot verify`"
+            )
         match event:
             case PotOpened():
                 pass  # __init__ built the state from the event's fields.

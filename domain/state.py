@@ -10,6 +10,8 @@ older version of `pot`: `PotState` reads those too.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, get_args
@@ -75,6 +77,14 @@ class PotState(_State):
     # Numbers of events that are reflections: a reflection is never about another one.
     reflection_nos: set[int] = set()
     head: str = chain.GENESIS
+
+    def digest(self) -> str:
+        """SHA-256 of the state in a canonical JSON form: what a snapshot records, and `verify` compares."""
+        data = self.model_dump(mode="json")
+        for name in ("reversed_nos", "reflection_nos"):
+            data[name] = sorted(data[name])  # sets: their order in memory is not part of the state
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @model_validator(mode="before")
     @classmethod

@@ -22,8 +22,9 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from sqlalchemy import Connection, select, text
 
+from domain import chain
 from domain.errors import Refused, Tampered, UnknownPot
-from domain.events import ContributionRecorded
+from domain.events import ContributionRecorded, PotEvent, record_of
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.commands import Commands
@@ -224,8 +225,24 @@ class LedgerBase:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
+        self._check_head(pot)
         pot.past = StoredPast(self, slug)
         return pot
+
+    def _check_head(self, pot: Pot) -> None:
+        """Refuse to act on a pot whose state is not the one its newest stored event leads to.
+
+        A pot loaded from a snapshot with no event after it carries the snapshot's
+        word for where the chain stands; the stored event at that number settles it
+        (each later event's `prev` is checked as it is folded, in `Pot.evolve`).
+        """
+        found = self.app.recorder.select_events(pot.id, gt=pot.version - 1, lte=pot.version)
+        newest = self.app.mapper.to_domain_event(found[0]) if found else None
+        if not isinstance(newest, PotEvent) or chain.digest(record_of(newest)) != pot.state.head:
+            raise Tampered(
+                f"pot {pot.slug!r}: the state loaded for event {pot.version} does not match that stored event:"
+                " a snapshot was changed; run `pot verify`"
+            )
 
     def change(self, slug: str, decide: Callable[[Pot], T]) -> T:
         """Load the pot, let `decide` trigger events, save them in one atomic `save()`; retry on conflict.

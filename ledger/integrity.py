@@ -1,11 +1,13 @@
 """`pot verify`: recompute the hash chain from what is stored, and re-fold the views.
 
-Three kinds of evidence name the first bad event: a stored row that cannot be
-read or is out of sequence; an event whose `prev` is not the digest recomputed
-for the event before it; and an event whose recomputed digest differs from the
-one the audit-trail view recorded when the event was new. Finally, every
-registered projection's tables must equal a fresh fold of the log into an
-empty in-memory database.
+Four kinds of evidence name the first bad event (`why` in the JSON): the chain
+(a stored row that cannot be read or is out of sequence, an event whose `prev`
+is not the digest recomputed for the event before it, or whose digest differs
+from the one the audit-trail view recorded when it was new); the rules (an event
+no command could have recorded, checked as an import checks a file); a snapshot
+that is not the state the log gives at its version. Finally, every registered
+projection's tables must equal a fresh fold of the log into an empty in-memory
+database.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ from sqlalchemy import Connection, Engine, Table, create_engine, select
 from domain import chain
 from domain.errors import PotError
 from domain.events import PotEvent, record_of
-from domain.pot import pot_id
+from domain.lawful import follow
+from domain.pot import Pot, pot_id
 from ledger.app import Ledger
-from projections.models import PotInfo, VerifyReport
+from projections.models import PotInfo, VerifyReport, Why
 from projections.runner import BATCH as FOLD_BATCH
 from projections.runner import Projection
 from projections.tables import history, metadata, pots
 
 PAGE = 1000
-# The fewest characters of a digest `verify --digest` accepts: enough to name one event.
-MIN_DIGEST_PREFIX = 8
+# The fewest characters of a digest `verify --digest` accepts (one rule, with parse_digest's).
+MIN_DIGEST_PREFIX = chain.MIN_PREFIX
 
 
 class DigestCheck:
@@ -109,61 +112,124 @@ def _fold(conn: Connection, folds: Sequence[Projection], batch: list[PotEvent]) 
     batch.clear()
 
 
+class _Failure(Exception):
+    """The first bad event found, what kind of evidence names it, and why, in words."""
+
+    def __init__(self, no: int, why: Why, problem: str) -> None:
+        super().__init__(problem)
+        self.no, self.why, self.problem = no, why, problem
+
+
 def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> VerifyReport:
+    """Check a pot's whole history in one pass, naming the first bad event and what kind of evidence names it.
+
+    The chain (each stored event is the one its successor committed to, and the one
+    the views recorded), the rules (`domain.lawful.follow`: could the commands have
+    recorded it, so a row inserted with the chain recomputed is still named), the
+    snapshots (each equals the state the log gives at its version), then the views.
+    """
     # An unreadable new event is reported below, with its number.
     with suppress(PotError):
         ledger.catch_up()
     recorded = _recorded_digests(ledger, info.slug)
+    snapshots = _stored_snapshots(ledger, info.slug)
     fresh = create_engine("sqlite://")
     metadata.create_all(fresh)
     # Fresh instances of every registered projection, folding into an empty database.
     folds = [type(p)() for p in ledger.projections]
-
-    running, count, first_bad, problem = chain.GENESIS, 0, None, None
+    running, count, failure, problem = chain.GENESIS, 0, None, None
     written_down = DigestCheck(digest_prefix)
+    pot: Pot | None = None
     # Folded a batch at a time, as the catch-up does, not one statement round per event.
     batch: list[PotEvent] = []
-    with fresh.begin() as conn:
-        for expected, stored in enumerate(stored_events(ledger, info.slug), start=1):
-            count = expected
-            if stored.originator_version != expected:
-                first_bad, problem = expected, f"event {expected} is missing (found {stored.originator_version} next)"
-                break
-            try:
-                event: Any = ledger.app.mapper.to_domain_event(stored)
-            except Exception as e:
-                first_bad, problem = expected, f"event {expected} cannot be read: {e}"
-                break
-            if not isinstance(event, PotEvent):
-                first_bad, problem = expected, f"event {expected} is not a pot event"
-                break
-            if event.prev != running:
-                first_bad, problem = expected, f"event {expected} does not follow from event {expected - 1}"
-                break
-            running = chain.digest(record_of(event))
-            if recorded.get(expected, running) != running:
-                first_bad, problem = expected, f"event {expected} differs from when it was recorded"
-                break
-            written_down.see(running)
-            batch.append(event)
-            if len(batch) == FOLD_BATCH:
-                _fold(conn, folds, batch)
-        _fold(conn, folds, batch)
-    if first_bad is None and len(recorded) > count:
-        first_bad, problem = count + 1, f"event {count + 1} is missing from the store"
-
-    if first_bad is None:
+    try:
+        with fresh.begin() as conn:
+            for expected, stored in enumerate(stored_events(ledger, info.slug), start=1):
+                count = expected
+                event = _chained(ledger, stored, expected, running)
+                running = chain.digest(record_of(event))
+                if recorded.get(expected, running) != running:
+                    raise _Failure(expected, "chain", f"event {expected} differs from when it was recorded")
+                try:
+                    pot = follow(pot, event)
+                except PotError as e:
+                    raise _Failure(expected, "rule", f"event {expected} could not have been recorded: {e}") from None
+                _compare_snapshot(ledger, snapshots.pop(expected, None), pot)
+                written_down.see(running)
+                batch.append(event)
+                if len(batch) == FOLD_BATCH:
+                    _fold(conn, folds, batch)
+            _fold(conn, folds, batch)
+        if len(recorded) > count:
+            raise _Failure(count + 1, "chain", f"event {count + 1} is missing from the store")
+        if snapshots:
+            beyond = min(snapshots)
+            raise _Failure(beyond, "snapshot", f"a snapshot is stored for event {beyond}, which the log does not hold")
+    except _Failure as e:
+        failure = e
+    if failure is None:
         problem = written_down.problem("history")
-    if first_bad is None and problem is None:
+    if failure is None and problem is None:
         problem = _compare_views(ledger.engine, fresh, info.slug, [t for p in folds for t in p.tables])
     fresh.dispose()
+    first_bad: int | None = None
+    why: Why | None = None
+    if failure is not None:
+        first_bad, why, problem = failure.no, failure.why, failure.problem
+    elif problem is not None:
+        why = "view" if written_down.problem("history") is None else "digest"
     return VerifyReport(
-        ok=first_bad is None and problem is None,
+        ok=problem is None,
         events=count,
         head=running[: chain.SHORT],
         first_bad=first_bad,
+        why=why,
         problem=problem,
     )
+
+
+def _chained(ledger: Ledger, stored: StoredEvent, expected: int, running: str) -> PotEvent:
+    """The stored event numbered `expected`, readable and following from the digest before it."""
+    if stored.originator_version != expected:
+        raise _Failure(expected, "chain", f"event {expected} is missing (found {stored.originator_version} next)")
+    try:
+        event: Any = ledger.app.mapper.to_domain_event(stored)
+    except Exception as e:
+        raise _Failure(expected, "chain", f"event {expected} cannot be read: {e}") from None
+    if not isinstance(event, PotEvent):
+        raise _Failure(expected, "chain", f"event {expected} is not a pot event")
+    if event.prev != running:
+        raise _Failure(expected, "chain", f"event {expected} does not follow from event {expected - 1}")
+    return event
+
+
+def _stored_snapshots(ledger: Ledger, slug: str) -> dict[int, StoredEvent]:
+    """The pot's stored snapshots by the event number they were taken at."""
+    if ledger.app.snapshots is None:
+        return {}
+    found: dict[int, StoredEvent] = {}
+    after: int | None = None
+    while page := ledger.app.snapshots.recorder.select_events(pot_id(slug), gt=after, limit=PAGE):
+        found.update((s.originator_version, s) for s in page)
+        after = page[-1].originator_version
+    return found
+
+
+def _compare_snapshot(ledger: Ledger, stored: StoredEvent | None, pot: Pot) -> None:
+    """A snapshot must be exactly the state the log gives at its version, and match its own hash."""
+    if stored is None:
+        return
+    no = stored.originator_version
+    try:
+        snapshot: Any = ledger.app.mapper.to_domain_event(stored)
+    except Exception as e:
+        raise _Failure(no, "snapshot", f"the snapshot at event {no} cannot be read: {e}") from None
+    if not isinstance(snapshot, Pot.Snapshot):
+        raise _Failure(no, "snapshot", f"the snapshot at event {no} is not a pot's")
+    if snapshot.state.digest() != pot.state.digest():
+        raise _Failure(no, "snapshot", f"the snapshot at event {no} differs from the state the log gives there")
+    if snapshot.state_hash and snapshot.state_hash != snapshot.state.digest():
+        raise _Failure(no, "snapshot", f"the snapshot at event {no} does not match its own hash")
 
 
 def _compare_views(engine: Engine, fresh: Engine, slug: str, tables: list[Table]) -> str | None:

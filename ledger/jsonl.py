@@ -26,7 +26,7 @@ from ledger import fileio
 from ledger.app import Ledger, StoredPast
 from ledger.fileio import Exported, utf8_lines
 from ledger.integrity import DigestCheck, stored_events
-from projections.models import VerifyReport
+from projections.models import VerifyReport, Why
 
 # The keys of one JSON Lines record: the canonical chain record and its digest.
 RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")
@@ -99,21 +99,35 @@ def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
 
 
 def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
-    """Recompute the hash chain of a JSON Lines export from the file alone, with no store."""
+    """Check a JSON Lines export from the file alone, with no store: its chain, and that the commands
+    could have recorded every event in it (the rules an import applies)."""
     count, head, first_bad, problem = 0, chain.GENESIS, None, None
+    why: Why | None = None
     written_down = DigestCheck(digest_prefix)
+    pot: Pot | None = None
+    lines = _walk(path)
     try:
-        for _line, _record, digest in _walk(path):
+        for line, record, digest in lines:
             count, head = count + 1, digest
             written_down.see(digest)
+            try:
+                pot = follow(pot, _event_from(line, record, digest, pot.slug if pot is not None else None))
+            except PotError as e:
+                first_bad, problem, why = (
+                    count,
+                    f"line {line} (event {count}): could not have been recorded: {e}",
+                    "rule",
+                )
+                break
     except BrokenLine as e:
-        first_bad, problem = e.no, str(e)
+        first_bad, problem, why = e.no, str(e), "chain"
     if problem is None and count == 0:
-        first_bad, problem = 1, "the file holds no events"
+        first_bad, problem, why = 1, "the file holds no events", "chain"
     if problem is None:
         problem = written_down.problem("file")
+        why = "digest" if problem else None
     return VerifyReport(
-        ok=problem is None, events=count, head=head[: chain.SHORT], first_bad=first_bad, problem=problem
+        ok=problem is None, events=count, head=head[: chain.SHORT], first_bad=first_bad, why=why, problem=problem
     )
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,11 +80,17 @@ class ProposalDetail(ProposalRow):
     ballots: list[Ballot]
 
 
+Why = Literal["chain", "rule", "snapshot", "view", "digest"]
+
+
 class VerifyReport(Report):
     ok: bool
     events: int
     head: str
     first_bad: int | None
+    # What failed at `first_bad` (issue 23): "chain" (the event or its link changed), "rule" (no command
+    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view".
+    why: Why | None = None
     # Not part of the JSON contract: why verification failed, for the error line.
     problem: str | None = None
 

@@ -104,15 +104,15 @@ def test_a_digest_check_vouches_only_for_a_history_that_holds_the_digest() -> No
     """The one check behind `verify --digest` (the store) and `verify --file --digest` (an export)."""
     digests = ["3f9a0c1e5b7d2a4f" + "0" * 48, "a1b2c3d4e5f60718" + "1" * 48]
     assert DigestCheck(None).problem("history") is None
-    found = DigestCheck(" A1B2C3D4 ")
+    found = DigestCheck(" A1B2C3D4E5F6 ")
     for digest in digests:
         found.see(digest)
     assert found.problem("file") is None
-    missing = DigestCheck("deadbeef")
+    missing = DigestCheck("deadbeefdead")
     for digest in digests:
         missing.see(digest)
     assert missing.problem("file") == (
-        "no event in this file has digest deadbeef: check it for a typo;"
+        "no event in this file has digest deadbeefdead: check it for a typo;"
         " if it is exactly what was written down, the history up to it has changed"
     )
     typo = DigestCheck("a1b2c3d4e5f6ffff")  # the first 12 characters of event 2's, then a slip
@@ -124,7 +124,7 @@ def test_a_digest_check_vouches_only_for_a_history_that_holds_the_digest() -> No
     )
     short = DigestCheck("3f9a")
     short.see(digests[0])
-    assert short.problem("history") == "give at least 8 characters of the digest"
+    assert short.problem("history") == "give at least 12 characters of the digest"
 
 
 def test_a_view_that_drifted_from_the_log_fails_verify_until_rebuilt(history: Path) -> None:
@@ -147,8 +147,10 @@ def test_digests_are_printed_in_history(history: Path) -> None:
 @pytest.mark.parametrize(
     ("digest", "says"),
     [
-        ("abc", "at least 8 hex characters"),
-        ("0000000", "at least 8 hex characters"),
+        ("abc", "at least 12 hex characters"),
+        ("0000000", "at least 12 hex characters"),
+        # 8 characters (32 bits) were enough once; a forger could find a history that starts the same way.
+        ("3f9a0c1e", "at least 12 hex characters"),
         ("zzzzzzzzzzzz", "not a digest"),
         ("3f9a 0c1e5b7d", "not a digest"),
         ("", "not a digest"),
@@ -170,7 +172,7 @@ def test_a_digest_written_in_capitals_or_with_spaces_around_still_proves(history
     written = pot(history, "verify", "--json").json()["head"]
     exported = tmp_path / "pot.jsonl"
     assert pot(history, "export", "-o", str(exported)).code == 0
-    for given in (written.upper(), f" {written[:8]} "):
+    for given in (written.upper(), f" {written[:12]} "):
         assert pot(history, "verify", "--digest", given).code == 0
         assert pot(history, "verify", "--file", str(exported), "--digest", given).code == 0
 

@@ -108,7 +108,7 @@ def test_an_export_verifies_from_the_file_alone_without_creating_a_store(busy: P
     nowhere = tmp_path / "absent" / "none.sqlite"
     report = pot(nowhere, "verify", "--file", str(exported), "--json")
     assert report.code == 0, report.err
-    assert report.json() == {"ok": True, "events": len(lines), "head": head(busy), "first_bad": None}
+    assert report.json() == {"ok": True, "events": len(lines), "head": head(busy), "first_bad": None, "why": None}
     assert not nowhere.exists()
     assert not nowhere.parent.exists()
     text = pot(nowhere, "verify", "--file", str(exported))
@@ -392,7 +392,11 @@ def test_a_forged_but_consistent_history_that_breaks_the_rules_is_not_imported(
 ) -> None:
     edits, says = FORGERIES[case]
     exported = forged(export(busy, "jsonl", tmp_path / "pot.jsonl"), edits)
-    assert pot(busy, "verify", "--file", str(exported)).code == 0  # the chain alone cannot tell
+    # The chain alone cannot tell; verify --file re-applies the rules an import applies (issue 23), and names it.
+    checked = pot(busy, "verify", "--file", str(exported), "--json")
+    assert checked.code == 1
+    assert checked.json()["why"] == "rule"
+    assert f"event {checked.json()['first_bad']})" in says
     # A store another crew already uses: a bad file must leave it, and that crew, as they were.
     shared = tmp_path / "shared.sqlite"
     ok(shared, "init", "Other crew", "--currency", "EUR", "--as", "Eve")

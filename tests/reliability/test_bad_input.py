@@ -79,7 +79,8 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     (("history", "--type", "coffee"), 2, "unknown event type"),
     (("history", "--since", "last week"), 2, "date"),
     # verify, interchange
-    (("verify", "--digest", "abc"), 2, "at least 8"),
+    (("verify", "--digest", "abc"), 2, "at least 12"),
+    (("verify", "--digest", "3f9a0c1e"), 2, "at least 12"),
     (("verify", "--digest", "00000000deadbeef"), 1, "has changed"),
     (("verify", "--digest", "zzzzzzzzzzzz"), 2, "hex"),
     # dates keep their order (proposal 1 was made on 2026-03-01 and closes 2026-03-08)
