@@ -64,7 +64,10 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
 
     if digest is not None:
         digest = parse_digest(digest)
-    report = verify_file(file, digest) if file is not None else s.ledger.verify(s.info, digest=digest)
+    if file is not None:
+        report = verify_file(file, digest)
+    else:
+        report = s.ledger.verify(s.ledger.resolve_pot(s.pot_slug, even_if_views_fail=True), digest=digest)
     if as_json:
         emit_json(report.contract())
     elif report.ok:
@@ -162,11 +165,15 @@ def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
         raise BadInput("--json describes the written file: give -o FILE too")
     if output is not None:
         refuse_writing_over_store(s.db, output)
-    done = s.ledger.export(s.info, fmt, output, sys.stdout)
+    # The jsonl export reads the log alone: it gets a pot's evidence out even when the views cannot fold it.
+    info = s.ledger.resolve_pot(s.pot_slug, even_if_views_fail=fmt == "jsonl")
+    done = s.ledger.export(info, fmt, output, sys.stdout)
     if output is None:
         return None
     if as_json:
-        return emit_json({"pot": s.slug, "format": fmt, "file": str(output), "events": done.events, "head": done.head})
+        return emit_json(
+            {"pot": info.slug, "format": fmt, "file": str(output), "events": done.events, "head": done.head}
+        )
     click.echo(f"exported {done.events} {'events' if fmt != 'journal' else 'transactions'} to {output}")
     return None
 

@@ -59,9 +59,18 @@ class Reads(_Base):
         return cast("Ledger", self)
 
     # ------------------------------------------------------------------ pots and members
-    def resolve_pot(self, slug: str | None) -> PotInfo:
-        """The pot `--pot` names, or the only pot in the store."""
-        with self.read() as conn:
+    def resolve_pot(self, slug: str | None, *, even_if_views_fail: bool = False) -> PotInfo:
+        """The pot `--pot` names, or the only pot in the store.
+
+        `verify` must name what is wrong even when the log holds an event the views
+        cannot fold: it asks `even_if_views_fail`, and reads the views as far as they got.
+        """
+        try:
+            self.catch_up()
+        except Tampered:
+            if not even_if_views_fail:
+                raise
+        with self.reader.begin() as conn:
             if slug is None:
                 slugs = queries.pot_slugs(conn)
                 if not slugs:

@@ -155,6 +155,7 @@ def test_a_snapshot_from_before_proposal_dates_were_kept_still_loads_and_pays(po
     stored = Pot.Snapshot.take(pot).model_dump(mode="json")
     for proposal in stored["state"]["proposals"].values():
         del proposal["proposed"], proposal["decided"]
+    del stored["state_hash"]  # kept only since issue 23: an older snapshot has none
     older = Pot.Snapshot.model_validate(stored).mutate(None)
     assert older.state.proposals[1].decided is None
     # Without the decision date there is nothing to check a payout's date against.
