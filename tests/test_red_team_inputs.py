@@ -8,6 +8,7 @@ following rows vanish into a note; a refused `import --format jsonl` into a new 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,36 @@ def test_an_import_into_a_new_store_that_succeeds_keeps_it(exported: Path, tmp_p
     assert pot(target, "import", str(exported)).code == 0
     assert target.exists()
     assert pot(target, "verify").code == 0
+
+
+def _refused_inside_guard(target: Path, close: Callable[[], None], before_refusal: Callable[[], None]) -> None:
+    """Run `before_refusal` inside the guard around `target`, then refuse as an import would."""
+    from ledger.jsonl import no_store_left_if_refused
+
+    with no_store_left_if_refused(target, close):
+        before_refusal()
+        raise RuntimeError("this import was refused")
+
+
+def test_a_store_that_holds_events_after_all_is_never_removed(exported: Path, tmp_path: Path) -> None:
+    """Another import into the same new path got there first: a refusal here must not delete its store."""
+    target = tmp_path / "raced.sqlite"
+    closed: list[bool] = []
+
+    def other_import() -> None:
+        assert pot(target, "import", str(exported)).code == 0
+
+    with pytest.raises(RuntimeError):
+        _refused_inside_guard(target, lambda: closed.append(True), other_import)
+    assert closed == [True]
+    assert target.exists()
+    assert pot(target, "verify").code == 0
+
+
+def test_an_empty_store_made_by_another_command_is_left_alone(tmp_path: Path) -> None:
+    """The guard removes only what the guarded command created: a store there before is not its to remove."""
+    target = tmp_path / "there.sqlite"
+    target.write_bytes(b"")
+    with pytest.raises(RuntimeError):
+        _refused_inside_guard(target, lambda: None, lambda: None)
+    assert target.exists()
