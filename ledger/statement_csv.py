@@ -132,7 +132,10 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
         # The lambda reads it late on purpose: when the reader fails, it names the row it was reading.
         ended = 0
         for cells in _refusing_undecodable(reader, path, lambda: (ended + 1, reader.line_num)):  # noqa: B023
-            line, ended = ended + 1, reader.line_num
+            # A row's problems are named by the line where it ends (as the reader counts); an open quote by
+            # the line where its row starts.
+            started, line = ended + 1, reader.line_num
+            ended = line
             # newline="" keeps a quoted field's line breaks as written: CRLF from Windows files
             # reads as LF, so a multi-line note is the same whichever line endings the file has.
             cells = [c.replace("\r\n", "\n") for c in cells]
@@ -141,7 +144,7 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             if columns is None:
                 columns = _header(cells)
                 continue
-            _refuse_swallowed_rows(cells, columns, line, digits)
+            _refuse_swallowed_rows(cells, columns, started, digits)
             try:
                 if len(cells) != len(columns):
                     raise BadInput(f"expected {len(columns)} fields, found {len(cells)}")
