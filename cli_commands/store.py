@@ -219,8 +219,12 @@ def import_(s: Session, file: Path, fmt: str | None, as_json: bool) -> None:
     from ledger.interchange import guess_format
 
     if (fmt or guess_format(file)) == "jsonl":
+        from ledger.jsonl import no_store_left_if_refused
+        from ledger.store import sqlite_file
+
         s.may_create = True
-        slug, done = s.ledger.import_jsonl(file)
+        with no_store_left_if_refused(sqlite_file(s.db), lambda: s.ledger.close()):
+            slug, done = s.ledger.import_jsonl(file)
         if as_json:
             return emit_json({"pot": slug, "events": done.events, "head": done.head})
         click.echo(f"imported pot {slug}: {done.events} events, head digest {done.head}")

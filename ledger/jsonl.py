@@ -10,7 +10,9 @@ them, so the head digest is unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +28,7 @@ from ledger import fileio
 from ledger.app import Ledger, StoredPast
 from ledger.fileio import Exported, utf8_lines
 from ledger.integrity import DigestCheck, stored_events
+from ledger.store import EVENTS_TABLE, SQLITE_COMPANIONS
 from projections.models import VerifyReport, Why
 
 # The keys of one JSON Lines record: the canonical chain record and its digest.
@@ -196,6 +199,60 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
         raise Refused(f"this store already holds pot {pot.slug!r}: import into another store") from None
     ledger.catch_up()
     return pot.slug, Exported(count, pot.state.head[: chain.SHORT])
+
+
+# Beside a SQLite store: what SQLite keeps while it is open, and the writers' lock file (`LedgerBase.writer_turn`).
+STORE_COMPANIONS = (*SQLITE_COMPANIONS, ".lock")
+
+
+@contextmanager
+def no_store_left_if_refused(store_file: Path | None, close: Callable[[], None]) -> Iterator[None]:
+    """Around an import into `store_file`: if that store is new and the import fails, remove what opening it made.
+
+    Opening a store creates its tables, so a refused import into a new path would leave
+    a store with tables and no events, which later reads as an empty pot store. Only files
+    this import created are removed: nothing when the store or a companion of it was
+    there before (a store that exists is never touched), and nothing when events are in
+    it after all (another process's import into the same new path that got there first).
+    `close` closes the ledger, so SQLite lets go of its files first. None (PostgreSQL):
+    nothing to do, as a database is not created by `pot`.
+    """
+    fresh = store_file is not None and not any(_beside(store_file, x).exists() for x in ("", *STORE_COMPANIONS))
+    try:
+        yield
+    except BaseException:
+        if fresh and store_file is not None and store_file.exists():
+            close()
+            _remove_if_empty(store_file)
+        raise
+
+
+def _beside(store_file: Path, suffix: str) -> Path:
+    return store_file.with_name(store_file.name + suffix)
+
+
+def _remove_if_empty(store_file: Path) -> None:
+    """Delete a store file and its companions, if it holds no events; leave it whole otherwise."""
+    try:
+        with closing_sqlite(store_file) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if EVENTS_TABLE in tables and conn.execute(f"SELECT 1 FROM {EVENTS_TABLE} LIMIT 1").fetchone():
+                return
+    except sqlite3.Error:
+        return  # Not readable as we left it: not ours to judge, so not ours to delete.
+    for suffix in ("", *STORE_COMPANIONS):
+        with suppress(FileNotFoundError):
+            _beside(store_file, suffix).unlink()
+
+
+@contextmanager
+def closing_sqlite(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a SQLite file (it creates nothing), closed at the end."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:

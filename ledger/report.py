@@ -74,6 +74,11 @@ def _figure(name: str, width: float, height: float) -> Iterator[tuple[Figure, Ax
         {
             # Text stays text: readable, searchable, and escaped by matplotlib's SVG writer.
             "svg.fonttype": "none",
+            # Names are forever and may hold `$`, `^` or `\`: every text artist made in this context (tick labels
+            # included, which are made while saving, still inside it) draws its string as typed, never as mathtext
+            # or through a TeX run, so no name can break or restyle a chart.
+            "text.parse_math": False,
+            "text.usetex": False,
             # Element ids are hashes: a salt per chart keeps them unique across the page and stable across runs.
             "svg.hashsalt": f"commonpot-{name}",
             "font.size": 12,

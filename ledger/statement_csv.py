@@ -124,10 +124,18 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
     bad: list[tuple[int, PotError]] = []
     # Only for rows without a ref: how many identical rows came before (see _derived_ref).
     with closing(_Occurrences()) as occurrences, path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
+        # strict: text after a closing quote, or a quote still open at the end of the file, is an error
+        # rather than a guess (which would read the rows after an open quote as one long note).
+        reader = csv.reader(f, strict=True)
         columns: list[str] | None = None
-        for cells in _refusing_undecodable(reader, path, lambda: reader.line_num):
-            line = reader.line_num
+        # The last line of the row before: a row starts on the line after it, however many lines it spans.
+        # The lambda reads it late on purpose: when the reader fails, it names the row it was reading.
+        ended = 0
+        for cells in _refusing_undecodable(reader, path, lambda: (ended + 1, reader.line_num)):  # noqa: B023
+            # A row's problems are named by the line where it ends (as the reader counts); an open quote by
+            # the line where its row starts.
+            started, line = ended + 1, reader.line_num
+            ended = line
             # newline="" keeps a quoted field's line breaks as written: CRLF from Windows files
             # reads as LF, so a multi-line note is the same whichever line endings the file has.
             cells = [c.replace("\r\n", "\n") for c in cells]
@@ -136,6 +144,7 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             if columns is None:
                 columns = _header(cells)
                 continue
+            _refuse_swallowed_rows(cells, columns, started, digits)
             try:
                 if len(cells) != len(columns):
                     raise BadInput(f"expected {len(columns)} fields, found {len(cells)}")
@@ -168,10 +177,13 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
         raise kind(f"{named}{more}; nothing was imported")
 
 
-def _refusing_undecodable(rows: Iterable[list[str]], path: Path, line_num: Callable[[], int]) -> Iterator[list[str]]:
+def _refusing_undecodable(
+    rows: Iterable[list[str]], path: Path, lines: Callable[[], tuple[int, int]]
+) -> Iterator[list[str]]:
     """The rows; a statement that is not UTF-8, or that the CSV reader cannot split, is refused as bad input.
 
-    `line_num` says which line the reader had reached, to name it in the message.
+    `lines` says on which line the row being read started and which line the reader had reached,
+    to name them in the message.
     """
     try:
         yield from rows
@@ -180,14 +192,56 @@ def _refusing_undecodable(rows: Iterable[list[str]], path: Path, line_num: Calla
             f"line {_first_undecodable_line(path)}: the statement is not UTF-8 text; export or save it as UTF-8 CSV"
         ) from None
     except csv.Error as e:
+        started, reached = lines()
         if "field limit" in str(e):
             # No column comes near the reader's limit (a note holds at most 500 characters): a
             # quote left open swallows the lines after it, or the file is not a statement.
             raise BadInput(
-                f"line {line_num()}: a field is longer than {csv.field_size_limit()} characters"
+                f"line {reached}: a field is longer than {csv.field_size_limit()} characters"
                 " (a note holds at most 500): is a quote left open?"
             ) from None
-        raise BadInput(f"line {line_num()}: not readable as CSV ({e})") from None
+        if "unexpected end of data" in str(e):
+            # The strict reader's word for a quoted field still open when the file ends.
+            raise BadInput(
+                f"line {started}: a quote opened on this line is never closed, so every line after it"
+                f" (to line {reached}) would be one field: close the quote, or double a quote meant as text"
+            ) from None
+        if reached > started:
+            raise BadInput(
+                f"line {started}: a quoted field opened here closes on line {reached} with text after the"
+                f" closing quote ({e}): is a quote left open on line {started}?"
+            ) from None
+        raise BadInput(f"line {reached}: not readable as CSV ({e})") from None
+
+
+def _refuse_swallowed_rows(cells: list[str], columns: list[str], line: int, digits: int) -> None:
+    """Refuse a quoted field with a line in it that reads as a statement row of its own.
+
+    A note may span lines when quoted on purpose. But a quote left open and closed by
+    chance at the end of a later line reads as valid CSV, with the rows in between
+    hidden in one note: a line in a field whose amount and date columns hold an amount
+    and a date is taken for such a row, since a note written by a person hardly has one.
+    """
+    at = {column: i for i, column in enumerate(columns)}
+    breaks = 0
+    for cell in cells:
+        for k, text in enumerate(cell.split("\n")[1:], start=1):
+            parts = text.split(",")
+            if len(parts) > max(at["amount"], at["on"]) and _parses(parts, at, digits):
+                raise BadInput(
+                    f"line {line}: the quoted field swallows line {line + breaks + k}, which reads as a row"
+                    f" of its own: is a quote left open on line {line}?"
+                )
+        breaks += cell.count("\n")
+
+
+def _parses(parts: list[str], at: dict[str, int], digits: int) -> bool:
+    try:
+        parse_amount(parts[at["amount"]], digits)
+        parse_date(parts[at["on"]], "value date")
+    except PotError:
+        return False
+    return True
 
 
 def _first_undecodable_line(path: Path) -> int:

@@ -149,6 +149,28 @@ def test_report_into_a_missing_folder_is_one_error_line(crew: Path, tmp_path: Pa
     assert len(result.err.strip().splitlines()) == 1
 
 
+# Names matplotlib would read as mathtext (TeX between dollar signs): each must be drawn as typed.
+MATH_NAMES = ("x$^$y", r"$\frac{1}{2}$", "$x_1$ and $y^2$", r"a\$b$", "$$")
+
+
+def test_a_name_like_tex_shows_literally_in_every_chart(crew: Path, tmp_path: Path) -> None:
+    for name in MATH_NAMES:
+        assert pot(crew, "--as", "Ana", "member", "add", name).code == 0
+        assert pot(crew, "--as", "Ana", "contribute", name, "2").code == 0
+    out = tmp_path / "tex.html"
+    result = pot(crew, "report", "-o", str(out))
+    assert result.code == 0, result.err
+    html = out.read_text("utf-8")
+    charts = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(charts) == 3
+    shares, trust = charts[1], charts[2]
+    for name in MATH_NAMES:
+        # Each name is one text element of its own, in the shares chart and (points for contributing) the trust chart.
+        assert f">{name}</text>" in shares, name
+        assert f">{name}</text>" in trust, name
+        assert f'<td class="member-name">{name}</td>' in html, name
+
+
 def test_starting_the_cli_does_not_import_the_report_libraries() -> None:
     code = "import sys, cli; print(sorted(m for m in ('matplotlib', 'jinja2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

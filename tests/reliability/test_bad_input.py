@@ -15,7 +15,14 @@ from tests.reliability.conftest import count
 
 A, B = ("--as", "Ana"), ("--as", "Bo")
 
+# Statements with a quote left open (issue 23, finding 5): see each file.
+BAD_FILES = Path(__file__).parent / "bad_files"
+
 CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
+    # statements with a quote left open: a named line, nothing stored (issue 23, finding 5)
+    ((*A, "import", str(BAD_FILES / "open-quote.csv")), 2, "line 2: a quote opened on this line is never closed"),
+    ((*A, "import", str(BAD_FILES / "quote-closed-then-text.csv")), 2, "line 2: a quoted field opened here"),
+    ((*A, "import", str(BAD_FILES / "quote-swallows-a-row.csv")), 2, "line 2: the quoted field swallows line 3"),
     # global options
     (("--pot", "nope", "balance"), 2, "no pot 'nope'"),
     (("--pot", "Not A Slug!", "balance"), 2, "slug"),
