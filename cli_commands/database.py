@@ -21,7 +21,7 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--writer", required=True, metavar="ROLE", help="The role `pot` and `pot serve` sign in as.")
+@click.option("--writer", required=True, metavar="ROLE", help="The role every `pot` signs in as.")
 @click.option(
     "--owner",
     default="pot_owner",
@@ -85,6 +85,13 @@ def setup(s: Session, writer: str, owner: str, no_password: bool, as_json: bool)
     )
     click.echo(
         f"{done.writer} may add and read events and snapshots and keep the views"
-        f" (password {'set' if done.password_set else 'unchanged'}); it may not change, empty, alter or drop them"
+        f" ({_password_note(done.password_set, done.writer in done.created)});"
+        " it may not change, empty, alter or drop them"
     )
     click.echo(f"run pot as the writer: --db '{writer_url}' (its password in ~/.pgpass or the URL in POT_DB)")
+
+
+def _password_note(password_set: bool, created: bool) -> str:
+    if password_set:
+        return "password set"
+    return "no password: it signs in another way" if created else "password unchanged"

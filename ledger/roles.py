@@ -1,4 +1,4 @@
-"""PostgreSQL roles for a shared store: an owner for schema changes, a writer for `pot` and `pot serve`.
+"""PostgreSQL roles for a shared store: an owner for schema changes, a writer that every front end signs in as.
 
 The triggers that keep events and snapshots append-only stop anyone who may not
 switch them off, which is everyone but the tables' owner (and superusers). So on
