@@ -31,7 +31,6 @@ A = TypeVar("A")
 
 # A plain, unquoted PostgreSQL identifier: what a crew can type and read back, and safe inside SQL.
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-DEFAULT_OWNER = "pot_owner"
 # The library names its tables after the application (`PotApplication.name`): commonpot_events, …
 EVENTS_TABLE = "commonpot_events"
 # Runs as the owner (SECURITY DEFINER): the writer's one way to take the events table's write lock.
@@ -88,9 +87,9 @@ def _may_change_tables(conn: Connection) -> bool:
 
 def _check_writer_store(conn: Connection, tables: tuple[str, str]) -> None:
     """Refuse, in words, a store a writer cannot use: not granted, guard missing, or set up by an older `pot`."""
-    events = tables[0]
-    if not conn.execute(text("SELECT has_table_privilege(:t, 'SELECT, INSERT')"), {"t": events}).scalar():
-        raise _ask_admin("this database role may not read and add this store's events")
+    granted = "SELECT bool_and(coalesce(has_table_privilege(to_regclass(t), 'SELECT, INSERT'), false))"
+    if not conn.execute(text(f"{granted} FROM unnest(CAST(:t AS text[])) AS t"), {"t": list(tables)}).scalar():
+        raise _ask_admin("this database role may not read and add this store's events and snapshots")
     names = [t.name for t in metadata.sorted_tables]
     missing = list(
         conn.execute(
