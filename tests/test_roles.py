@@ -169,6 +169,17 @@ def test_the_writer_runs_a_crews_commands_and_cannot_change_unguard_or_drop_what
     assert pot(roles.as_writer, "verify").code == 0
 
 
+def test_the_writer_imports_a_whole_pot_from_its_export_into_another_set_up_store(roles: Roles, tmp_path: Path) -> None:
+    setup(roles)
+    crew_as_writer(roles.as_writer, tmp_path)
+    with postgres_store() as other_url:
+        other = Roles(other_url, roles.owner, roles.writer)
+        setup(other)
+        result = pot(other.as_writer, "import", "--format", "jsonl", str(tmp_path / "crew.jsonl"))
+        assert result.code == 0, result.err
+        assert head(other.as_writer) == head(roles.as_writer)
+
+
 def test_setup_again_after_an_upgrade_is_harmless_and_keeps_the_writer_working(roles: Roles, tmp_path: Path) -> None:
     setup(roles)
     assert pot(roles.as_writer, "init", "Crew", "--currency", "EUR", "--as", "Ana").code == 0
