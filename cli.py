@@ -86,6 +86,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("export", "export_"),
             ("import", "import_"),
             ("demo", "demo"),
+            ("db", "database.db"),
         ),
     ),
 )
@@ -116,6 +117,8 @@ class PotGroup(click.Group):
         from importlib import import_module
 
         module, name = COMMANDS[cmd_name]
+        if "." in name:  # A command kept in a module of its own: "module.function".
+            module, name = name.split(".")
         command = getattr(import_module(f"cli_commands.{module}"), name)
         if not isinstance(command, click.Command):
             raise TypeError(f"cli_commands.{module}.{name} is not a click command")

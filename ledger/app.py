@@ -28,9 +28,10 @@ from domain.events import ContributionRecorded, PotEvent, record_of
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.commands import Commands
-from ledger.engines import append_only_postgres, append_only_sqlite, create_view_tables, sqlite_engine
+from ledger.engines import append_only_sqlite, create_view_tables, sqlite_engine
 from ledger.reads import Reads
-from ledger.store import Store, postgres_engine, postgres_setup
+from ledger.roles import open_postgres
+from ledger.store import Store, postgres_engine
 from projections.core import CoreProjection
 from projections.pledges import PledgesProjection
 from projections.reflections import ReflectionsProjection
@@ -172,10 +173,7 @@ class LedgerBase:
             self.engine = postgres_engine(store)
             # One snapshot for every query of a read, as SQLite's WAL gives.
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
-            with postgres_setup(self.engine, store):
-                self.app = PotApplication(env=store.es_env)
-                create_view_tables(self.engine)
-                append_only_postgres(self.engine, self.app.recorder)
+            self.app = open_postgres(self.engine, store, lambda env: PotApplication(env=env))
         self.projections: list[Projection] = [
             CoreProjection(),
             PledgesProjection(),

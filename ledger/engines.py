@@ -7,6 +7,7 @@ SQLite transactions begin) is set up here, once per process, by `Ledger`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
@@ -37,18 +38,22 @@ def sqlite_engine(store: Store) -> Engine:
     return engine
 
 
-_APPEND_ONLY_SQLITE = (
-    "CREATE TRIGGER IF NOT EXISTS stored_events_no_update BEFORE UPDATE ON stored_events "
-    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS stored_events_no_delete BEFORE DELETE ON stored_events "
-    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
+# The tables the library keeps in a SQLite store: events, and the pot's snapshots (loading trusts them).
+SQLITE_APPEND_ONLY_TABLES = ("stored_events", "stored_snapshots")
+_APPEND_ONLY_SQLITE = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table.replace('_', ' ')} are append-only'); END"
+    for table in SQLITE_APPEND_ONLY_TABLES
+    for verb in ("UPDATE", "DELETE")
 )
 
-
 # PostgreSQL has no `RAISE(ABORT)` in triggers: a trigger function raises instead.
-_APPEND_ONLY_POSTGRES = (
+_APPEND_ONLY_FUNCTION = (
     "CREATE OR REPLACE FUNCTION pot_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'stored events are append-only'; END $$",
+    # %% is one % once psycopg has read it: RAISE puts the table's name there.
+    "$$ BEGIN RAISE EXCEPTION '%% is append-only: nothing stored is ever changed or deleted', TG_TABLE_NAME; END $$"
+)
+_APPEND_ONLY_TRIGGERS = (
     "CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
     "FOR EACH ROW EXECUTE FUNCTION pot_append_only()",
     "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
@@ -56,17 +61,41 @@ _APPEND_ONLY_POSTGRES = (
 )
 
 
-def append_only_postgres(engine: Engine, recorder: Any) -> None:
-    """Make the library's events table refuse UPDATE, DELETE and TRUNCATE (once per store)."""
-    table = str(recorder.events_table_name)
+def append_only_tables(app: Any) -> tuple[str, str]:
+    """The library's events and snapshots tables of an application on PostgreSQL (`commonpot_events`, …)."""
+    return str(app.recorder.events_table_name), str(app.snapshots.recorder.events_table_name)
+
+
+def missing_append_only(conn: Connection, tables: Iterable[str]) -> list[str]:
+    """The tables among `tables` (in the search path) that lack their append-only triggers."""
+    missing = []
+    for table in tables:
+        found = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(%(table)s) AND tgname IN (%(a)s, %(b)s)",
+            {"table": table, "a": f"{table}_no_update_delete", "b": f"{table}_no_truncate"},
+        ).scalar()
+        if found != len(_APPEND_ONLY_TRIGGERS):
+            missing.append(table)
+    return missing
+
+
+def append_only_postgres(engine: Engine, tables: Iterable[str]) -> None:
+    """Make the library's events and snapshots tables refuse UPDATE, DELETE and TRUNCATE (once per store).
+
+    A store made before snapshots were guarded has the events' triggers only: the
+    snapshots' are added (and the trigger function, which now names its table, replaced).
+    """
     with engine.begin() as conn:
-        exists = conn.exec_driver_sql(
-            "SELECT 1 FROM pg_trigger WHERE tgname = %(name)s AND tgrelid = to_regclass(%(table)s)",
-            {"name": f"{table}_no_update_delete", "table": table},
-        ).first()
-        if exists is None:
-            for statement in _APPEND_ONLY_POSTGRES:
-                conn.exec_driver_sql(statement.format(table=table))
+        missing = missing_append_only(conn, tables)
+        if not missing:
+            return
+        conn.exec_driver_sql(_APPEND_ONLY_FUNCTION)
+        for table in missing:
+            for template in _APPEND_ONLY_TRIGGERS:
+                statement = template.format(table=table)
+                # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: drop one of a half-made pair first.
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {statement.split()[2]} ON {table}")
+                conn.exec_driver_sql(statement)
 
 
 def create_view_tables(engine: Engine) -> None:
@@ -90,7 +119,7 @@ def create_view_tables(engine: Engine) -> None:
 
 
 def append_only_sqlite(engine: Engine) -> None:
-    """Make the library's events table refuse UPDATE and DELETE from SQL too."""
+    """Make the library's events and snapshots tables refuse UPDATE and DELETE from SQL too."""
     with engine.begin() as conn:
         for statement in _APPEND_ONLY_SQLITE:
             conn.exec_driver_sql(statement)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.utils import get_topic
 
-from domain.errors import BadInput, UnknownPot
+from domain.errors import BadInput, Refused, UnknownPot
 from ledger.mapper import JSONTranscoder, PydanticMapper
 
 if TYPE_CHECKING:
@@ -233,6 +233,8 @@ def postgres_setup(engine: Engine, store: Store) -> Iterator[None]:
 
     `CREATE … IF NOT EXISTS` and the library's `CREATE OR REPLACE FUNCTION` still
     collide when several processes run them at the same moment on a new store.
+    The schema is created only when it is missing: a writer role (`pot db setup`)
+    may not create one, and PostgreSQL checks that before it sees the schema exists.
     """
     from sqlalchemy import text
 
@@ -240,10 +242,15 @@ def postgres_setup(engine: Engine, store: Store) -> Iterator[None]:
         conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
         conn.commit()
         try:
-            if store.schema:
+            if store.schema and conn.execute(text("SELECT to_regnamespace(:s)"), {"s": store.schema}).scalar() is None:
+                if not conn.execute(text("SELECT has_database_privilege(current_database(), 'CREATE')")).scalar():
+                    raise Refused(
+                        f"schema {store.schema!r} does not exist and this database role may not create it:"
+                        " ask whoever administers the database to run `pot --db ADMIN_URL db setup --writer ROLE`"
+                    )
                 # The name was checked against _SCHEMA_NAME: it is a plain identifier.
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"'))
-                conn.commit()
+            conn.commit()
             yield
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
