@@ -35,6 +35,7 @@ from domain.values import (
     EARLIEST,
     LATEST,
     currency_digits,
+    letters_not_in,
     look_alike,
     name_key,
     parse_currency,
@@ -115,7 +116,7 @@ def joining(pot: Pot, *, actor: str, name: str) -> tuple[MemberState, str]:
         was = "is a member" if left is None else f"was a member until {left}"
         raise Refused(
             f"{member!r} looks like {alike}, who {was}: a reader could take one for the other "
-            "(letters from another script, or ones that look the same); choose a name that looks different"
+            f"({letters_not_in(member, alike)}); choose a name that looks different"
         )
     # Checked after the member it looks like, so that the message names them.
     return acting, parse_new_name(member)

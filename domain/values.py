@@ -176,6 +176,12 @@ def _skeletons(name: str) -> frozenset[str]:
     return frozenset(str(checker.getSkeleton(0, form)) for form in (name, name_key(name)))
 
 
+def letters_not_in(name: str, other: str) -> str:
+    """Name the characters of `name` that `other` lacks: a look-alike's message says where they differ."""
+    odd = dict.fromkeys(ch for ch in name if ch not in other)
+    return ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}" for ch in odd)
+
+
 def look_alike(name: str, others: Iterable[str]) -> str | None:
     """The first of `others` that a reader could take for `name` (TR39: the same skeleton), if any."""
     mine = _skeletons(name)
