@@ -35,10 +35,13 @@ from domain.values import (
     EARLIEST,
     LATEST,
     currency_digits,
+    letters_not_in,
+    look_alike,
     name_key,
     parse_currency,
     parse_feeling,
     parse_name,
+    parse_new_name,
     parse_quorum,
     parse_slug,
     parse_text,
@@ -88,7 +91,7 @@ def opening(
     fraction = str(parse_quorum(quorum))
     if not 1 <= voting_days <= 365:
         raise BadInput(f"voting days {voting_days} must be between 1 and 365")
-    opener = parse_name(treasurer, "treasurer name")
+    opener = parse_new_name(treasurer, "treasurer name")
     return {"slug": slug, "name": title, "currency": code, "quorum": fraction, "treasurer": opener}
 
 
@@ -104,7 +107,19 @@ def joining(pot: Pot, *, actor: str, name: str) -> tuple[MemberState, str]:
                 "(names are compared ignoring case)"
             )
         raise Refused(f"{existing.name} was a member until {existing.left}; names stay unique in a pot's history")
-    return acting, member
+    # Every member the pot ever had, as for an exact name: its history names them all, and
+    # two of them must not read the same there (TR39 skeletons, ignoring case as above).
+    everyone = {m.name: m for m in pot.state.members.values()}
+    alike = look_alike(member, everyone)
+    if alike is not None:
+        left = everyone[alike].left
+        was = "is a member" if left is None else f"was a member until {left}"
+        raise Refused(
+            f"{member!r} looks like {alike}, who {was}: a reader could take one for the other "
+            f"({letters_not_in(member, alike)}); choose a name that looks different"
+        )
+    # Checked after the member it looks like, so that the message names them.
+    return acting, parse_new_name(member)
 
 
 def leaving(pot: Pot, *, actor: str, name: str) -> tuple[MemberState, MemberState]:

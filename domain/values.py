@@ -2,15 +2,23 @@
 
 Every user-supplied value passes through one of these functions before it reaches
 an event, so an event only ever holds values that obey SPEC §1.
+
+Names and texts are also checked for what would mislead a reader (issue 23): a
+new name may not mix scripts that look alike nor hold an invisible character,
+and may not look like another member's (Unicode TR39 skeletons, from ICU's
+spoof checker: the reference implementation, whose data is pinned with the
+wheel that bundles it); free text may not hold a direction override or isolate.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from domain.errors import BadInput
 
@@ -29,6 +37,10 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,47}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # What an argument holds where its bytes were not UTF-8 (Python's surrogateescape).
 _UNDECODED = re.compile(r"[\ud800-\udfff]")
+# Bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): they reorder the
+# text after them, so "fee\u202eRUE 05" reads as something else in a history or a CSV.
+# Marks (LRM, RLM, ALM) only nudge neutral characters, and right-to-left writing needs them.
+_BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # The stored feeling's length: the views keep it in a 32-character column.
 FEELING_MAX = 32
 
@@ -109,6 +121,73 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
+@lru_cache(maxsize=1)
+def _icu() -> Any:
+    """PyICU, imported on first use: most commands meet no new name."""
+    import icu  # type: ignore[import-untyped]
+
+    return icu
+
+
+@lru_cache(maxsize=1)
+def _spoof_checker() -> Any:
+    """ICU's TR39 checker, configured once (ICU: thread-safe to use once configured).
+
+    Moderately restrictive (TR39 §5.2) lets Latin go with any one other script but
+    Cyrillic, Greek and Cherokee, the ones whose letters pass for Latin ones, and
+    with Han and kana or Hangul; `INVISIBLE` refuses a mark repeated on one letter.
+    """
+    icu = _icu()
+    checker = icu.SpoofChecker()
+    checker.setChecks(icu.USpoofChecks.RESTRICTION_LEVEL | icu.USpoofChecks.INVISIBLE)
+    checker.setRestrictionLevel(icu.URestrictionLevel.MODERATELY_RESTRICTIVE)
+    return checker
+
+
+def parse_new_name(text: str, what: str = "member name") -> str:
+    """A name as it first enters a pot: `parse_name`'s rules, and none that misleads a reader.
+
+    Refuses invisible characters (Unicode's default-ignorable ones, such as the
+    Hangul filler, a variation selector, a zero-width joiner) and names that mix
+    scripts in a confusable way ("Pаul" with a Cyrillic а). Only new names meet
+    these rules: a name a pot already holds is still found by `parse_name`.
+    """
+    name = parse_name(text, what)
+    if name.isascii():
+        return name  # One script, nothing invisible: parse_name refused the controls.
+    icu = _icu()
+    for ch in name:
+        if icu.Char.hasBinaryProperty(ch, icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT):
+            raise BadInput(f"{what} contains an invisible character (U+{ord(ch):04X}): type the name without it")
+    failed = int(_spoof_checker().check(name))
+    if failed & icu.USpoofChecks.RESTRICTION_LEVEL:
+        scripts = dict.fromkeys(str(icu.Script.getScript(ch).getName()) for ch in name)
+        mixed = " and ".join(s.replace("_", " ") for s in scripts if s not in {"Common", "Inherited"})
+        raise BadInput(f"{what} {name!r} mixes {mixed} letters, which look alike: type it in one script")
+    if failed:
+        raise BadInput(f"{what} {name!r} repeats a mark on one letter, which shows as one: type it once")
+    return name
+
+
+@lru_cache(maxsize=4096)
+def _skeletons(name: str) -> frozenset[str]:
+    """A name's TR39 skeletons, as typed and as its key: "AI" and "Al" meet as typed, "Ana" and "аNA" as keys."""
+    checker = _spoof_checker()
+    return frozenset(str(checker.getSkeleton(0, form)) for form in (name, name_key(name)))
+
+
+def letters_not_in(name: str, other: str) -> str:
+    """Name the characters of `name` that `other` lacks: a look-alike's message says where they differ."""
+    odd = dict.fromkeys(ch for ch in name if ch not in other)
+    return ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}" for ch in odd)
+
+
+def look_alike(name: str, others: Iterable[str]) -> str | None:
+    """The first of `others` that a reader could take for `name` (TR39: the same skeleton), if any."""
+    mine = _skeletons(name)
+    return next((other for other in others if mine & _skeletons(other)), None)
+
+
 def parse_slug(text: str) -> str:
     if not _SLUG.fullmatch(text):
         raise BadInput(
@@ -180,6 +259,12 @@ def parse_text(text: str, what: str, *, max_len: int = 500, required: bool = Fal
         raise BadInput(f"{what} is not UTF-8 text: retype it, or check the terminal's encoding")
     if _CONTROL.search(value):
         raise BadInput(f"{what} contains a control character")
+    if found := _BIDI_OVERRIDE.search(value):
+        # Refused, not stripped: what is recorded is exactly what was typed, or nothing.
+        raise BadInput(
+            f"{what} contains a direction-changing character (U+{ord(found.group()):04X}), "
+            "which makes the text read differently: type it without"
+        )
     if one_line and ("\n" in value or "\t" in value):
         raise BadInput(f"{what} must be one line, without line breaks or tabs")
     return value

@@ -18,6 +18,7 @@ from domain.values import (
     parse_date,
     parse_feeling,
     parse_name,
+    parse_new_name,
     parse_slug,
     parse_text,
     slugify,
@@ -104,14 +105,45 @@ def test_slugs_follow_the_pattern() -> None:
             parse_slug(bad)
 
 
-@given(st.text(max_size=40))
-def test_text_is_refused_exactly_when_it_holds_a_control_character_other_than_newline_or_tab(text: str) -> None:
+BIDI_OVERRIDES = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@given(st.text(max_size=40) | st.text(alphabet=st.sampled_from(f"ab \n{BIDI_OVERRIDES}\u200f\u200d"), max_size=8))
+def test_text_is_refused_exactly_when_it_holds_a_control_character_or_a_direction_override(text: str) -> None:
     has_control = any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text.strip())
     if has_control:
         with pytest.raises(BadInput, match="control character"):
             parse_text(text, "note")
+    elif any(ch in BIDI_OVERRIDES for ch in text):
+        with pytest.raises(BadInput, match="direction-changing character"):
+            parse_text(text, "note")
     else:
+        # Nothing is stripped but the surrounding blanks: what is stored is what was typed.
         assert parse_text(text, "note") == text.strip()
+
+
+@pytest.mark.parametrize("ch", list(BIDI_OVERRIDES))
+def test_each_bidi_embedding_override_and_isolate_is_refused_by_its_code_point(ch: str) -> None:
+    with pytest.raises(BadInput, match=f"U\\+{ord(ch):04X}"):
+        parse_text(f"pay 05{ch}01", "purpose", one_line=True)
+
+
+@pytest.mark.parametrize(
+    "ch", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\ufe0f", "\u034f"]
+)
+def test_a_new_name_with_an_invisible_character_is_refused(ch: str) -> None:
+    with pytest.raises(BadInput, match="invisible"):
+        parse_new_name(f"Ev{ch}e")
+
+
+@given(st.text(max_size=12))
+def test_a_new_name_is_one_an_existing_name_lookup_accepts_unchanged(text: str) -> None:
+    # New names meet more rules than lookups, never others: a pot always finds who joined it.
+    try:
+        name = parse_new_name(text)
+    except BadInput:
+        return
+    assert parse_name(text) == name == parse_new_name(name)
 
 
 @given(st.text(alphabet=st.sampled_from("ab \n\t\x07é"), max_size=12))
@@ -128,8 +160,14 @@ def test_a_one_line_label_is_refused_exactly_when_it_holds_a_break_a_tab_or_a_co
 # with the same parser (domain.rules, for domain.lawful): so each must accept its own output unchanged.
 @pytest.mark.parametrize(
     "parse",
-    [parse_feeling, parse_name, lambda t: parse_text(t, "note"), lambda t: parse_text(t, "ref", one_line=True)],
-    ids=["feeling", "name", "note", "one-line label"],
+    [
+        parse_feeling,
+        parse_name,
+        parse_new_name,
+        lambda t: parse_text(t, "note"),
+        lambda t: parse_text(t, "ref", one_line=True),
+    ],
+    ids=["feeling", "name", "new name", "note", "one-line label"],
 )
 @given(text=st.text(max_size=40))
 def test_a_parser_accepts_its_own_output_unchanged(parse: Callable[[str], str], text: str) -> None:

@@ -104,6 +104,16 @@ CATALOGUE: list[tuple[tuple[str, ...], int, str]] = [
     (("export", "--format", "pdf"), 2, "pdf"),
     ((*A, "import", "/no/such/file.csv"), 2, "file.csv"),
     (("no-such-command",), 2, "no-such-command"),
+    # look-alike names, invisible and direction-changing characters (issue 23, findings 6 and 7)
+    ((*A, "member", "add", "\u0410na"), 1, "looks like Ana, who is a member"),
+    ((*A, "member", "add", "b\u043e"), 1, "looks like Bo"),
+    ((*A, "member", "add", "P\u0430ul"), 2, "mixes Latin and Cyrillic letters"),
+    ((*A, "member", "add", "Eve\u3164"), 2, "invisible character (U+3164)"),
+    ((*A, "member", "add", "Eve\u200b"), 2, "invisible character"),
+    ((*A, "contribute", "Bo", "5", "--note", "fee \u202e05"), 2, "direction-changing character (U+202E)"),
+    ((*B, "propose", "5", "--purpose", "\u2066rent\u2069"), 2, "direction-changing character (U+2066)"),
+    ((*B, "vote", "1", "agree", "--reason", "fine\u202b"), 2, "direction-changing character (U+202B)"),
+    ((*A, "reverse", "6", "--reason", "typo\u202d"), 2, "direction-changing character (U+202D)"),
 ]
 
 
