@@ -90,14 +90,6 @@ class Reads(_Base):
                 raise UnknownPot(f"there is no pot {slug!r} in this store (by slug or name); it holds: {held}")
         return info
 
-    def member_name(self, slug: str, name: str) -> str:
-        """The stored spelling of a member name given in any case; refuse unknown names."""
-        with self.read() as conn:
-            found = queries.canonical_member(conn, slug, name_key(name))
-        if found is None:
-            raise Refused(f"{name!r} is not a member of pot {slug!r}")
-        return found
-
     def members(self, slug: str) -> list[MemberRow]:
         with self.read() as conn:
             return queries.member_rows(conn, slug)
@@ -146,8 +138,11 @@ class Reads(_Base):
         unknown = [t for t in types if t not in EVENT_TYPES]
         if unknown:
             raise BadInput(f"unknown event type {unknown[0]!r}: one of {', '.join(EVENT_TYPES)}")
-        who = self.member_name(info.slug, member) if member is not None else None
+        # One catch-up and one consistent read for the name and the items alike.
         with self.read() as conn:
+            who = None if member is None else queries.canonical_member(conn, info.slug, name_key(member))
+            if member is not None and who is None:
+                raise Refused(f"{member!r} is not a member of pot {info.slug!r}")
             return [
                 item
                 for item, _ in queries.history_items(

@@ -216,3 +216,8 @@ def test_a_decided_proposal_shows_when_it_was_decided_not_a_closing_day(crew: Pa
     assert "status approved, decided 2026-03-02" in pot(crew, "proposal", "1", today="2026-03-02").out
     # JSON keeps SPEC §4's fields, closing day included.
     assert pot(crew, "proposal", "1", "--json", today="2026-03-02").json()["closes"] == "2026-03-08"
+
+
+def test_history_of_someone_who_was_never_a_member_is_refused(crew: Path) -> None:
+    refused(crew, "history", "--member", "Zed", code=1, says="'Zed' is not a member")
+    assert "Bo" in pot(crew, "history", "--member", "bo").out
