@@ -76,6 +76,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     ("The game", "game", (("game", "game"), ("trust", "trust"))),
+    ("The web app", "serving", (("serve", "serve"), ("invite", "invite"))),
     (
         "The store",
         "store",

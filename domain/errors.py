@@ -33,7 +33,11 @@ class InsufficientFunds(Refused):
     """The pot does not hold enough money for this."""
 
 
-class UnknownPot(BadInput):
+class NotFound(BadInput):
+    """Something named does not exist: a member, proposal or event number (SPEC §1: exit 2, HTTP 404)."""
+
+
+class UnknownPot(NotFound):
     """No pot with that slug in the store, or no way to tell which pot is meant (a usage error)."""
 
 

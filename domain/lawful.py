@@ -34,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain import rules
-from domain.errors import BadInput, PotError, Refused
+from domain.errors import BadInput, NotFound, PotError, Refused
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
@@ -113,7 +113,7 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
     # That decision's actor may be the member who just left; every other actor is a member when it happens.
     actor = pot.find_member(event.actor) if owed is not None else pot.current_member(event.actor)
     if actor is None:
-        raise Refused(f"{event.actor!r} is not a member of pot {pot.slug!r}")
+        raise NotFound(f"{event.actor!r} is not a member of pot {pot.slug!r}")
     _as_recorded(event, {"actor": actor.name})
     _follows(pot, event, owed is not None)
 

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import BadInput, InsufficientFunds, NotAuthorized, Refused
+from domain.errors import BadInput, InsufficientFunds, NotAuthorized, NotFound, Refused
 from domain.events import POSITIONS
 from domain.game import check_game
 from domain.past import Contribution
@@ -183,7 +183,9 @@ def reversal(
     """A contribution undone by a treasurer: the treasurer, the contribution, the reason as recorded."""
     acting = pot.acting_treasurer(actor, "reverse contributions")
     why = parse_text(reason, "reason", required=True)
-    found = pot.contribution(contribution_no) if 1 <= contribution_no <= pot.version else None
+    if not 1 <= contribution_no <= pot.version:
+        raise NotFound(f"event {contribution_no} is not a contribution in pot {pot.slug!r}")
+    found = pot.contribution(contribution_no)
     if found is None:
         raise Refused(f"event {contribution_no} is not a contribution in pot {pot.slug!r}")
     if contribution_no in pot.state.reversed_nos:
@@ -382,7 +384,7 @@ def reflection(pot: Pot, *, actor: str, event_no: int, feeling: str, note: str) 
     word = parse_feeling(feeling)
     remark = parse_text(note, "note")
     if not 1 <= event_no <= pot.version:
-        raise Refused(f"there is no event {event_no} in pot {pot.slug!r} (it has {pot.version})")
+        raise NotFound(f"there is no event {event_no} in pot {pot.slug!r} (it has {pot.version})")
     if event_no in pot.state.reflection_nos:
         raise Refused(f"event {event_no} is itself a reflection: reflect on the event it is about")
     return acting, {"event_no": event_no, "member": acting.name, "feeling": word, "note": remark}

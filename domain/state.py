@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain import chain
 from domain.consent import tally
-from domain.errors import NotAuthorized, Refused
+from domain.errors import NotAuthorized, NotFound, Refused
 from domain.events import Role, Status
 from domain.values import format_amount, name_key
 
@@ -135,7 +135,7 @@ class PotLookups:
         """The current member called `name` (any case), or a refusal saying why not."""
         member = self.find_member(name)
         if member is None:
-            raise Refused(f"{name!r} is not a member of pot {self.slug!r}")
+            raise NotFound(f"{name!r} is not a member of pot {self.slug!r}")
         if member.left is not None:
             raise Refused(f"{member.name} left pot {self.slug!r} on {member.left}")
         return member
@@ -168,7 +168,7 @@ class PotLookups:
             return live.status
         ended = self.state.ended.get(no)
         if ended is None:
-            raise Refused(f"there is no proposal {no} in pot {self.slug!r}")
+            raise NotFound(f"there is no proposal {no} in pot {self.slug!r}")
         return ended
 
     def open_proposal(self, no: int) -> ProposalState:

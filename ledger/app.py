@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, ClassVar, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -23,7 +24,7 @@ from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from sqlalchemy import Connection, select, text
 
 from domain import chain
-from domain.errors import Refused, Tampered, UnknownPot
+from domain.errors import BadInput, Refused, Tampered, UnknownPot
 from domain.events import ContributionRecorded, PotEvent, record_of
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
@@ -34,10 +35,14 @@ from ledger.roles import open_postgres
 from ledger.store import Store, postgres_engine
 from projections.core import CoreProjection
 from projections.pledges import PledgesProjection
+from projections.queries import current_member_row
 from projections.reflections import ReflectionsProjection
 from projections.runner import Projection, catch_up_all, reset
 from projections.tables import refs
 from projections.trust import TrustProjection
+
+if TYPE_CHECKING:  # argon2 loads only when a command signs someone in.
+    from ledger.accounts import Accounts, Invitation, SignedIn, WebSession
 
 T = TypeVar("T")
 
@@ -47,6 +52,8 @@ RETRIES = 50
 LOOKUP_CHUNK = 500
 # Snapshot a pot every this many events, so loading a long-lived pot stays cheap.
 SNAPSHOT_EVERY = 200
+# The longest an invite link may live.
+MAX_INVITE_DAYS = 90
 
 
 class PotApplication(Application[UUID]):
@@ -347,3 +354,54 @@ class Ledger(Commands, Reads, LedgerBase):
     The CLI, the demo and the benchmarks call only these methods; nothing outside
     `ledger/` touches a `Pot`.
     """
+
+    # ------------------------------------------------------------------ signing in (the web app)
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Passphrases, sessions and invites: tables beside the views, never events (SPEC §6)."""
+        from ledger.accounts import Accounts
+
+        accounts = Accounts(self.engine)
+        accounts.create_tables()
+        return accounts
+
+    def invite(self, slug: str, *, actor: str, name: str, days: int) -> Invitation:
+        """A single-use sign-in link's token for a current member; only a treasurer may invite."""
+        if not 1 <= days <= MAX_INVITE_DAYS:
+            raise BadInput(f"an invite lasts from 1 to {MAX_INVITE_DAYS} days, not {days}")
+        pot = self.load(slug)
+        pot.acting_treasurer(actor, "invite members")
+        member = pot.current_member(name)
+        from ledger.accounts import Invitation
+
+        return Invitation(member.name, self.accounts.invite(slug, member.name, days=days))
+
+    def sign_in(self, slug: str, *, name: str, passphrase: str) -> SignedIn:
+        """A new session for a current member whose passphrase matches (SPEC §6's throttle applies)."""
+        return self._current(self.accounts.sign_in(slug, name, passphrase))
+
+    def accept_invite(self, slug: str, *, token: str, passphrase: str) -> SignedIn:
+        """Set the invited member's passphrase from their single-use link, and sign them in."""
+        return self._current(self.accounts.accept_invite(slug, token, passphrase))
+
+    def _current(self, session: WebSession) -> SignedIn:
+        found = self.signed_in(session.slug, session.token)
+        if found is None:  # They left the pot: no session, and the same answer as a wrong passphrase.
+            from ledger.accounts import SignInRefused
+
+            raise SignInRefused("that name and passphrase do not match", 401)
+        return found
+
+    def signed_in(self, slug: str, token: str) -> SignedIn | None:
+        """The current member behind a session cookie; a member who left loses their sessions."""
+        session = self.accounts.session(slug, token)
+        if session is None:
+            return None
+        with self.read() as conn:
+            row = current_member_row(conn, slug, session.member)
+        if row is None:
+            self.accounts.end_sessions(slug, session.member)
+            return None
+        from ledger.accounts import SignedIn
+
+        return SignedIn(row.name, row.role, session)

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from domain.errors import BadInput, Refused, Tampered, UnknownPot
+from domain.errors import BadInput, NotFound, Tampered, UnknownPot
 from domain.events import EVENT_TYPES
 from domain.values import name_key
 from projections import queries
@@ -107,7 +107,7 @@ class Reads(_Base):
         with self.read() as conn:
             found = queries.proposal_detail(conn, info, no)
         if found is None:
-            raise Refused(f"there is no proposal {no} in pot {info.slug!r}")
+            raise NotFound(f"there is no proposal {no} in pot {info.slug!r}")
         return found
 
     def pledges(self, info: PotInfo, *, as_of: date | None, today: date) -> PledgesReport:
@@ -142,7 +142,7 @@ class Reads(_Base):
         with self.read() as conn:
             who = None if member is None else queries.canonical_member(conn, info.slug, name_key(member))
             if member is not None and who is None:
-                raise Refused(f"{member!r} is not a member of pot {info.slug!r}")
+                raise NotFound(f"{member!r} is not a member of pot {info.slug!r}")
             return [
                 item
                 for item, _ in queries.history_items(

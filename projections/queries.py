@@ -89,6 +89,16 @@ def canonical_member(conn: Connection, slug: str, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def current_member_row(conn: Connection, slug: str, key: str) -> MemberRow | None:
+    """The member with this name key, if they are a member now (joined and not left)."""
+    row = (
+        conn.execute(select(members).where(members.c.slug == slug, members.c.key == key, members.c.left.is_(None)))
+        .mappings()
+        .first()
+    )
+    return None if row is None else MemberRow(name=row["name"], role=row["role"], joined=row["joined"], left=None)
+
+
 def dated_after(conn: Connection, slug: str, day: date) -> bool:
     """Whether any event of the pot is dated after `day`: one probe of the (slug, on) index."""
     found = conn.execute(select(history.c.no).where(history.c.slug == slug, history.c.on > day).limit(1)).first()

@@ -185,25 +185,25 @@ def decided(funded: Path) -> Path:
 
 
 BAD = [
-    (("--as", "Ana", "vote", "9", "agree"), 1, "no proposal 9"),
+    (("--as", "Ana", "vote", "9", "agree"), 2, "no proposal 9"),
     (("--as", "Ana", "vote", "3", "maybe"), 2, "maybe"),
     (("--as", "Ana", "vote", "1", "agree"), 1, "approved"),
     (("--as", "Ana", "vote", "2", "agree"), 1, "rejected"),
-    (("--as", "Zed", "vote", "3", "agree"), 1, "not a member"),
+    (("--as", "Zed", "vote", "3", "agree"), 2, "not a member"),
     (("--as", "Ana", "close", "1"), 1, "no longer open"),
     (("--as", "Bo", "cancel", "1"), 1, "no longer open"),
     (("--as", "Ana", "pay", "2"), 1, "not approved"),
     (("--as", "Ana", "pay", "3"), 1, "not approved"),
     (("--as", "Bo", "pay", "1"), 1, "only a treasurer"),
-    (("--as", "Ana", "pay", "9"), 1, "no proposal 9"),
+    (("--as", "Ana", "pay", "9"), 2, "no proposal 9"),
     (("--as", "Bo", "propose", "10", "--purpose", "x", "--closes", "2026-02-28"), 2, "in the past"),
     (("--as", "Bo", "propose", "10", "--purpose", "  "), 2, "purpose"),
     (("--as", "Bo", "propose", "10"), 2, "--purpose"),
     (("--as", "Bo", "propose", "0", "--purpose", "x"), 2, "zero"),
     (("--as", "Bo", "propose", "-3", "--purpose", "x"), 2, "negative"),
     (("--as", "Bo", "propose", "1.234", "--purpose", "x"), 2, "decimals"),
-    (("--as", "Zed", "propose", "10", "--purpose", "x"), 1, "not a member"),
-    (("proposal", "9"), 1, "no proposal 9"),
+    (("--as", "Zed", "propose", "10", "--purpose", "x"), 2, "not a member"),
+    (("proposal", "9"), 2, "no proposal 9"),
 ]
 
 

@@ -544,7 +544,7 @@ def test_a_bad_row_in_the_middle_of_10000_leaves_the_store_unchanged(crew: Path,
     rows[5_000] = "Cy,12.505,2026-02-03,oops,B5000"
     refused(crew, "--as", "Ana", "import", str(statement(bank, rows)), code=2, says="line 5002: amount")
     rows[5_000] = "Zed,12.50,2026-02-03,oops,B5000"
-    refused(crew, "--as", "Ana", "import", str(statement(bank, rows)), code=1, says="line 5002: 'Zed' is not a member")
+    refused(crew, "--as", "Ana", "import", str(statement(bank, rows)), code=2, says="line 5002: 'Zed' is not a member")
     rows[5_000] = "Cy,12.50,2026-03-02,oops,B5000"
     refused(crew, "--as", "Ana", "import", str(statement(bank, rows)), code=2, says="line 5002: value date")
 

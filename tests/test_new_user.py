@@ -219,5 +219,5 @@ def test_a_decided_proposal_shows_when_it_was_decided_not_a_closing_day(crew: Pa
 
 
 def test_history_of_someone_who_was_never_a_member_is_refused(crew: Path) -> None:
-    refused(crew, "history", "--member", "Zed", code=1, says="'Zed' is not a member")
+    refused(crew, "history", "--member", "Zed", code=2, says="'Zed' is not a member")
     assert "Bo" in pot(crew, "history", "--member", "bo").out

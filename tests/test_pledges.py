@@ -228,8 +228,8 @@ def test_a_member_may_not_set_someone_else_s_pledge(crew: Path) -> None:
 
 
 def test_someone_outside_the_crew_may_not_pledge(crew: Path) -> None:
-    refused(crew, "--as", "Zed", "pledge", "Zed", "--monthly", "40", code=1, says="not a member")
-    refused(crew, "--as", "Ana", "pledge", "Zed", "--monthly", "40", code=1, says="not a member")
+    refused(crew, "--as", "Zed", "pledge", "Zed", "--monthly", "40", code=2, says="not a member")
+    refused(crew, "--as", "Ana", "pledge", "Zed", "--monthly", "40", code=2, says="not a member")
 
 
 def test_a_member_who_left_may_not_pledge(crew: Path) -> None:

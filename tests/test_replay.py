@@ -231,7 +231,7 @@ def test_rebuild_keeps_every_reflection(crew: Path) -> None:
 
 
 def test_cannot_reflect_on_an_event_that_does_not_exist(crew: Path) -> None:
-    refused(crew, "--as", "Bo", "reflect", "99", "--feeling", "curious", code=1, says="no event 99")
+    refused(crew, "--as", "Bo", "reflect", "99", "--feeling", "curious", code=2, says="no event 99")
     # Events are numbered from 1: 0 is not a number any event could have (bad input, not a refusal).
     refused(crew, "--as", "Bo", "reflect", "0", "--feeling", "curious", code=2, says="not in the range")
 
@@ -252,7 +252,7 @@ def test_a_note_is_at_most_500_characters(crew: Path) -> None:
 
 
 def test_only_current_members_reflect(crew: Path) -> None:
-    refused(crew, "--as", "Eve", "reflect", "2", "--feeling", "curious", code=1, says="not a member")
+    refused(crew, "--as", "Eve", "reflect", "2", "--feeling", "curious", code=2, says="not a member")
     assert pot(crew, "--as", "Dee", "member", "remove", "Dee").code == 0
     refused(crew, "--as", "Dee", "reflect", "2", "--feeling", "sad", code=1, says="left")
     refused(crew, "reflect", "2", "--feeling", "sad", code=2, says="--as")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import Refused
+from domain.errors import NotFound, Refused
 from domain.past import Contribution
 from domain.pot import Pot
 from domain.state import PotState
@@ -69,7 +69,7 @@ def test_a_pot_refuses_a_repeated_ref_and_an_unknown_or_reversed_contribution() 
     no = pot.contribute(actor="Ana", member="Ana", amount_minor=100, on=DAY, today=DAY, ref="r1")
     with pytest.raises(Refused, match="already recorded"):
         pot.contribute(actor="Ana", member="Ana", amount_minor=100, on=DAY, today=DAY, ref="r1")
-    with pytest.raises(Refused, match="not a contribution"):
+    with pytest.raises(NotFound, match="not a contribution"):
         pot.reverse(actor="Ana", contribution_no=no + 1, reason="x", today=DAY)
     pot.reverse(actor="Ana", contribution_no=no, reason="twice", today=DAY)
     assert no in pot.state.reversed_nos

@@ -494,8 +494,8 @@ def test_any_current_member_may_record_a_game(crew: Path) -> None:
 
 # --------------------------------------------------------------------------- bad input
 def test_a_game_naming_someone_who_is_not_a_member_is_refused(crew: Path) -> None:
-    refused(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Zed", code=1, says="'Zed' is not a member")
-    refused(crew, "--as", "Ana", "game", "money", "--asker", "Zed", "--offered", "Bo", code=1, says="not a member")
+    refused(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Zed", code=2, says="'Zed' is not a member")
+    refused(crew, "--as", "Ana", "game", "money", "--asker", "Zed", "--offered", "Bo", code=2, says="not a member")
 
 
 def test_a_game_naming_a_former_member_is_refused(crew: Path) -> None:
@@ -504,7 +504,7 @@ def test_a_game_naming_a_former_member_is_refused(crew: Path) -> None:
 
 
 def test_a_game_recorded_by_a_non_member_is_refused(crew: Path) -> None:
-    refused(crew, "--as", "Zed", "game", "listening", "--with", "Ana,Bo", code=1, says="not a member")
+    refused(crew, "--as", "Zed", "game", "listening", "--with", "Ana,Bo", code=2, says="not a member")
 
 
 def test_an_empty_list_of_names_is_refused(crew: Path) -> None:

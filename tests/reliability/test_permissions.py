@@ -83,5 +83,6 @@ def test_each_cell_of_the_permission_matrix(
         assert fingerprint(db) != before
         assert pot(db, "verify").code == 0
     else:
-        refused(db, "--as", who, *args, code=1, says=expected, today=TODAY)
+        # An outsider is someone named who is not a member: bad input, exit 2 (SPEC §1); a rule's refusal is 1.
+        refused(db, "--as", who, *args, code=2 if who == OUTSIDER else 1, says=expected, today=TODAY)
     count("permission cells asserted")

@@ -1,0 +1,176 @@
+"""What a member can do on the web, from the text a form or a JSON body holds to the ledger's typed API.
+
+Both the JSON API (`web.api`) and the pages (`web.pages`) call these, so a vote
+cast from a form and one posted by a script take exactly the same path. Each
+function parses its text with the same parsers the CLI uses (`domain.values`),
+acts as the signed-in member, dates the event the server's today, and returns
+the ledger's own result. The rules themselves are the domain's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.errors import BadInput
+from domain.pledges import month_of
+from domain.values import parse_amount, parse_date, parse_name, parse_percent, parse_text
+from ledger.accounts import Invitation
+from ledger.commands import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
+from web.app import Member, Web
+
+
+def _amount(member: Member, text: str | None, what: str = "amount") -> int:
+    if text is None or not str(text).strip():
+        raise BadInput(f"{what}: give an amount, e.g. 25.00")
+    try:
+        return parse_amount(str(text), member.pot.digits)
+    except BadInput as e:
+        raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
+
+
+def _optional_date(text: str | None, what: str) -> date | None:
+    return parse_date(text, what) if text is not None and text.strip() else None
+
+
+def _optional(text: str | None) -> str | None:
+    return text if text is not None and text.strip() else None
+
+
+def propose(
+    web: Web, member: Member, *, amount: str, purpose: str, recipient: str | None, closes: str | None
+) -> Proposed:
+    minor = _amount(member, amount)
+    why = parse_text(purpose, "purpose", required=True)
+    to = _optional(recipient)
+    to = parse_text(to, "recipient", max_len=200, one_line=True) if to is not None else None
+    with web.using() as ledger:
+        return ledger.propose(
+            member.slug,
+            actor=member.name,
+            amount_minor=minor,
+            purpose=why,
+            recipient=to,
+            closes=_optional_date(closes, "closes"),
+            today=web.today(),
+        )
+
+
+def vote(web: Web, member: Member, *, proposal_no: int, position: str, reason: str | None) -> Voted:
+    why = parse_text(reason or "", "reason")
+    with web.using() as ledger:
+        return ledger.vote(
+            member.slug, actor=member.name, proposal_no=proposal_no, position=position, reason=why, today=web.today()
+        )
+
+
+def close(web: Web, member: Member, proposal_no: int) -> ProposalNow:
+    with web.using() as ledger:
+        return ledger.close_proposal(member.slug, actor=member.name, proposal_no=proposal_no, today=web.today())
+
+
+def cancel(web: Web, member: Member, proposal_no: int) -> ProposalNow:
+    with web.using() as ledger:
+        return ledger.cancel_proposal(member.slug, actor=member.name, proposal_no=proposal_no, today=web.today())
+
+
+def pay(web: Web, member: Member, proposal_no: int) -> Paid:
+    with web.using() as ledger:
+        return ledger.pay(member.slug, actor=member.name, proposal_no=proposal_no, today=web.today())
+
+
+def contribute(
+    web: Web,
+    member: Member,
+    *,
+    who: str,
+    amount: str,
+    on: str | None,
+    note: str | None,
+    ref: str | None,
+    income: str | None,
+) -> Recorded:
+    name = parse_name(who)
+    minor = _amount(member, amount)
+    income_minor = _amount(member, income, "income") if _optional(income) is not None else None
+    text = parse_text(note or "", "note")
+    reference = _optional(ref)
+    reference = parse_text(reference, "ref", max_len=200, required=True, one_line=True) if reference else None
+    today = web.today()
+    with web.using() as ledger:
+        return ledger.contribute(
+            member.slug,
+            actor=member.name,
+            member=name,
+            amount_minor=minor,
+            on=_optional_date(on, "on") or today,
+            today=today,
+            note=text,
+            ref=reference,
+            income_minor=income_minor,
+        )
+
+
+def reverse(web: Web, member: Member, *, contribution_no: int, reason: str) -> Recorded:
+    why = parse_text(reason, "reason", required=True)
+    with web.using() as ledger:
+        return ledger.reverse(
+            member.slug, actor=member.name, contribution_no=contribution_no, reason=why, today=web.today()
+        )
+
+
+def reflect(web: Web, member: Member, *, event_no: int, feeling: str, note: str | None) -> Recorded:
+    with web.using() as ledger:
+        return ledger.reflect(
+            member.slug, actor=member.name, event_no=event_no, feeling=feeling, note=note or "", today=web.today()
+        )
+
+
+def set_pledge(
+    web: Web, member: Member, *, who: str, percent: str | None, monthly: str | None, from_month: str | None
+) -> Recorded:
+    name = parse_name(who)
+    percent, monthly = _optional(percent), _optional(monthly)
+    if (percent is None) == (monthly is None):
+        raise BadInput("give exactly one of percent and monthly")
+    share = parse_percent(percent) if percent is not None else None
+    minor = _amount(member, monthly, "monthly") if monthly is not None else None
+    today = web.today()
+    month = (_optional(from_month) or month_of(today)).strip()
+    with web.using() as ledger:
+        return ledger.set_pledge(
+            member.slug,
+            actor=member.name,
+            member=name,
+            percent=share,
+            monthly_minor=minor,
+            from_month=month,
+            today=today,
+        )
+
+
+def add_member(web: Web, member: Member, *, name: str, treasurer: bool) -> Recorded:
+    with web.using() as ledger:
+        return ledger.add_member(member.slug, actor=member.name, name=name, treasurer=treasurer, today=web.today())
+
+
+def invite(web: Web, member: Member, *, name: str, days: int) -> tuple[Invitation, str]:
+    """An invite for a member, and the link to send them."""
+    with web.using() as ledger:
+        made = ledger.invite(member.slug, actor=member.name, name=parse_name(name), days=days)
+    return made, invite_url(web.public_url, member.slug, made.invite.token)
+
+
+def invite_url(public_url: str, slug: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/p/{slug}/invite/{token}"
+
+
+def remove_member(web: Web, member: Member, *, name: str) -> Removed:
+    with web.using() as ledger:
+        return ledger.remove_member(member.slug, actor=member.name, name=parse_name(name), today=web.today())
+
+
+def change_role(web: Web, member: Member, *, name: str, treasurer: bool) -> Recorded:
+    with web.using() as ledger:
+        return ledger.change_role(
+            member.slug, actor=member.name, name=parse_name(name), treasurer=treasurer, today=web.today()
+        )
