@@ -55,7 +55,16 @@ class PotEvent(BaseModel, CanMutateAggregate[UUID]):
     def apply(self, aggregate: Any) -> None:
         # Every state change lives in Pot.evolve, so a reader finds the fold in one place.
         pot: Pot = aggregate
-        pot.evolve(self)
+        try:
+            pot.evolve(self)
+        except (KeyError, IndexError) as e:
+            # Only a stored history no command could have made gets here (a proposal paid twice, say):
+            # a refusal pointing at `verify`, which names the unlawful event, rather than a traceback.
+            from domain.errors import Tampered
+
+            raise Tampered(
+                f"event {self.no} cannot follow the history before it ({type(e).__name__}: {e}): run `pot verify`"
+            ) from None
 
     @property
     def no(self) -> int:
