@@ -221,7 +221,7 @@ def test_verify_names_exactly_the_one_unlawful_event_in_a_lawful_history(
 
     act(before)
     forge(crew, kind)
-    if crew.pending_events[-1].no > crew.version:
+    if crew.pending_events[-1].originator_version > crew.version:
         bad = crew.version + 1  # stored unfolded: nothing lawful can follow it in memory
     else:
         bad = crew.version
