@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 
 from domain.errors import BadInput, Refused
+from ledger.accounts import metadata as accounts_metadata
 from ledger.engines import append_only_postgres, append_only_tables, create_view_tables, missing_append_only
 from ledger.store import Store, postgres_setup
 from projections.tables import metadata
@@ -41,6 +42,8 @@ APPEND_ONLY_FUNCTION = "pot_append_only"
 # inserts and updates rows and moves its position (SELECT … FOR UPDATE needs UPDATE), and
 # `pot rebuild` empties them with DELETE. TRUNCATE is not needed, so not granted.
 VIEW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+# Tables beside the views whose rows are numbered by a sequence the writer must be able to use.
+SERIAL_COLUMNS = (("web_failed_sign_ins", "id"),)
 
 
 def _ask_admin(problem: str) -> Refused:
@@ -174,12 +177,14 @@ def set_up_roles(store: Store, *, owner: str, writer: str, password: str | None)
         _check_admin(conn, writer)
     ledger = Ledger(store)  # As the administrator: creates whatever the store lacks.
     try:
+        ledger.accounts  # noqa: B018  (the web app's sign-in tables, made now so the owner owns them)
         recorder: Any = ledger.app.recorder
         events, snapshots = append_only_tables(ledger.app)
         names = _PotObjects(
             schema=recorder.datastore.schema,
             tables=[events, snapshots],
-            views=[t.name for t in metadata.sorted_tables],
+            # The sign-in tables (ledger.accounts) are not views, but the writer uses them alike.
+            views=[t.name for t in (*metadata.sorted_tables, *accounts_metadata.sorted_tables)],
             types=[recorder.stored_event_type_name],
             functions=[recorder.pg_function_name_insert_events, APPEND_ONLY_FUNCTION, LOCK_FUNCTION],
         )
@@ -325,6 +330,12 @@ def _grant_writer(conn: Connection, names: _PotObjects, writer: str) -> None:
     for view in names.views:
         conn.exec_driver_sql(f"REVOKE ALL ON TABLE {schema}.{_q(view)} FROM {w}, PUBLIC")
         conn.exec_driver_sql(f"GRANT {VIEW_PRIVILEGES} ON TABLE {schema}.{_q(view)} TO {w}")
+    for table, column in SERIAL_COLUMNS:
+        counter = conn.execute(
+            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f"{names.schema}.{table}", "c": column}
+        ).scalar()
+        if counter is not None:
+            conn.exec_driver_sql(f"GRANT USAGE ON SEQUENCE {counter} TO {w}")
     lock = f"{schema}.{_q(LOCK_FUNCTION)}()"
     conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {lock} FROM PUBLIC")
     conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {lock} TO {w}")

@@ -241,3 +241,28 @@ def test_bad_role_names_are_refused(roles: Roles, args: tuple[str, ...], says: s
 def test_db_setup_is_for_postgresql_only(tmp_path: Path) -> None:
     refused(tmp_path / "crew.sqlite", "db", "setup", "--writer", "w", "--no-password", code=2, says="PostgreSQL")
     assert not (tmp_path / "crew.sqlite").exists()
+
+
+def test_the_writer_signs_members_in_to_the_web_app_and_cannot_alter_the_sign_in_tables(
+    roles: Roles, tmp_path: Path
+) -> None:
+    """`pot serve` runs as the writer: invites, passphrases and sessions work; the tables stay the owner's."""
+    from ledger.app import Ledger
+    from ledger.store import resolve
+
+    setup(roles)
+    crew_as_writer(roles.as_writer, tmp_path)
+    link = pot(roles.as_writer, "--as", "Ana", "invite", "Bo").out.strip().splitlines()[-1]
+    ledger = Ledger(resolve(roles.as_writer))
+    try:
+        slug = ledger.resolve_pot(None).slug
+        signed = ledger.accept_invite(slug, token=link.rsplit("/", 1)[-1], passphrase="a long enough phrase")
+        assert (signed.name, signed.role) == ("Bo", "member")
+        for _ in range(2):  # a failed sign-in is a row numbered by a sequence the writer must use
+            with pytest.raises(Exception, match="do not match"):
+                ledger.sign_in(slug, name="Bo", passphrase="wrong wrong wrong")
+        assert ledger.sign_in(slug, name="bo", passphrase="a long enough phrase").name == "Bo"
+    finally:
+        ledger.close()
+    assert try_as(roles.as_writer, "ALTER TABLE web_sessions ADD COLUMN x int") is not None
+    assert try_as(roles.as_writer, "DROP TABLE web_credentials") is not None
