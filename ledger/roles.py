@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 
 from domain.errors import BadInput, Refused
-from ledger.accounts import metadata as accounts_metadata
 from ledger.engines import append_only_postgres, append_only_tables, create_view_tables, missing_append_only
 from ledger.store import Store, postgres_setup
 from projections.tables import metadata
@@ -171,6 +170,7 @@ def set_up_roles(store: Store, *, owner: str, writer: str, password: str | None)
     parse_role(writer, "--writer")
     if owner == writer:
         raise BadInput("--owner and --writer must be two different roles")
+    from ledger.accounts import metadata as accounts_metadata
     from ledger.app import Ledger
 
     with _admin(store) as conn:
