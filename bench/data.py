@@ -56,7 +56,7 @@ def write_csv(path: Path, n: int) -> None:
             writer.writerow([row.member, f"{row.amount_minor // 100}.{row.amount_minor % 100:02d}", row.on, row.ref])
 
 
-def crew_pot(db: Path) -> None:
+def crew_pot(db: Path | str) -> None:
     """A store holding one pot with the crew and nothing else (seven events)."""
     from ledger.app import Ledger
     from ledger.store import resolve
@@ -78,7 +78,7 @@ def crew_pot(db: Path) -> None:
         ledger.close()
 
 
-def full_pot(db: Path, n: int, seed: int = SEED) -> int:
+def full_pot(db: Path | str, n: int, seed: int = SEED) -> int:
     """Grow the crew pot in `db` to about `n` events, saved in large batches; return the count.
 
     The views are left to catch up on first use, as after a big import.
