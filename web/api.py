@@ -28,6 +28,7 @@ from starlette.datastructures import QueryParams
 
 from domain.chain import parse_digest
 from domain.errors import BadInput, NotFound
+from domain.events import STATUSES
 from domain.values import parse_date, parse_name
 from web import actions
 from web.app import Member, Web, csrf_checked, signed_in, web_of
@@ -213,6 +214,8 @@ def members(member: Signed, web: WebApp, request: Request) -> list[Json]:
 @router.get("/proposals")
 def proposals(member: Signed, web: WebApp, request: Request) -> list[Json]:
     status = _query(request, "status").get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadInput(f"status {status!r} is not one of {', '.join(STATUSES)}")
     with web.using() as ledger:
         return [row.model_dump(mode="json") for row in ledger.proposals(member.pot, status=status)]
 
