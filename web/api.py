@@ -111,7 +111,8 @@ def _problems(model: type[Body], errors: list[ErrorDetails]) -> str:
         where = ".".join(str(p) for p in error["loc"])
         match error["type"]:
             case "json_invalid":
-                said.append("the body is not valid JSON: send a JSON object")
+                why = str(error.get("ctx", {}).get("error", "")).strip()
+                said.append(f"the body is not valid JSON{f' ({why})' if why else ''}: send a JSON object")
             case "model_type" | "model_attributes_type" | "dict_type":
                 said.append(f"the body must be a JSON object: {takes}")
             case "extra_forbidden":
@@ -336,7 +337,8 @@ def add_member(member: Acting, web: WebApp, body: Annotated[NewMember, Depends(j
     return {"no": done.no}
 
 
-@router.post("/members/{name}/invite", status_code=201)
+# `path`: a member's name may hold a slash (names are free text), which a plain parameter would not match.
+@router.post("/members/{name:path}/invite", status_code=201)
 def invite(name: str, member: Acting, web: WebApp, body: Annotated[NewInvite, Depends(json_body(NewInvite))]) -> Json:
     made, url = actions.invite(web, member, name=name, days=body.days)
     return {"url": url, "expires": made.invite.expires_at.isoformat(timespec="seconds")}
