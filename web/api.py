@@ -73,25 +73,32 @@ def _number(text: str, what: str, member: Member) -> int:
 class Body(BaseModel):
     """A request body: a JSON object with exactly the fields its route defines, each of the type it says."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 B = TypeVar("B", bound=Body)
 
 # The form types `csrf_checked` reads the token from: once read there, the body cannot be read again as JSON.
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The longest body any route needs is a few texts of at most 500 characters: far more is an attack, not a request.
+MAX_BODY = 64 * 1024
 
 
 def json_body(model: type[B]) -> Callable[[Request, Member], Awaitable[B]]:
     """A dependency reading `model` from the JSON body, after the member and the CSRF token are checked."""
 
-    async def parse(request: Request, member: Acting) -> B:
+    # `_checked`: the member is signed in and the CSRF token matched before the body is even read.
+    async def parse(request: Request, _checked: Acting) -> B:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media in _FORMS:
             raise BadInput("the API takes a JSON object (Content-Type: application/json), not a form")
-        raw = await request.body()
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise BadInput(f"the body is longer than {MAX_BODY:,} bytes: no request needs that much")
         if not raw.strip():
-            raw = b"{}"  # `close`, `cancel` and `pay` need nothing: an empty body is the empty object.
+            raw = bytearray(b"{}")  # `close`, `cancel` and `pay` need nothing: an empty body is the empty object.
         elif media and media != "application/json" and not media.endswith("+json"):
             raise BadInput(f"the API takes a JSON object (Content-Type: application/json), not {media}")
         try:

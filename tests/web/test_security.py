@@ -261,6 +261,7 @@ def broken_bodies() -> list[tuple[str, bytes]]:
         ("an amount of 5,000 digits", b'{"amount": "1' + b"0" * 5000 + b'", "purpose": "x"}'),
         ("a NUL in the purpose", b'{"amount": "1", "purpose": "a\\u0000b"}'),
         ("a number", b"12"),
+        ("100 KB", b'{"amount": "1", "purpose": "' + b"x" * 100_000 + b'"}'),
         ("null", b"null"),
     ]
 
