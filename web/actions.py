@@ -13,7 +13,7 @@ from datetime import date
 
 from domain.errors import BadInput
 from domain.pledges import month_of
-from domain.values import parse_amount, parse_date, parse_name, parse_percent, parse_text
+from domain.values import MAX_MAJOR_UNITS, parse_amount, parse_date, parse_name, parse_percent, parse_text
 from ledger.accounts import Invitation
 from ledger.commands import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
 from web.app import Member, Web
@@ -26,6 +26,12 @@ def _amount(member: Member, text: str | None, what: str = "amount") -> int:
         return parse_amount(str(text), member.pot.digits)
     except BadInput as e:
         raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
+    except ValueError:
+        # Thousands of digits pass parse_amount's pattern, then exceed Python's limit on int() of a
+        # string before its ceiling is checked: far above that ceiling, so refused as above it.
+        raise BadInput(
+            f"{what} has {len(str(text).strip())} characters: above the limit of {MAX_MAJOR_UNITS:,}"
+        ) from None
 
 
 def _optional_date(text: str | None, what: str) -> date | None:
