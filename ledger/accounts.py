@@ -191,7 +191,8 @@ class Accounts:
         if row is None:
             raise SignInRefused("this invite link is not valid: it was used, replaced by a newer one, or mistyped", 404)
         if _aware(row.expires_at) <= _now():
-            raise SignInRefused("this invite link has expired: ask a treasurer for a new one", 410)
+            # 404 as for a used or void link (SPEC §6 lists no other status for it); the words say which.
+            raise SignInRefused("this invite link has expired: ask a treasurer for a new one", 404)
         return str(row.member)
 
     def accept_invite(self, slug: str, token: str, passphrase: str) -> WebSession:

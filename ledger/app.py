@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -397,7 +397,10 @@ class Ledger(Commands, Reads, LedgerBase):
         session = self.accounts.session(slug, token)
         if session is None:
             return None
-        with self.read() as conn:
+        # A member may still sign in to see `verify` name what is wrong; the views stop where it is.
+        with suppress(Tampered):
+            self.catch_up()
+        with self.reader.begin() as conn:
             row = current_member_row(conn, slug, session.member)
         if row is None:
             self.accounts.end_sessions(slug, session.member)

@@ -23,13 +23,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import OperationalError as StoreBusy
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError as SQLBusy
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import BadInput, NotAuthorized, NotFound, PotError, Refused
+from domain.errors import BadInput, NotAuthorized, NotFound, PotError, Refused, UnknownPot
 from ledger.accounts import SignedIn, SignInRefused
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -78,6 +80,8 @@ def status_of(error: Exception) -> int:
             return 422
         case Refused():
             return 409
+        case StoreBusy() | SQLBusy():
+            return 503
         case _:
             return 500
 
@@ -107,10 +111,15 @@ class Web:
 
     def pot(self, slug: str) -> PotInfo:
         """The pot at /p/{slug}/, by its slug only (404 otherwise)."""
-        with self.using() as ledger:
-            if not ledger.exists(slug):
-                raise NotFound(f"there is no pot {slug!r} here")
-            return ledger.resolve_pot(slug)
+        try:
+            with self.using() as ledger:
+                # Even on a store whose log no longer folds, so the verify page can say where.
+                info = ledger.resolve_pot(slug, even_if_views_fail=True)
+        except UnknownPot:
+            info = None  # The CLI's message lists the store's pots: not for someone who is not signed in.
+        if info is None or info.slug != slug:  # `--pot` also takes a display name; a URL names a pot by its slug only
+            raise NotFound(f"there is no pot {slug!r} here")
+        return info
 
 
 def web_of(request: Request) -> Web:
@@ -267,8 +276,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         # Never a stack trace in a browser; the server's log has it (uvicorn logs the exception).
         return _error_response(request, Exception("something went wrong on the server; nothing was stored"), 500)
 
+    async def busy(request: Request, error: Exception) -> Response:
+        from cli import store_problem
+
+        return _error_response(request, Exception(store_problem(error)), 503)
+
     for kind in (PotError, SignInRefused, NotSignedIn, CsrfRefused):
         app.add_exception_handler(kind, known)
+    app.add_exception_handler(StoreBusy, busy)
+    app.add_exception_handler(SQLBusy, busy)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -118,9 +118,9 @@ def test_an_expired_invite_is_refused(server: Server) -> None:
     form = client.get(link)
     assert form.status_code == 200
     expire_invites(server)
-    assert client.get(link).status_code == 410
+    assert client.get(link).status_code == 404
     answer = client.post(link, data={"passphrase": PASSPHRASE, "csrf_token": form_csrf(form.text)})
-    assert answer.status_code == 410, answer.text
+    assert answer.status_code == 404, answer.text
     assert "expired" in answer.text
     assert "pot_session" not in answer.headers.get("set-cookie", "")
     assert client.get(f"/p/{server.slug}/api/session").status_code == 401
@@ -290,3 +290,27 @@ def test_a_forged_session_cookie_signs_nobody_in(sqlite_server: Server) -> None:
         client = SignedClient(httpx.Client(base_url=server.url, cookies={"pot_session": forged}), server.slug, "", "")
         refuses(client.get("session"), 401, "sign in")
     assert ok(bo.get("session"))["member"] == "Bo"
+
+
+def test_verify_on_a_store_someone_edited_answers_not_ok_and_names_the_event(sqlite_server: Server) -> None:
+    """A member can still sign in and read `verify` when an event behind the server's back was changed."""
+    from tests.reliability.rawstore import set_state, states
+
+    bo = sqlite_server.sign_in("Bo")
+    stored = states(sqlite_server.db)
+    no = max(stored) - 1  # Dee joining, made a treasurer's joining, with the chain left as it was
+    edited = stored[no].replace(b'"role":"member"', b'"role":"treasurer"')
+    assert edited != stored[no]
+    set_state(sqlite_server.db, no, edited)
+    report = bo.get("verify")
+    assert report.status_code == 200, report.text
+    assert (report.json()["ok"], report.json()["first_bad"]) == (False, no)
+    refused = bo.post("proposals", {"amount": "1", "purpose": "x"})
+    assert refused.status_code == 409, refused.text
+    assert "verify" in refused.json()["error"]
+
+
+def test_an_unknown_pot_is_404_and_does_not_list_the_pots_the_store_holds(sqlite_server: Server) -> None:
+    answer = sqlite_server.client().get("/p/no-such-pot/login")
+    assert answer.status_code == 404
+    assert sqlite_server.slug not in answer.text
