@@ -24,7 +24,7 @@ from domain.events import (
 
 def describe(item: dict[str, Any]) -> str:
     """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned."""
-    signed = f" [signed, key {item['signature']['key_id']}]" if item.get("signature") else ""
+    signed = f" (signed with key {item['signature']['key_id']})" if item.get("signature") else ""
     return " ".join(_sentence(item).split()) + signed
 
 
