@@ -6,7 +6,8 @@ again. So an import checks each event before folding it, with the very guards
 the commands call (domain.rules): its people are members at that point, its
 actor may do what it records, its money keeps the money rules, what it refers to
 (a contribution, a proposal, an earlier event) exists and is in the state it
-needs, and it holds exactly what the command would have stored. A history that
+needs, and it holds exactly what the command would have stored; a signed event's
+signature is checked as its command checks it (SPEC §7, `check_signature`). A history that
 fails is one no crew could have recorded, and storing it would leave views that
 cannot be built (two members with one name) or figures no rule allows.
 
@@ -136,9 +137,11 @@ def check_signature(pot: Pot, event: PotEvent, seen: Seen | None = None) -> None
     given = getattr(event, "signature", None)
     if given is None and not isinstance(event, VoteCast):
         return
-    seen_no: int | None = None
-    if given is not None:
-        seen_no = pot.version if given.seen == pot.state.head else seen(given.seen) if seen is not None else None
+    if given is None:
+        # Only the rule `signed_votes` can refuse it: no fields or digests to look at.
+        rules.signature(pot, kind=event.TYPE, actor=event.actor, fields={}, given=None, seen_no=None)
+        return
+    seen_no = pot.version if given.seen == pot.state.head else seen(given.seen) if seen is not None else None
     fields = {**payload(event), "on": event.on}
     rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=fields, given=given, seen_no=seen_no)
 

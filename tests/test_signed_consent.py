@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from domain import signing
 from domain.errors import BadInput, NotFound, PotError
 from domain.events import SIGNABLE_EVENTS, PotEvent, VoteCast
-from domain.lawful import check_signature, follow
+from domain.lawful import check_follows, check_signature, follow
 from domain.pot import Pot
 from domain.signing import BadSignature, Signature, Signer, signed_fields
 from ledger.app import Ledger
@@ -528,3 +528,89 @@ def test_signing_then_verifying_accepts_and_any_one_change_is_detected(
         tampered = event.model_copy(update={target: changed(getattr(event, target), at)})
     with pytest.raises(PotError):
         check_signature(before, tampered, seen.get)
+
+
+# --------------------------------------------------------------------------- each rule once
+SIGNATURE_REFUSALS = (
+    "unsigned, where votes must be signed",
+    "signed with another member's key",
+    "position changed after signing",
+    "signed with a key revoked before",
+    "an unknown key",
+    "a signature of the wrong length",
+)
+
+
+@pytest.mark.parametrize("kind", SIGNATURE_REFUSALS)
+def test_a_bad_signature_is_refused_alike_by_the_command_and_by_the_imports_checks(kind: str) -> None:
+    """The command's refusal and the import's (domain.lawful.check_follows) are one rule, in the same words."""
+    crew, signers = keyed_crew()
+    crew.collect_events()
+    signature: Signature | None = vote_signature(crew, signers["Cy"], "Cy")
+    position = "agree"
+    match kind:
+        case "unsigned, where votes must be signed":
+            signature = None
+        case "signed with another member's key":
+            signature = vote_signature(crew, signers["Bo"], "Cy")
+        case "position changed after signing":
+            position = "block"
+        case "signed with a key revoked before":
+            crew.revoke_key(actor="Cy", key_id=signers["Cy"].key_id, today=DAY)
+            crew.collect_events()
+            signature = vote_signature(crew, signers["Cy"], "Cy")
+        case "an unknown key":
+            signature = vote_signature(crew, signer(private(7)), "Cy")
+        case "a signature of the wrong length":
+            assert signature is not None
+            signature = signature.model_copy(update={"sig": signature.sig[:-4]})
+    with pytest.raises(PotError) as by_command:
+        crew.vote(actor="Cy", proposal_no=1, position=position, reason="", today=DAY, signature=signature)
+    assert crew.pending_events == []
+    event = VoteCast(
+        originator_id=crew.id,
+        originator_version=crew.version + 1,
+        timestamp=VoteCast.create_timestamp(),
+        actor="Cy",
+        on=DAY,
+        prev=crew.state.head,
+        proposal_no=1,
+        member="Cy",
+        position=position,
+        reason="",
+        signature=signature,
+    )
+    with pytest.raises(PotError) as by_import:
+        check_follows(crew, event)
+    assert (type(by_import.value), str(by_import.value)) == (type(by_command.value), str(by_command.value))
+
+
+def test_a_signature_against_an_older_head_is_found_in_either_store(store_url: str) -> None:
+    """The ledger finds `seen` among the pot's digests on SQLite and PostgreSQL alike; one from nowhere is refused."""
+    assert pot(store_url, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01").code == 0
+    assert pot(store_url, "--as", "Ana", "member", "add", "Bo", today="2026-01-01").code == 0
+    assert pot(store_url, "--as", "Bo", "propose", "1", "--purpose", "ink").code == 0
+    ledger = Ledger(resolve(store_url))
+    try:
+        bo = private(1)
+        ledger.add_key("crew", "Bo", public_key_text(bo), proof(bo, "crew", "Bo"), TODAY)
+        older = pot(store_url, "history", "--json").json()[1]["digest"]
+        before = fingerprint(store_url)
+        with pytest.raises(BadSignature, match="not in pot 'crew'"):
+            ledger.vote(
+                "crew",
+                actor="Bo",
+                proposal_no=1,
+                position="agree",
+                reason="",
+                today=TODAY,
+                signature=bo_signs_vote(hashlib.sha256(older.encode()).hexdigest()),
+            )
+        assert fingerprint(store_url) == before
+        ledger.vote(
+            "crew", actor="Bo", proposal_no=1, position="agree", reason="", today=TODAY, signature=bo_signs_vote(older)
+        )
+    finally:
+        ledger.close()
+    report = pot(store_url, "verify", "--json").json()
+    assert (report["ok"], report["signed"], report["bad_signatures"]) == (True, 1, [])
