@@ -158,3 +158,9 @@ def registered_keys(ledger: Ledger, slug: str, member: str | None = None) -> lis
         if member is None or name_key(key.member) == name_key(member)
     ]
     return sorted(found, key=lambda k: k.added)
+
+
+def chain_head(ledger: Ledger, slug: str) -> tuple[int, str]:
+    """The pot's newest event number and its full digest: what a client signs against as `seen` (SPEC §7)."""
+    pot = ledger.load(slug)
+    return pot.version, pot.state.head

@@ -312,3 +312,16 @@ def test_history_names_key_events_and_who_signed(signing_crew: Path) -> None:
     text = pot(signing_crew, "history").out
     assert f"Bo registered signing key {key_id}" in text
     assert f"(signed with key {key_id})" in text
+
+
+def test_the_chain_head_a_client_signs_against_is_the_newest_events_full_digest(signing_crew: Path) -> None:
+    from ledger.keys import chain_head
+
+    ledger = Ledger(resolve(str(signing_crew)))
+    try:
+        no, digest = chain_head(ledger, "crew")
+    finally:
+        ledger.close()
+    newest = pot(signing_crew, "history", "--json").json()[-1]
+    assert (no, digest) == (newest["no"], newest["digest"])
+    assert len(digest) == 64
