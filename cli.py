@@ -77,7 +77,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     ("The game", "game", (("game", "game"), ("trust", "trust"))),
-    ("Signing (SPEC §7)", "keys", (("key", "key"),)),
+    ("Signing", "keys", (("key", "key"),)),
     ("The web app", "serving", (("serve", "serve"), ("invite", "invite"))),
     (
         "The store",
