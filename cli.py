@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -76,6 +77,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     ("The game", "game", (("game", "game"), ("trust", "trust"))),
+    ("Signing", "keys", (("key", "key"),)),
     ("The web app", "serving", (("serve", "serve"), ("invite", "invite"))),
     (
         "The store",
@@ -178,6 +180,9 @@ class Session:
         self._info: PotInfo | None = None
         # Only commands that make pots (init, demo, import) may create a new store file.
         self.may_create = False
+        # SPEC §7: sign with this key file, or not at all (otherwise with the actor's key here, if any).
+        self.key_file: str | None = None
+        self.no_sign = False
 
     @property
     def ledger(self) -> Ledger:
@@ -187,6 +192,9 @@ class Session:
 
             self._ledger = Ledger(resolve(self.db, create=self.may_create))
             click.get_current_context().call_on_close(self._ledger.close)
+            from ledger.keys import LocalKeys
+
+            self._ledger.keyring = LocalKeys(_key_path(self.key_file), self.no_sign)
         return self._ledger
 
     @property
@@ -283,7 +291,14 @@ GLOBAL_AFTER = (
     ("--pot", "pot_slug", str),
     ("--as", "actor_name", str),
     ("--today", "today", lambda text: checked_today(parse_date(text, "--today"))),
+    ("--key", "key_file", str),
 )
+# Flags among them: (flag, Session attribute).
+GLOBAL_FLAGS_AFTER = (("--no-sign", "no_sign"),)
+
+
+def _key_path(text: str | None) -> Path | None:
+    return None if text is None else Path(text).expanduser()
 
 
 def with_global_options(command: click.Command) -> click.Command:
@@ -298,7 +313,23 @@ def with_global_options(command: click.Command) -> click.Command:
             command.params.append(
                 click.Option([flag], expose_value=False, hidden=True, callback=_set(attribute, parse))
             )
+    for flag, attribute in GLOBAL_FLAGS_AFTER:
+        if flag not in have:
+            command.params.append(
+                click.Option(
+                    [flag], is_flag=True, default=None, expose_value=False, hidden=True, callback=_set_flag(attribute)
+                )
+            )
     return command
+
+
+def _set_flag(attribute: str) -> Callable[[click.Context, click.Parameter, bool | None], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+        session = ctx.find_object(Session)
+        if value and session is not None:
+            setattr(session, attribute, True)
+
+    return callback
 
 
 def as_of_option(f: F) -> F:
@@ -352,9 +383,19 @@ AMOUNT_ARGS = {"ignore_unknown_options": True}
 @click.option("--pot", "pot", envvar="POT_NAME", metavar="SLUG", help="Which pot, by slug or name (env POT_NAME).")
 @click.option("--as", "actor", envvar="POT_AS", metavar="NAME", help="Act as this member (env POT_AS).")
 @click.option("--today", metavar="DATE", callback=parse_option_date, help="Take this date as today (YYYY-MM-DD).")
+@click.option("--key", "key_file", metavar="FILE", help="Sign with this key file (SPEC §7).")
+@click.option("--no-sign", is_flag=True, help="Do not sign, even with a key on this machine.")
 @click.version_option(package_name="commonpot", prog_name="pot")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, pot: str | None, actor: str | None, today: date | None) -> None:
+def main(
+    ctx: click.Context,
+    db: str | None,
+    pot: str | None,
+    actor: str | None,
+    today: date | None,
+    key_file: str | None = None,
+    no_sign: bool = False,
+) -> None:
     """commonpot: a crew's shared money pot, decided by consent, audited by all.
 
     \b
@@ -364,6 +405,7 @@ def main(ctx: click.Context, db: str | None, pot: str | None, actor: str | None,
       pot --db crew.sqlite balance
     """
     ctx.obj = Session(db, pot, actor, checked_today(today) if today else date.today())
+    ctx.obj.key_file, ctx.obj.no_sign = key_file, no_sign
 
 
 if __name__ == "__main__":  # pragma: no cover

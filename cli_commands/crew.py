@@ -21,9 +21,12 @@ from domain.values import parse_currency, parse_name, parse_quorum, parse_slug, 
 @click.option("--slug", help="Short id for --pot (default: from the name).")
 @click.option("--quorum", default="0.5", show_default=True, help="Fraction of eligible voters who must vote.")
 @click.option("--voting-days", default=7, show_default=True, type=int, help="Days a proposal stays open.")
+@click.option("--signed-votes", is_flag=True, help="Take signed votes only, and count only those (SPEC §7).")
 @as_option
 @pass_session
-def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, voting_days: int) -> None:
+def init(
+    s: Session, name: str, currency: str, slug: str | None, quorum: str, voting_days: int, signed_votes: bool = False
+) -> None:
     """Open a pot; the --as member is its first treasurer.
 
     Example: pot init "Maastricht crew" --currency EUR --as Ana
@@ -41,6 +44,7 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
         voting_days=voting_days,
         treasurer=treasurer,
         today=s.today,
+        signed_votes=signed_votes,
     )
     click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
 

@@ -23,6 +23,7 @@ from domain.errors import BadInput
 
 if TYPE_CHECKING:
     from ledger.statement_csv import Progress
+    from projections.models import VerifyReport
 
 
 @click.command()
@@ -71,11 +72,17 @@ def verify(s: Session, digest: str | None, as_json: bool, file: Path | None = No
     if as_json:
         emit_json(report.contract())
     elif report.ok:
-        click.echo(f"ok: {report.events} events, head digest {report.head}")
+        click.echo(f"ok: {report.events} events, head digest {report.head}; {signature_counts(report)}")
         if digest:
             click.echo(f"the history up to digest {digest} is unchanged")
     if not report.ok:
         fail(f"verify failed: {report.problem}", 1)
+
+
+def signature_counts(report: VerifyReport) -> str:
+    """SPEC §7's counts in words: "41 signed, 3 unsigned, no bad signature"."""
+    bad = len(report.bad_signatures)
+    return f"{report.signed} signed, {report.unsigned} unsigned, {bad or 'no'} bad signature{'s' if bad > 1 else ''}"
 
 
 @click.command()

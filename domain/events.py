@@ -21,6 +21,7 @@ from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from pydantic import BaseModel, ConfigDict
 
 from domain import chain
+from domain.signing import Signature
 
 if TYPE_CHECKING:
     from domain.pot import Pot
@@ -80,6 +81,8 @@ class PotOpened(PotEvent, CanInitAggregate[UUID]):
     digits: int
     quorum: str
     voting_days: int
+    # SPEC §7 rule `signed_votes`: only signed votes are taken, and counted. False in pots opened before it.
+    signed_votes: bool = False
 
 
 class MemberJoined(PotEvent):
@@ -106,6 +109,8 @@ class ContributionRecorded(PotEvent):
     note: str = ""
     ref: str | None = None
     income_minor: int | None = None
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
 
 
 class ContributionReversed(PotEvent):
@@ -114,6 +119,8 @@ class ContributionReversed(PotEvent):
     member: str
     amount_minor: int
     reason: str
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
 
 
 class WithdrawalProposed(PotEvent):
@@ -124,6 +131,8 @@ class WithdrawalProposed(PotEvent):
     recipient: str
     closes: date
     eligible: tuple[str, ...]
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
 
 
 class VoteCast(PotEvent):
@@ -132,6 +141,8 @@ class VoteCast(PotEvent):
     member: str
     position: Position
     reason: str = ""
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
 
 
 class ProposalDecided(PotEvent):
@@ -157,6 +168,8 @@ class WithdrawalPaid(PotEvent):
     proposal_no: int
     amount_minor: int
     recipient: str
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
 
 
 class PledgeSet(PotEvent):
@@ -202,6 +215,26 @@ class ReflectionNoted(PotEvent):
     member: str
     feeling: str
     note: str = ""
+    # The actor's signature (SPEC §7), None when unsigned.
+    signature: Signature | None = None
+
+
+class MemberKeyAdded(PotEvent):
+    """A signing key registered by its member for themself (SPEC §7); `proof` is the key's signature over it."""
+
+    TYPE: ClassVar[str] = "member_key_added"
+    member: str
+    key_id: str
+    public_key: str
+    proof: str
+
+
+class MemberKeyRevoked(PotEvent):
+    """A member's key ended by that member: from this event on, its signatures no longer count."""
+
+    TYPE: ClassVar[str] = "member_key_revoked"
+    member: str
+    key_id: str
 
 
 EVENT_TYPES: dict[str, type[PotEvent]] = {
@@ -221,12 +254,23 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
         PledgeSet,
         GamePlayed,
         ReflectionNoted,
+        MemberKeyAdded,
+        MemberKeyRevoked,
     )
 }
 
 # The events that move money into or out of the pot: a view of money sums exactly these.
 CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)
 MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid)
+# The events that may carry a `signature` (SPEC §7): by their member, or by the treasurer recording them.
+SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = (
+    VoteCast,
+    WithdrawalProposed,
+    ReflectionNoted,
+    ContributionRecorded,
+    ContributionReversed,
+    WithdrawalPaid,
+)
 
 
 def types_of(classes: Iterable[type[PotEvent]]) -> tuple[str, ...]:
@@ -238,9 +282,19 @@ def types_of(classes: Iterable[type[PotEvent]]) -> tuple[str, ...]:
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "on", "prev"}
 
 
+# Fields added after events of their class were first stored: left out of the payload (so of the
+# chain digest, the history view and an export) while they hold their default, so an event stored
+# before they existed keeps its digest. A signature that is there is in the payload: the chain covers it.
+_LATER_DEFAULTS: dict[str, Any] = {"signature": None, "signed_votes": False}
+
+
 def payload(event: PotEvent) -> dict[str, Any]:
     """The event's own fields as JSON values (dates ISO, tuples as lists)."""
-    return event.model_dump(mode="json", exclude=_ENVELOPE)
+    data = event.model_dump(mode="json", exclude=_ENVELOPE)
+    for key, default in _LATER_DEFAULTS.items():
+        if key in data and data[key] == default:
+            del data[key]
+    return data
 
 
 def record_of(event: PotEvent) -> dict[str, Any]:

@@ -6,7 +6,8 @@ again. So an import checks each event before folding it, with the very guards
 the commands call (domain.rules): its people are members at that point, its
 actor may do what it records, its money keeps the money rules, what it refers to
 (a contribution, a proposal, an earlier event) exists and is in the state it
-needs, and it holds exactly what the command would have stored. A history that
+needs, and it holds exactly what the command would have stored; a signed event's
+signature is checked as its command checks it (SPEC §7, `check_signature`). A history that
 fails is one no crew could have recorded, and storing it would leave views that
 cannot be built (two members with one name) or figures no rule allows.
 
@@ -40,6 +41,8 @@ from domain.events import (
     ContributionReversed,
     GamePlayed,
     MemberJoined,
+    MemberKeyAdded,
+    MemberKeyRevoked,
     MemberLeft,
     PledgeSet,
     PotEvent,
@@ -51,25 +54,29 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    payload,
 )
 from domain.pot import Pot
+from domain.signing import Seen
 
 
 class Unfoldable(Refused):
     """An event that passed the guards but cannot be folded lawfully: it breaks the state or the balance."""
 
 
-def follow(pot: Pot | None, event: PotEvent) -> Pot:
+def follow(pot: Pot | None, event: PotEvent, *, seen: Seen | None = None, signatures: bool = True) -> Pot:
     """The pot after `event`, if the commands could have recorded it there; a PotError saying why not.
 
     `pot` is None before a pot's first event, which must then be its opening.
+    `seen` finds a digest in the chain so far (see `check_signature`); `verify`
+    checks signatures itself, to name every bad one, and passes `signatures=False`.
     """
     if pot is None:
         if not isinstance(event, PotOpened):
             raise Refused(f"a pot's history starts with {PotOpened.TYPE}, not {event.TYPE}")
         check_opening(event)
     else:
-        check_follows(pot, event)
+        check_follows(pot, event, seen=seen, signatures=signatures)
     try:
         folded: Pot = event.mutate(pot)  # type: ignore[assignment]
     except PotError:
@@ -97,7 +104,7 @@ def check_opening(event: PotOpened) -> None:
     _as_recorded(event, fields, name="pot name", actor="treasurer name")
 
 
-def check_follows(pot: Pot, event: PotEvent) -> None:
+def check_follows(pot: Pot, event: PotEvent, *, seen: Seen | None = None, signatures: bool = True) -> None:
     """Refuse `event` (a PotError saying why) unless it can be the pot's next event."""
     if pot.version == 1:
         # The opener joins as the pot's first treasurer, in the same command.
@@ -116,6 +123,27 @@ def check_follows(pot: Pot, event: PotEvent) -> None:
         raise NotFound(f"{event.actor!r} is not a member of pot {pot.slug!r}")
     _as_recorded(event, {"actor": actor.name})
     _follows(pot, event, owed is not None)
+    if signatures:
+        check_signature(pot, event, seen)
+
+
+def check_signature(pot: Pot, event: PotEvent, seen: Seen | None = None) -> None:
+    """Refuse the event's signature as its command would (domain.rules.signature), against the pot before it.
+
+    `seen` gives the number of the event in the chain so far with a digest, or None:
+    an import or `verify` knows every digest before the event; without it, only the
+    pot's head is known, which is what a signer who saw the newest event signs.
+    """
+    given = getattr(event, "signature", None)
+    if given is None and not isinstance(event, VoteCast):
+        return
+    if given is None:
+        # Only the rule `signed_votes` can refuse it: no fields or digests to look at.
+        rules.signature(pot, kind=event.TYPE, actor=event.actor, fields={}, given=None, seen_no=None)
+        return
+    seen_no = pot.version if given.seen == pot.state.head else seen(given.seen) if seen is not None else None
+    fields = {**payload(event), "on": event.on}
+    rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=fields, given=given, seen_no=seen_no)
 
 
 def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
@@ -215,6 +243,14 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
         case ReflectionNoted():
             _, fields = rules.reflection(pot, actor=by, event_no=event.event_no, feeling=event.feeling, note=event.note)
             _as_recorded(event, fields, member="member (a member reflects only as themselves)")
+        case MemberKeyAdded():
+            _, fields = rules.key_added(
+                pot, actor=by, member=event.member, public_key=event.public_key, proof=event.proof
+            )
+            _as_recorded(event, fields, member="member (a member registers keys only for themself)")
+        case MemberKeyRevoked():
+            _, fields = rules.key_revoked(pot, actor=by, key_id=event.key_id)
+            _as_recorded(event, fields)
         case PotOpened():
             raise Refused("a pot's history starts with pot_opened, and only once")
         case _:

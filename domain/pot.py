@@ -29,6 +29,8 @@ from domain.events import (
     ContributionReversed,
     GamePlayed,
     MemberJoined,
+    MemberKeyAdded,
+    MemberKeyRevoked,
     MemberLeft,
     PledgeSet,
     PotEvent,
@@ -44,7 +46,8 @@ from domain.events import (
     record_of,
 )
 from domain.past import Contribution, RemembersContributions
-from domain.state import MemberState, PotLookups, PotState, ProposalState
+from domain.signing import Signature, Signer, signed_fields
+from domain.state import KeyState, MemberState, PotLookups, PotState, ProposalState
 from domain.values import name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
@@ -101,10 +104,20 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             pot._remember_from(self.originator_version + 1)
             return pot
 
-    def __init__(self, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int) -> None:
+    def __init__(
+        self,
+        slug: str,
+        name: str,
+        currency: str,
+        digits: int,
+        quorum: str,
+        voting_days: int,
+        signed_votes: bool = False,
+    ) -> None:
         self.state = PotState(
             slug=slug, name=name, currency=currency, digits=digits, quorum=quorum, voting_days=voting_days
         )
+        self.state.signed_votes = signed_votes
         self._remember_from(1)
 
     # ----------------------------------------------------------------- opening
@@ -120,6 +133,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         voting_days: int,
         treasurer: str,
         today: date,
+        signed_votes: bool = False,
     ) -> Pot:
         fields = rules.opening(
             slug=slug,
@@ -139,6 +153,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             prev=chain.GENESIS,
             digits=digits,
             voting_days=voting_days,
+            signed_votes=signed_votes,
             **fields,
         )
         pot._emit(MemberJoined, actor=opener, on=today, member=opener, role="treasurer")
@@ -187,6 +202,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         note: str = "",
         ref: str | None = None,
         income_minor: int | None = None,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
     ) -> int:
         acting, fields = rules.contribution(
             self,
@@ -199,12 +216,26 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             ref=ref,
             income_minor=income_minor,
         )
-        self._emit(ContributionRecorded, actor=acting.name, on=on, **fields)
+        signed = self._signed(ContributionRecorded, acting.name, {**fields, "on": on}, signature, seen_no)
+        self._emit(ContributionRecorded, actor=acting.name, on=on, **fields, **signed)
         return self.version
 
-    def reverse(self, *, actor: str, contribution_no: int, reason: str, today: date) -> int:
+    def reverse(
+        self,
+        *,
+        actor: str,
+        contribution_no: int,
+        reason: str,
+        today: date,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
+    ) -> int:
         acting, found, why = rules.reversal(
             self, actor=actor, contribution_no=contribution_no, reason=reason, today=today, funds=True
+        )
+        fields = {"contribution_no": contribution_no, "member": found.member, "amount_minor": found.amount_minor}
+        signed = self._signed(
+            ContributionReversed, acting.name, {**fields, "reason": why, "on": today}, signature, seen_no
         )
         self._emit(
             ContributionReversed,
@@ -214,6 +245,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             member=found.member,
             amount_minor=found.amount_minor,
             reason=why,
+            **signed,
         )
         return self.version
 
@@ -227,6 +259,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         recipient: str | None,
         closes: date | None,
         today: date,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
     ) -> int:
         proposer, fields = rules.proposal(
             self,
@@ -237,14 +271,26 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             closes=closes,
             today=today,
         )
-        self._emit(WithdrawalProposed, actor=proposer.name, on=today, **fields)
+        signed = self._signed(WithdrawalProposed, proposer.name, {**fields, "on": today}, signature, seen_no)
+        self._emit(WithdrawalProposed, actor=proposer.name, on=today, **fields, **signed)
         return int(fields["proposal_no"])
 
-    def vote(self, *, actor: str, proposal_no: int, position: str, reason: str, today: date) -> Status:
+    def vote(
+        self,
+        *,
+        actor: str,
+        proposal_no: int,
+        position: str,
+        reason: str,
+        today: date,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
+    ) -> Status:
         voter, fields = rules.vote(
             self, actor=actor, proposal_no=proposal_no, position=position, reason=reason, today=today
         )
-        self._emit(VoteCast, actor=voter.name, on=today, **fields)
+        signed = self._signed(VoteCast, voter.name, {**fields, "on": today}, signature, seen_no)
+        self._emit(VoteCast, actor=voter.name, on=today, **fields, **signed)
         proposal = self.state.proposals[proposal_no]
         if self.everyone_voted(proposal):
             self._decide(proposal, actor=voter.name, today=today)
@@ -259,8 +305,17 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         canceller = rules.cancelling(self, actor=actor, proposal_no=proposal_no)
         self._emit(ProposalCancelled, actor=canceller.name, on=today, proposal_no=proposal_no)
 
-    def pay(self, *, actor: str, proposal_no: int, today: date) -> int:
+    def pay(
+        self,
+        *,
+        actor: str,
+        proposal_no: int,
+        today: date,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
+    ) -> int:
         acting, proposal = rules.payout(self, actor=actor, proposal_no=proposal_no, today=today, funds=True)
+        signed = self._signed(WithdrawalPaid, acting.name, {"proposal_no": proposal_no}, signature, seen_no)
         self._emit(
             WithdrawalPaid,
             actor=acting.name,
@@ -268,6 +323,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             proposal_no=proposal_no,
             amount_minor=proposal.amount_minor,
             recipient=proposal.recipient,
+            **signed,
         )
         return self.version
 
@@ -326,10 +382,60 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         self._emit(GamePlayed, actor=acting.name, on=on, **fields)
         return self.version
 
-    def reflect(self, *, actor: str, event_no: int, feeling: str, note: str, today: date) -> int:
+    def reflect(
+        self,
+        *,
+        actor: str,
+        event_no: int,
+        feeling: str,
+        note: str,
+        today: date,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
+    ) -> int:
         acting, fields = rules.reflection(self, actor=actor, event_no=event_no, feeling=feeling, note=note)
-        self._emit(ReflectionNoted, actor=acting.name, on=today, **fields)
+        signed = self._signed(ReflectionNoted, acting.name, {**fields, "on": today}, signature, seen_no)
+        self._emit(ReflectionNoted, actor=acting.name, on=today, **fields, **signed)
         return self.version
+
+    # ------------------------------------------------------------- keys and signatures (SPEC §7)
+    def add_key(self, *, actor: str, public_key: str, proof: str, today: date) -> int:
+        """Register a signing key for the acting member; `proof` is the key's signature over that."""
+        acting, fields = rules.key_added(self, actor=actor, member=actor, public_key=public_key, proof=proof)
+        self._emit(MemberKeyAdded, actor=acting.name, on=today, **fields)
+        return self.version
+
+    def revoke_key(self, *, actor: str, key_id: str, today: date) -> int:
+        acting, fields = rules.key_revoked(self, actor=actor, key_id=key_id)
+        self._emit(MemberKeyRevoked, actor=acting.name, on=today, **fields)
+        return self.version
+
+    def _signed(
+        self,
+        kind: type[PotEvent],
+        actor: str,
+        fields: dict[str, Any],
+        given: Signature | Signer | None,
+        seen_no: int | None,
+    ) -> dict[str, Any]:
+        """The `signature` field of the event about to be emitted ({} when unsigned), once its guard passed.
+
+        A `Signer` (a front end holding the key) signs here, against this pot's head:
+        the message needs the fields as the pot records them. A `Signature` made
+        elsewhere (a browser) saw the head, or an event whose number the caller found.
+        """
+        if isinstance(given, Signer):
+            given = given.signature(
+                pot=self.slug,
+                kind=kind.TYPE,
+                actor=actor,
+                seen=self.state.head,
+                fields=signed_fields(kind.TYPE, fields, self.state.digits),
+            )
+        if given is not None and given.seen == self.state.head:
+            seen_no = self.version
+        rules.signature(self, kind=kind.TYPE, actor=actor, fields=fields, given=given, seen_no=seen_no)
+        return {} if given is None else {"signature": given}
 
     # ------------------------------------------------------------- the fold
     def _emit(self, event_class: type[PotEvent], **fields: Any) -> None:
@@ -369,8 +475,11 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                     eligible=list(event.eligible),
                     proposed=event.on,
                 )
-            case VoteCast(proposal_no=no, member=member, position=position):
-                s.proposals[no].votes[member] = position
+            case VoteCast(proposal_no=no, member=member, position=position, signature=signature):
+                # Under `signed_votes` a decision counts signed votes only (SPEC §7): an unsigned
+                # one, which no command takes, stays in the log for `verify` to name, uncounted.
+                if signature is not None or not s.signed_votes:
+                    s.proposals[no].votes[member] = position
             case ProposalDecided(proposal_no=no, outcome="approved"):
                 s.proposals[no].status = "approved"
                 s.proposals[no].decided = event.on
@@ -386,6 +495,10 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                 s.balance_minor -= amount
             case ReflectionNoted():
                 s.reflection_nos.add(event.no)
+            case MemberKeyAdded(member=member, key_id=key_id, public_key=public_key):
+                s.keys[key_id] = KeyState(member=member, public_key=public_key, added=event.no)
+            case MemberKeyRevoked(key_id=key_id):
+                s.keys[key_id].revoked = event.no
             case PledgeSet() | GamePlayed():
                 pass  # Views read these; no rule depends on them.
         s.head = chain.digest(record_of(event))

@@ -58,6 +58,15 @@ class ProposalState(_State):
     decided: date | None = None
 
 
+class KeyState(_State):
+    """A member's signing key (SPEC §7): whose, the key, and the events that added and revoked it."""
+
+    member: str
+    public_key: str
+    added: int
+    revoked: int | None = None
+
+
 class PotState(_State):
     slug: str
     name: str
@@ -77,10 +86,18 @@ class PotState(_State):
     # Numbers of events that are reflections: a reflection is never about another one.
     reflection_nos: set[int] = set()
     head: str = chain.GENESIS
+    # SPEC §7: the rule `signed_votes`, and every key ever registered, by key id (a revoked one stays).
+    signed_votes: bool = False
+    keys: dict[str, KeyState] = {}
 
     def digest(self) -> str:
         """SHA-256 of the state in a canonical JSON form: what a snapshot records, and `verify` compares."""
         data = self.model_dump(mode="json")
+        # Fields added later are left out while they hold their default, so a snapshot taken
+        # before they existed still matches the hash it was stored with.
+        for name, default in (("signed_votes", False), ("keys", {})):
+            if data[name] == default:
+                del data[name]
         for name in ("reversed_nos", "reflection_nos"):
             data[name] = sorted(data[name])  # sets: their order in memory is not part of the state
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -10,14 +10,16 @@ these methods and never touch a `Pot`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from domain.errors import Refused
 from domain.events import ProposalDecided, WithdrawalPaid
 from domain.pot import Pot
+from domain.signing import Signature, Signer, b64url, proof_message
 from domain.values import currency_digits
 
 if TYPE_CHECKING:
@@ -81,12 +83,28 @@ class Paid:
     recipient: str
 
 
+class Keyring(Protocol):
+    """The private keys a front end holds on this machine (ledger.keys.LocalKeys for the command line)."""
+
+    def signer(self, slug: str, member: str, active: list[str]) -> Signer | None:
+        """The key to sign with for `member` in pot `slug`, given their keys in force there (oldest first)."""
+        ...
+
+
 def _decided(pot: Pot) -> tuple[Decided, ...]:
     return tuple(Decided(e.proposal_no, e.outcome) for e in pot.pending_events if isinstance(e, ProposalDecided))
 
 
 class Commands(_Base):
-    """Commands that change a pot. Mixed into `ledger.app.Ledger`."""
+    """Commands that change a pot. Mixed into `ledger.app.Ledger`.
+
+    The six commands SPEC §7 lets an actor sign take `signature`, made by a client
+    that holds the key (a browser); without one, a `keyring` the front end set
+    (the command line's key files) signs when it holds a key of the actor's in
+    force in the pot, and otherwise the event is unsigned.
+    """
+
+    keyring: Keyring | None = None
 
     def open_pot(
         self,
@@ -98,6 +116,7 @@ class Commands(_Base):
         voting_days: int,
         treasurer: str,
         today: date,
+        signed_votes: bool = False,
     ) -> str:
         from eventsourcing.persistence import IntegrityError
 
@@ -112,6 +131,7 @@ class Commands(_Base):
             voting_days=voting_days,
             treasurer=treasurer,
             today=today,
+            signed_votes=signed_votes,
         )
         try:
             self.app.save(pot)
@@ -158,8 +178,10 @@ class Commands(_Base):
         note: str = "",
         ref: str | None = None,
         income_minor: int | None = None,
+        signature: Signature | None = None,
     ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
+            signed, seen_no = self._signing(pot, actor, signature)
             no = pot.contribute(
                 actor=actor,
                 member=member,
@@ -169,14 +191,33 @@ class Commands(_Base):
                 note=note,
                 ref=ref,
                 income_minor=income_minor,
+                signature=signed,
+                seen_no=seen_no,
             )
             return Recorded(no, pot.current_member(member).name)
 
         return self.change(slug, decide)
 
-    def reverse(self, slug: str, *, actor: str, contribution_no: int, reason: str, today: date) -> Recorded:
+    def reverse(
+        self,
+        slug: str,
+        *,
+        actor: str,
+        contribution_no: int,
+        reason: str,
+        today: date,
+        signature: Signature | None = None,
+    ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
-            no = pot.reverse(actor=actor, contribution_no=contribution_no, reason=reason, today=today)
+            signed, seen_no = self._signing(pot, actor, signature)
+            no = pot.reverse(
+                actor=actor,
+                contribution_no=contribution_no,
+                reason=reason,
+                today=today,
+                signature=signed,
+                seen_no=seen_no,
+            )
             return Recorded(no, pot.current_member(actor).name)
 
         return self.change(slug, decide)
@@ -192,18 +233,46 @@ class Commands(_Base):
         recipient: str | None,
         closes: date | None,
         today: date,
+        signature: Signature | None = None,
     ) -> Proposed:
         def decide(pot: Pot) -> Proposed:
+            signed, seen_no = self._signing(pot, actor, signature)
             number = pot.propose(
-                actor=actor, amount_minor=amount_minor, purpose=purpose, recipient=recipient, closes=closes, today=today
+                actor=actor,
+                amount_minor=amount_minor,
+                purpose=purpose,
+                recipient=recipient,
+                closes=closes,
+                today=today,
+                signature=signed,
+                seen_no=seen_no,
             )
             return Proposed(pot.version, number)
 
         return self.change(slug, decide)
 
-    def vote(self, slug: str, *, actor: str, proposal_no: int, position: str, reason: str, today: date) -> Voted:
+    def vote(
+        self,
+        slug: str,
+        *,
+        actor: str,
+        proposal_no: int,
+        position: str,
+        reason: str,
+        today: date,
+        signature: Signature | None = None,
+    ) -> Voted:
         def decide(pot: Pot) -> Voted:
-            status = pot.vote(actor=actor, proposal_no=proposal_no, position=position, reason=reason, today=today)
+            signed, seen_no = self._signing(pot, actor, signature)
+            status = pot.vote(
+                actor=actor,
+                proposal_no=proposal_no,
+                position=position,
+                reason=reason,
+                today=today,
+                signature=signed,
+                seen_no=seen_no,
+            )
             # The vote is the first event; a decision it completed follows it.
             no = pot.version - len(_decided(pot))
             return Voted(no, pot.current_member(actor).name, status)
@@ -224,9 +293,10 @@ class Commands(_Base):
 
         return self.change(slug, decide)
 
-    def pay(self, slug: str, *, actor: str, proposal_no: int, today: date) -> Paid:
+    def pay(self, slug: str, *, actor: str, proposal_no: int, today: date, signature: Signature | None = None) -> Paid:
         def decide(pot: Pot) -> Paid:
-            no = pot.pay(actor=actor, proposal_no=proposal_no, today=today)
+            signed, seen_no = self._signing(pot, actor, signature)
+            no = pot.pay(actor=actor, proposal_no=proposal_no, today=today, signature=signed, seen_no=seen_no)
             paid = pot.pending_events[-1]
             if not isinstance(paid, WithdrawalPaid):
                 raise RuntimeError(f"pay stored a {type(paid).__name__}, not a payout")
@@ -289,9 +359,81 @@ class Commands(_Base):
 
         return self.change(slug, decide)
 
-    def reflect(self, slug: str, *, actor: str, event_no: int, feeling: str, note: str, today: date) -> Recorded:
+    def reflect(
+        self,
+        slug: str,
+        *,
+        actor: str,
+        event_no: int,
+        feeling: str,
+        note: str,
+        today: date,
+        signature: Signature | None = None,
+    ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
-            no = pot.reflect(actor=actor, event_no=event_no, feeling=feeling, note=note, today=today)
+            signed, seen_no = self._signing(pot, actor, signature)
+            no = pot.reflect(
+                actor=actor,
+                event_no=event_no,
+                feeling=feeling,
+                note=note,
+                today=today,
+                signature=signed,
+                seen_no=seen_no,
+            )
             return Recorded(no, pot.current_member(actor).name)
 
         return self.change(slug, decide)
+
+    # ------------------------------------------------------------------ keys and signatures (SPEC §7)
+    def add_key(
+        self, slug: str, actor: str, public_key: str, proof: str | Callable[[bytes], bytes], today: date
+    ) -> Recorded:
+        """Register a key for `actor`, who registers only for themself; `proof` is the key's signature over
+        `domain.signing.proof_message`, or a function that makes it (the actor's name as the pot stores it)."""
+
+        def decide(pot: Pot) -> Recorded:
+            given = proof
+            if callable(given):
+                name = pot.current_member(actor).name
+                given = b64url(given(proof_message(pot=pot.slug, actor=name, public_key=public_key)))
+            no = pot.add_key(actor=actor, public_key=public_key, proof=given, today=today)
+            return Recorded(no, pot.current_member(actor).name)
+
+        return self.change(slug, decide)
+
+    def revoke_key(self, slug: str, *, actor: str, key_id: str, today: date) -> Recorded:
+        def decide(pot: Pot) -> Recorded:
+            no = pot.revoke_key(actor=actor, key_id=key_id, today=today)
+            return Recorded(no, pot.current_member(actor).name)
+
+        return self.change(slug, decide)
+
+    def _signing(self, pot: Pot, actor: str, given: Signature | None) -> tuple[Signature | Signer | None, int | None]:
+        """What signs a command, and the number of the event its `seen` names (None: not in the chain)."""
+        if given is not None:
+            return given, self._seen_no(pot, given.seen)
+        member = pot.find_member(actor)
+        if self.keyring is None or member is None:
+            return None, None  # Unsigned; a non-member is refused by the command's own guard.
+        active = [k for k, key in pot.state.keys.items() if key.member == member.name and key.revoked is None]
+        return self.keyring.signer(pot.slug, member.name, active), None
+
+    def _seen_no(self, pot: Pot, seen: str) -> int | None:
+        """The number of the pot's event with digest `seen`, if it is in the chain so far."""
+        from sqlalchemy import select
+
+        from projections.tables import history
+
+        if seen == pot.state.head:
+            return pot.version
+        query = select(history.c.no).where(
+            history.c.slug == pot.slug, history.c.digest == seen, history.c.no <= pot.version
+        )
+        for attempt in range(2):
+            with self.reader.begin() as conn:
+                found = conn.execute(query).scalar_one_or_none()
+            if found is not None or attempt:
+                return None if found is None else int(found)
+            self.catch_up()  # The views may not have folded what another process stored.
+        return None

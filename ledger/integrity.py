@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from domain import chain
 from domain.errors import PotError
-from domain.events import PotEvent, record_of
-from domain.lawful import follow
+from domain.events import SIGNABLE_EVENTS, PotEvent, record_of
+from domain.lawful import check_signature, follow
 from domain.pot import Pot, pot_id
 from ledger.app import Ledger
 from projections.models import PotInfo, VerifyReport, Why
@@ -88,6 +88,43 @@ class DigestCheck:
         )
 
 
+class SignatureCheck:
+    """Every signature in a history, each against the keys in force just before its event (SPEC §7).
+
+    `verify` (the store) and `verify_file` (an export) feed it each event with the pot
+    before it, then the event's digest; unlike the rules, a bad signature does not stop
+    the walk, so every one is named. The digests seen so far answer each `seen`.
+    """
+
+    def __init__(self) -> None:
+        self.signed = 0
+        self.unsigned = 0
+        self.bad: list[int] = []
+        self.first_problem: str | None = None
+        self._digests: dict[str, int] = {}
+
+    def check(self, pot: Pot | None, event: PotEvent) -> None:
+        if pot is None or not isinstance(event, SIGNABLE_EVENTS):
+            return
+        try:
+            check_signature(pot, event, self._digests.get)
+        except PotError as e:
+            self.bad.append(event.no)
+            if self.first_problem is None:
+                self.first_problem = f"event {event.no} has a bad signature: {e}"
+            return
+        if getattr(event, "signature", None) is None:
+            self.unsigned += 1
+        else:
+            self.signed += 1
+
+    def chained(self, no: int, digest: str) -> None:
+        self._digests[digest] = no
+
+    def counts(self) -> dict[str, Any]:
+        return {"signed": self.signed, "unsigned": self.unsigned, "bad_signatures": list(self.bad)}
+
+
 def stored_events(ledger: Ledger, slug: str) -> Iterator[StoredEvent]:
     after: int | None = None
     while True:
@@ -141,6 +178,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
     folds = [type(p)() for p in ledger.projections]
     running, count, failure, problem = chain.GENESIS, 0, None, None
     written_down = DigestCheck(digest_prefix)
+    signatures = SignatureCheck()
     pot: Pot | None = None
     # Folded a batch at a time, as the catch-up does, not one statement round per event.
     batch: list[PotEvent] = []
@@ -152,10 +190,12 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
                 running = chain.digest(record_of(event))
                 if recorded.get(expected, running) != running:
                     raise _Failure(expected, "chain", f"event {expected} differs from when it was recorded")
+                signatures.check(pot, event)
                 try:
-                    pot = follow(pot, event)
+                    pot = follow(pot, event, signatures=False)
                 except PotError as e:
                     raise _Failure(expected, "rule", f"event {expected} could not have been recorded: {e}") from None
+                signatures.chained(expected, running)
                 _compare_snapshot(ledger, snapshots.pop(expected, None), pot)
                 written_down.see(running)
                 batch.append(event)
@@ -169,6 +209,8 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
             raise _Failure(beyond, "snapshot", f"a snapshot is stored for event {beyond}, which the log does not hold")
     except _Failure as e:
         failure = e
+    if signatures.bad and (failure is None or signatures.bad[0] < failure.no):
+        failure = _Failure(signatures.bad[0], "signature", signatures.first_problem or "a bad signature")
     if failure is None:
         problem = written_down.problem("history")
     if failure is None and problem is None:
@@ -187,6 +229,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
         first_bad=first_bad,
         why=why,
         problem=problem,
+        **signatures.counts(),
     )
 
 

@@ -24,10 +24,11 @@ from domain.errors import BadInput, PotError, Refused, Tampered
 from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
 from domain.lawful import Unfoldable, follow
 from domain.pot import Pot, pot_id
+from domain.signing import Seen
 from ledger import fileio
 from ledger.app import Ledger, StoredPast
 from ledger.fileio import Exported, utf8_lines
-from ledger.integrity import DigestCheck, stored_events
+from ledger.integrity import DigestCheck, SignatureCheck, stored_events
 from ledger.store import EVENTS_TABLE, SQLITE_COMPANIONS
 from projections.models import VerifyReport, Why
 
@@ -107,6 +108,8 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
     count, head, first_bad, problem = 0, chain.GENESIS, None, None
     why: Why | None = None
     written_down = DigestCheck(digest_prefix)
+    # The signatures are checked as `verify` checks a store's: each against the keys in force then.
+    signatures = SignatureCheck()
     pot: Pot | None = None
     lines = _walk(path)
     try:
@@ -114,7 +117,10 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
             count, head = count + 1, digest
             written_down.see(digest)
             try:
-                pot = follow(pot, _event_from(line, record, digest, pot.slug if pot is not None else None))
+                event = _event_from(line, record, digest, pot.slug if pot is not None else None)
+                signatures.check(pot, event)
+                pot = follow(pot, event, signatures=False)
+                signatures.chained(count, digest)
             except PotError as e:
                 first_bad, problem, why = (
                     count,
@@ -124,13 +130,21 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
                 break
     except BrokenLine as e:
         first_bad, problem, why = e.no, str(e), "chain"
+    if signatures.bad and (first_bad is None or signatures.bad[0] < first_bad):
+        first_bad, problem, why = signatures.bad[0], signatures.first_problem, "signature"
     if problem is None and count == 0:
         first_bad, problem, why = 1, "the file holds no events", "chain"
     if problem is None:
         problem = written_down.problem("file")
         why = "digest" if problem else None
     return VerifyReport(
-        ok=problem is None, events=count, head=head[: chain.SHORT], first_bad=first_bad, why=why, problem=problem
+        ok=problem is None,
+        events=count,
+        head=head[: chain.SHORT],
+        first_bad=first_bad,
+        why=why,
+        problem=problem,
+        **signatures.counts(),
     )
 
 
@@ -188,11 +202,14 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     # So the pot can hand its contributions over a part at a time, as a loaded pot does.
     pot.past = StoredPast(ledger, pot.slug)
     count = 1
+    # Each digest so far, for the `seen` of a signature (SPEC §7): an event already in the chain.
+    digests = {digest: 1}
     try:
         with ledger.bulk_save(pot) as flush:
             for line, record, digest in lines:
-                _follow(pot, _event_from(line, record, digest, pot.slug), line)
+                _follow(pot, _event_from(line, record, digest, pot.slug), line, digests.get)
                 count += 1
+                digests[digest] = count
                 if count % fileio.CHUNK == 0:
                     flush()
     except IntegrityError:
@@ -255,10 +272,10 @@ def closing_sqlite(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _follow(pot: Pot | None, event: PotEvent, line: int) -> Pot:
+def _follow(pot: Pot | None, event: PotEvent, line: int, seen: Seen | None = None) -> Pot:
     """Check one imported event against the pot so far, fold it in (the first creates the pot), queue it."""
     try:
-        folded = follow(pot, event)
+        folded = follow(pot, event, seen=seen)
     except Unfoldable as e:
         raise BrokenLine(line, event.no, str(e)) from None
     except PotError as e:

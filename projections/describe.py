@@ -24,7 +24,8 @@ from domain.events import (
 
 def describe(item: dict[str, Any]) -> str:
     """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned."""
-    return " ".join(_sentence(item).split())
+    signed = f" (signed with key {item['signature']['key_id']})" if item.get("signature") else ""
+    return " ".join(_sentence(item).split()) + signed
 
 
 def _sentence(item: dict[str, Any]) -> str:
@@ -75,6 +76,10 @@ def _sentence(item: dict[str, Any]) -> str:
             return _game(actor, item)
         case ReflectionNoted.TYPE:
             return f"{item['member']} reflected on event {item['event_no']}: {item['feeling']}{note}"
+        case "member_key_added":
+            return f"{actor} registered signing key {item['key_id']}"
+        case "member_key_revoked":
+            return f"{actor} revoked signing key {item['key_id']}"
     return f"{actor}: {kind}"
 
 

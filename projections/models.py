@@ -80,7 +80,7 @@ class ProposalDetail(ProposalRow):
     ballots: list[Ballot]
 
 
-Why = Literal["chain", "rule", "snapshot", "view", "digest"]
+Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature"]
 
 
 class VerifyReport(Report):
@@ -91,6 +91,11 @@ class VerifyReport(Report):
     # What failed at `first_bad` (issue 23): "chain" (the event or its link changed), "rule" (no command
     # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view".
     why: Why | None = None
+    # SPEC §7: events whose signature checks, signable events without one, and events whose signature
+    # fails (or an unsigned vote where the pot takes signed votes only), by number.
+    signed: int = 0
+    unsigned: int = 0
+    bad_signatures: list[int] = []
     # Not part of the JSON contract: why verification failed, for the error line.
     problem: str | None = None
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from domain import chain
 from domain.errors import Refused
+from domain.events import SIGNABLE_EVENTS, types_of
 from domain.pot import Pot
 from ledger import fileio, statement_csv
 from ledger.app import Ledger
@@ -28,6 +29,8 @@ from ledger.journal import _Accounts, account_name
 from ledger.jsonl import verify_file
 from ledger.store import resolve
 from tests.conftest import fingerprint, head, pot, refused
+
+SIGNABLE = types_of(SIGNABLE_EVENTS)
 
 HLEDGER = shutil.which("hledger")
 # CI installs hledger, so there a missing hledger fails the test instead of skipping it.
@@ -108,7 +111,17 @@ def test_an_export_verifies_from_the_file_alone_without_creating_a_store(busy: P
     nowhere = tmp_path / "absent" / "none.sqlite"
     report = pot(nowhere, "verify", "--file", str(exported), "--json")
     assert report.code == 0, report.err
-    assert report.json() == {"ok": True, "events": len(lines), "head": head(busy), "first_bad": None, "why": None}
+    unsigned = sum(json.loads(line)["type"] in SIGNABLE for line in lines)
+    assert report.json() == {
+        "ok": True,
+        "events": len(lines),
+        "head": head(busy),
+        "first_bad": None,
+        "why": None,
+        "signed": 0,
+        "unsigned": unsigned,
+        "bad_signatures": [],
+    }
     assert not nowhere.exists()
     assert not nowhere.parent.exists()
     text = pot(nowhere, "verify", "--file", str(exported))
