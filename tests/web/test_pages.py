@@ -73,7 +73,8 @@ def test_the_overview_shows_the_figures_what_waits_for_my_vote_and_the_head_dige
     no = propose(bo, "30", "a tent")
     html = cy.http.get(page(cy, "")).text
     assert "100.00" in html  # Bo's contribution is the balance
-    assert f"/proposals/{no}" in html and "a tent" in html
+    assert f"/proposals/{no}" in html
+    assert "a tent" in html
     assert head(server.db) in html
     assert post_form(cy, f"proposals/{no}/vote", {"position": "agree"}).status_code == 303
     assert f"/proposals/{no}" not in cy.http.get(page(cy, "")).text
@@ -95,12 +96,15 @@ def test_a_vote_shows_on_the_proposal_with_its_reason_and_who_has_not_voted(sqli
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/p/{server.slug}/proposals/{no}"
     html = bo.http.get(page(bo, f"proposals/{no}")).text
-    assert "too dear" in html and "disagree" in html
+    assert "too dear" in html
+    assert "disagree" in html
     not_voted = re.search(r"Not voted yet: ([^.<]*)", html)
-    assert not_voted and not_voted.group(1) == "Ana, Bo, Dee"
+    assert not_voted
+    assert not_voted.group(1) == "Ana, Bo, Dee"
     tally = bo.http.get(page(bo, f"proposals/{no}/tally"))
     assert tally.status_code == 200
-    assert 'hx-trigger="every 2s"' in tally.text and "too dear" in tally.text
+    assert 'hx-trigger="every 2s"' in tally.text
+    assert "too dear" in tally.text
     assert "<html" not in tally.text  # a fragment for htmx to swap in, not a page
 
 
@@ -169,7 +173,8 @@ def test_a_refused_change_renders_the_page_again_with_the_rule_and_its_status(sq
     assert head(server.db) == before
     # The form keeps what was typed, so the member can correct it.
     again = post_form(bo, "proposals", {"amount": "abc", "purpose": "a kettle"})
-    assert 'value="abc"' in again.text and "a kettle</textarea>" in again.text
+    assert 'value="abc"' in again.text
+    assert "a kettle</textarea>" in again.text
 
 
 def test_a_proposal_goes_from_vote_to_payment_through_the_forms(sqlite_server: Server) -> None:
@@ -179,7 +184,8 @@ def test_a_proposal_goes_from_vote_to_payment_through_the_forms(sqlite_server: S
     for name in ("Ana", "Bo", "Cy", "Dee"):
         assert post_form(crew[name], f"proposals/{no}/vote", {"position": "agree"}).status_code == 303
     html = crew["Ana"].http.get(page(crew["Ana"], f"proposals/{no}")).text
-    assert "status-approved" in html and f"/proposals/{no}/pay" in html
+    assert "status-approved" in html
+    assert f"/proposals/{no}/pay" in html
     assert f"/proposals/{no}/pay" not in crew["Bo"].http.get(page(crew["Bo"], f"proposals/{no}")).text
     assert post_form(crew["Ana"], f"proposals/{no}/pay", {}).status_code == 303
     assert "40.00" in crew["Bo"].http.get(page(crew["Bo"], "")).text  # 100.00 less 60.00
@@ -191,14 +197,16 @@ def test_a_treasurer_records_and_reverses_a_contribution_and_invites_a_member(sq
     made = post_form(ana, "contributions", {"member": "Cy", "amount": "25", "note": "March"})
     assert made.status_code == 303
     html = ana.http.get(page(ana, "contributions")).text
-    assert "25.00" in html and "March" in html
+    assert "25.00" in html
+    assert "March" in html
     undone = post_form(ana, "contributions/7/reversal", {"reason": "recorded twice"})
     assert undone.status_code == 303
     assert "recorded twice" in ana.http.get(page(ana, "contributions")).text
     invited = post_form(ana, "members/Dee/invite", {"days": "3"})
     assert invited.status_code == 200
     link = re.search(r'id="invite-link">([^<]+)<', invited.text)
-    assert link and link.group(1).startswith(f"{server.url}/p/{server.slug}/invite/")
+    assert link
+    assert link.group(1).startswith(f"{server.url}/p/{server.slug}/invite/")
     assert server.client().get(link.group(1)).status_code == 200
 
 
@@ -208,7 +216,8 @@ def test_history_filters_and_pages(sqlite_server: Server) -> None:
     for n in range(55):
         assert post_form(ana, "contributions", {"member": "Dee", "amount": f"{n + 1}"}).status_code == 303
     first = ana.http.get(page(ana, "history?member=Dee&type=contribution_recorded")).text
-    assert "55 events" in first and "page 1 of 2" in first
+    assert "55 events" in first
+    assert "page 1 of 2" in first
     assert first.count('class="event"') == 50
     second = ana.http.get(page(ana, "history?member=Dee&type=contribution_recorded&page=2")).text
     assert second.count('class="event"') == 5
@@ -222,12 +231,16 @@ def test_replay_steps_through_events_and_takes_a_reflection(sqlite_server: Serve
     cy = server.sign_in("Cy")
     # Event 6 is Bo's 100.00, the last of the crew's history.
     html = cy.http.get(page(cy, "replay?event=6")).text
-    assert "event 6 of 6" in html and "100.00" in html and "?event=5" in html and "?event=7" not in html
+    assert "event 6 of 6" in html
+    assert "100.00" in html
+    assert "?event=5" in html
+    assert "?event=7" not in html
     assert cy.http.get(page(cy, "replay?event=7")).status_code == 404
     answer = post_form(cy, "replay/6/reflect", {"feeling": "grateful", "note": "Bo went first"})
     assert answer.status_code == 303
     shown = cy.http.get(page(cy, "replay?event=6")).text
-    assert "grateful" in shown and "Bo went first" in shown
+    assert "grateful" in shown
+    assert "Bo went first" in shown
     assert "grateful" in cy.http.get(page(cy, "triggers")).text
 
 
@@ -267,14 +280,16 @@ def test_the_report_downloads_as_an_attachment(sqlite_server: Server) -> None:
     answer = bo.http.get(page(bo, "report"))
     assert answer.status_code == 200
     assert answer.headers["content-disposition"].startswith('attachment; filename="maastricht-crew-report-')
-    assert "<html" in answer.text and "Maastricht crew" in answer.text
+    assert "<html" in answer.text
+    assert "Maastricht crew" in answer.text
     assert head(sqlite_server.db) == before
 
 
 def test_verify_shows_the_chain_and_the_head_digest(sqlite_server: Server) -> None:
     bo = sqlite_server.sign_in("Bo")
     html = bo.http.get(page(bo, "verify")).text
-    assert "The chain is whole" in html and head(sqlite_server.db) in html
+    assert "The chain is whole" in html
+    assert head(sqlite_server.db) in html
 
 
 def test_sign_out_ends_the_session(sqlite_server: Server) -> None:
