@@ -161,7 +161,8 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
 def _proposal_page(
     request: Request, member: Member, no: int, message: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    context = _proposal_context(request, member, no)
+    # The refusal is shown inside the part a vote replaces, so it shows when htmx swaps that part in.
+    context = {**_proposal_context(request, member, no), "inline_message": True}
     return _show(request, member, "proposal.html", context, here="proposals", message=message, status=status)
 
 
