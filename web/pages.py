@@ -419,13 +419,13 @@ def add_member(request: Request, member: Changing, name: Short = "", treasurer: 
     )
 
 
-@router.post("/p/{slug}/members/{name}/remove", response_model=None)
+@router.post("/p/{slug}/members/{name:path}/remove", response_model=None)
 def remove_member(request: Request, member: Changing, name: str) -> Response:
     web = web_of(request)
     return _member_change(request, member, lambda: actions.remove_member(web, member, name=name))
 
 
-@router.post("/p/{slug}/members/{name}/role", response_model=None)
+@router.post("/p/{slug}/members/{name:path}/role", response_model=None)
 def change_role(request: Request, member: Changing, name: str, role: Short = "") -> Response:
     web = web_of(request)
     return _member_change(
@@ -433,7 +433,7 @@ def change_role(request: Request, member: Changing, name: str, role: Short = "")
     )
 
 
-@router.post("/p/{slug}/members/{name}/invite", response_model=None)
+@router.post("/p/{slug}/members/{name:path}/invite", response_model=None)
 def invite(request: Request, member: Changing, name: str, days: Short = "7") -> Response:
     """A treasurer's invite: the page shows the link once, to be sent to the member by hand."""
     try:

@@ -296,3 +296,18 @@ def test_sign_out_ends_the_session(sqlite_server: Server) -> None:
     bo = sqlite_server.sign_in("Bo")
     assert post_form(bo, "logout", {}).status_code == 303
     assert bo.http.get(page(bo, "")).status_code == 303
+
+
+def test_a_name_with_a_slash_or_a_question_mark_is_managed_from_the_members_page(sqlite_server: Server) -> None:
+    ana = sqlite_server.sign_in("Ana")
+    name = "Eve/Fay? #2"
+    assert post_form(ana, "members", {"name": name}).status_code == 303
+    html = ana.http.get(page(ana, "members")).text
+    found = re.search(r'action="(/p/maastricht-crew/members/[^"]+)/role"', html.split("Eve", 1)[1])
+    assert found
+    path = found.group(1).removeprefix("/p/maastricht-crew/")
+    assert post_form(ana, f"{path}/role", {"role": "treasurer"}).status_code == 303
+    assert post_form(ana, f"{path}/invite", {"days": "2"}).status_code == 200
+    assert post_form(ana, f"{path}/remove", {}).status_code == 303
+    history = ana.http.get(page(ana, "history?type=member_left")).text
+    assert "Ana removed Eve/Fay? #2" in history
