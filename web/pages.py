@@ -248,13 +248,15 @@ def history(
     request: Request,
     member: Me,
     who: Annotated[str, Query(alias="member", max_length=200)] = "",
-    type: Annotated[str, Query(max_length=60)] = "",
+    # Repeatable, as `pot history --type` is; the page's own form sends one.
+    types: Annotated[list[str] | None, Query(alias="type", max_length=20)] = None,
     since: Annotated[str, Query(max_length=20)] = "",
     until: Annotated[str, Query(max_length=20)] = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     web = web_of(request)
-    filters = {"member": who, "type": type, "since": since, "until": until}
+    chosen_types = [t for t in types or [] if t]
+    filters = {"member": who, "type": chosen_types[0] if chosen_types else "", "since": since, "until": until}
     with web.using() as ledger:
         names = [m.name for m in ledger.members(member.slug)]
     context: dict[str, Any] = {"filters": filters, "names": names, "types": list(EVENT_TYPES), "items": []}
@@ -264,7 +266,7 @@ def history(
         start = parse_date(since, "since") if since.strip() else None
         end = parse_date(until, "until") if until.strip() else None
         with web.using() as ledger:
-            items = ledger.history(member.pot, member=chosen, types=(type,) if type else (), since=start, until=end)
+            items = ledger.history(member.pot, member=chosen, types=chosen_types, since=start, until=end)
     except PotError as e:
         return _refused(
             e, lambda m, s: _show(request, member, "history.html", context, here="history", message=m, status=s)
@@ -274,7 +276,7 @@ def history(
     pages = max(1, -(-len(items) // HISTORY_PAGE))
     shown = items[(page_no - 1) * HISTORY_PAGE : page_no * HISTORY_PAGE]
     rows = [{**i, "what": describe(i)} for i in shown]
-    kept = {k: v for k, v in filters.items() if v}
+    kept = [(k, v) for k, v in filters.items() if v and k != "type"] + [("type", t) for t in chosen_types]
     context.update({"items": rows, "page_no": page_no, "pages": pages, "total": len(items), "link": urlencode(kept)})
     return _show(request, member, "history.html", context, here="history")
 

@@ -222,8 +222,13 @@ def test_history_filters_and_pages(sqlite_server: Server) -> None:
     second = ana.http.get(page(ana, "history?member=Dee&type=contribution_recorded&page=2")).text
     assert second.count('class="event"') == 5
     assert "Bo" not in re.sub(r"<select.*?</select>", "", second, flags=re.S).split("<main", 1)[1]
+    both = ana.http.get(page(ana, "history?type=contribution_recorded&type=member_joined")).text
+    assert "60 events" in both  # 56 contributions and 4 members joining, as `--type` twice
+    assert "type=contribution_recorded&amp;type=member_joined&amp;page=2" in both
     bad = ana.http.get(page(ana, "history?since=yesterday"))
     assert bad.status_code == 422
+    assert ana.http.get(page(ana, "history?type=no_such_event")).status_code == 422
+    assert ana.http.get(page(ana, "history?member=Zed")).status_code == 404
 
 
 def test_replay_steps_through_events_and_takes_a_reflection(sqlite_server: Server) -> None:
