@@ -15,6 +15,9 @@ a reload and without any inline script.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -145,7 +148,11 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
     is_open = found.status == "open"
     mine = next((b for m, b in latest.items() if name_key(m) == name_key(member.name)), None)
     not_voted = _not_voted(eligible, list(latest))
+    # What the live tally shows, in a few characters: a poll that has seen it already gets 204 and
+    # htmx swaps nothing, so the page (and a screen reader's live region) changes only when a vote does.
+    shown = json.dumps([found.status, [b.model_dump(mode="json") for b in found.ballots], not_voted])
     return {
+        "state": hashlib.sha256(shown.encode()).hexdigest()[:16],
         "p": found,
         "not_voted": not_voted,
         "mine": mine,
@@ -171,10 +178,13 @@ def proposal(request: Request, member: Me, no: int) -> HTMLResponse:
     return _proposal_page(request, member, no)
 
 
-@router.get("/p/{slug}/proposals/{no}/tally", response_class=HTMLResponse)
-def tally(request: Request, member: Me, no: int) -> HTMLResponse:
-    """The live part of a proposal's page, polled by htmx while it is open."""
-    return _show(request, member, "tally.html", _proposal_context(request, member, no), here="proposals")
+@router.get("/p/{slug}/proposals/{no}/tally", response_model=None)
+def tally(request: Request, member: Me, no: int, seen: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The live part of a proposal's page, polled by htmx while it is open; 204 when nothing changed since `seen`."""
+    context = _proposal_context(request, member, no)
+    if seen and secrets.compare_digest(seen, context["state"]):
+        return Response(status_code=204)
+    return _show(request, member, "tally.html", context, here="proposals")
 
 
 @router.post("/p/{slug}/proposals/{no}/vote", response_model=None)

@@ -106,6 +106,14 @@ def test_a_vote_shows_on_the_proposal_with_its_reason_and_who_has_not_voted(sqli
     assert 'hx-trigger="every 2s"' in tally.text
     assert "too dear" in tally.text
     assert "<html" not in tally.text  # a fragment for htmx to swap in, not a page
+    # A poll that has seen this tally already gets 204 (htmx swaps nothing) until a vote changes it.
+    seen = re.search(r"hx-vals='\{\"seen\": \"([0-9a-f]+)\"\}'", tally.text)
+    assert seen
+    assert bo.http.get(page(bo, f"proposals/{no}/tally"), params={"seen": seen.group(1)}).status_code == 204
+    assert post_form(bo, f"proposals/{no}/vote", {"position": "agree"}).status_code == 303
+    changed = bo.http.get(page(bo, f"proposals/{no}/tally"), params={"seen": seen.group(1)})
+    assert changed.status_code == 200
+    assert "Bo</strong>" in changed.text
 
 
 def test_forms_without_the_csrf_token_are_refused_and_store_nothing(sqlite_server: Server) -> None:
