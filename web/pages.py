@@ -142,7 +142,9 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
     web = web_of(request)
     with web.using() as ledger:
         found = ledger.proposal(member.pot, no)
-    eligible = _eligible(request, member).get(no, [])
+        current = {name_key(m.name) for m in ledger.members(member.slug) if m.left is None}
+    # A member who has left since it was made no longer votes on it (SPEC §1): not waited for.
+    eligible = [n for n in _eligible(request, member).get(no, []) if name_key(n) in current]
     # The latest ballot of each member counts; earlier ones stay listed as the record of a changed mind.
     latest = {b.member: b for b in found.ballots}
     is_open = found.status == "open"

@@ -114,6 +114,12 @@ def test_a_vote_shows_on_the_proposal_with_its_reason_and_who_has_not_voted(sqli
     changed = bo.http.get(page(bo, f"proposals/{no}/tally"), params={"seen": seen.group(1)})
     assert changed.status_code == 200
     assert "Bo</strong>" in changed.text
+    # Dee leaves: the proposal no longer waits for her vote.
+    ana = server.sign_in("Ana")
+    assert post_form(ana, "members/Dee/remove", {}).status_code == 303
+    left = re.search(r"Not voted yet: ([^.<]*)", bo.http.get(page(bo, f"proposals/{no}")).text)
+    assert left
+    assert left.group(1) == "Ana"
 
 
 def test_forms_without_the_csrf_token_are_refused_and_store_nothing(sqlite_server: Server) -> None:
