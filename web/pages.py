@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import tempfile
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.consent import POSITIONS
@@ -44,6 +43,9 @@ Me = Annotated[Member, Depends(signed_in)]
 Changing = Annotated[Member, Depends(csrf_checked)]
 
 HISTORY_PAGE = 50
+# A proposal's or an event's number in a URL: past what the database's integers hold, there is none (404
+# would need a query the database refuses), so it is bad input, 422.
+No = Annotated[int, Path(ge=1, le=2_147_483_647)]
 # Form fields: long enough for any lawful value, short enough that a request cannot hold megabytes.
 Short = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=2000)]
@@ -176,21 +178,21 @@ def _proposal_page(
 
 
 @router.get("/p/{slug}/proposals/{no}", response_class=HTMLResponse)
-def proposal(request: Request, member: Me, no: int) -> HTMLResponse:
+def proposal(request: Request, member: Me, no: No) -> HTMLResponse:
     return _proposal_page(request, member, no)
 
 
 @router.get("/p/{slug}/proposals/{no}/tally", response_model=None)
-def tally(request: Request, member: Me, no: int, seen: Annotated[str, Query(max_length=64)] = "") -> Response:
+def tally(request: Request, member: Me, no: No, seen: Annotated[str, Query(max_length=64)] = "") -> Response:
     """The live part of a proposal's page, polled by htmx while it is open; 204 when nothing changed since `seen`."""
     context = _proposal_context(request, member, no)
-    if seen and secrets.compare_digest(seen, context["state"]):
+    if seen == context["state"]:
         return Response(status_code=204)
     return _show(request, member, "tally.html", context, here="proposals")
 
 
 @router.post("/p/{slug}/proposals/{no}/vote", response_model=None)
-def vote(request: Request, member: Changing, no: int, position: Short = "", reason: Text = "") -> Response:
+def vote(request: Request, member: Changing, no: No, position: Short = "", reason: Text = "") -> Response:
     try:
         actions.vote(web_of(request), member, proposal_no=no, position=position, reason=reason)
     except PotError as e:
@@ -207,17 +209,17 @@ def _decide(request: Request, member: Member, no: int, act: Callable[[], object]
 
 
 @router.post("/p/{slug}/proposals/{no}/close", response_model=None)
-def close(request: Request, member: Changing, no: int) -> Response:
+def close(request: Request, member: Changing, no: No) -> Response:
     return _decide(request, member, no, lambda: actions.close(web_of(request), member, no))
 
 
 @router.post("/p/{slug}/proposals/{no}/cancel", response_model=None)
-def cancel(request: Request, member: Changing, no: int) -> Response:
+def cancel(request: Request, member: Changing, no: No) -> Response:
     return _decide(request, member, no, lambda: actions.cancel(web_of(request), member, no))
 
 
 @router.post("/p/{slug}/proposals/{no}/pay", response_model=None)
-def pay(request: Request, member: Changing, no: int) -> Response:
+def pay(request: Request, member: Changing, no: No) -> Response:
     return _decide(request, member, no, lambda: actions.pay(web_of(request), member, no))
 
 
@@ -326,12 +328,12 @@ def _money(member: Member, minor: int) -> str:
 
 
 @router.get("/p/{slug}/replay", response_class=HTMLResponse)
-def replay(request: Request, member: Me, event: Annotated[int, Query(ge=1, le=10**12)] = 1) -> HTMLResponse:
+def replay(request: Request, member: Me, event: Annotated[int, Query(ge=1, le=2_147_483_647)] = 1) -> HTMLResponse:
     return _replay_page(request, member, event)
 
 
 @router.post("/p/{slug}/replay/{no}/reflect", response_model=None)
-def reflect(request: Request, member: Changing, no: int, feeling: Short = "", note: Text = "") -> Response:
+def reflect(request: Request, member: Changing, no: No, feeling: Short = "", note: Text = "") -> Response:
     try:
         word = parse_feeling(feeling)
         text = parse_text(note, "note")
@@ -506,7 +508,7 @@ def contribute(
 
 
 @router.post("/p/{slug}/contributions/{no}/reversal", response_model=None)
-def reverse(request: Request, member: Changing, no: int, reason: Text = "") -> Response:
+def reverse(request: Request, member: Changing, no: No, reason: Text = "") -> Response:
     try:
         actions.reverse(web_of(request), member, contribution_no=no, reason=reason)
     except PotError as e:
@@ -528,7 +530,7 @@ def report(request: Request, member: Me) -> Response:
     web = web_of(request)
     today: date = web.today()
     with tempfile.TemporaryDirectory(prefix="pot-report-") as folder:
-        path = Path(folder) / "report.html"
+        path = FilePath(folder) / "report.html"
         with web.using() as ledger:
             ledger.write_report(member.pot, as_of=None, today=today, output=path)
         body = path.read_bytes()

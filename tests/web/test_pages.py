@@ -177,6 +177,7 @@ def test_a_refused_change_renders_the_page_again_with_the_rule_and_its_status(sq
         (ana, f"proposals/{no}/cancel", {}, 403),  # only Bo, who proposed it
         (bo, f"proposals/{no}/vote", {"position": "maybe"}, 422),
         (bo, "proposals/99/vote", {"position": "agree"}, 404),
+        (bo, "proposals/99999999999999999999/vote", {"position": "agree"}, 422),
         (bo, "replay/2/reflect", {"feeling": "two words"}, 422),
         (bo, "pledges", {"member": "Bo", "percent": "5", "monthly": "10"}, 422),
     ]
