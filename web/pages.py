@@ -172,7 +172,7 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
 def _proposal_page(
     request: Request, member: Member, no: int, message: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    # The refusal is shown inside the part a vote replaces, so it shows when htmx swaps that part in.
+    # A refusal is shown by the vote form, not at the top of a long page.
     context = {**_proposal_context(request, member, no), "inline_message": True}
     return _show(request, member, "proposal.html", context, here="proposals", message=message, status=status)
 
