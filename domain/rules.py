@@ -271,9 +271,15 @@ def closing(pot: Pot, *, actor: str, proposal_no: int, today: date | None) -> tu
 
 
 def cancelling(pot: Pot, *, actor: str, proposal_no: int) -> MemberState:
-    """An open proposal cancelled by its proposer: the proposer."""
+    """A proposal cancelled by its proposer while open, or approved and not yet paid: the proposer.
+
+    Cancelling an approved proposal releases what it reserved (SPEC §1 edge cases).
+    """
     canceller = pot.current_member(actor)
-    open_ = pot.open_proposal(proposal_no)
+    status = pot.proposal_status(proposal_no)
+    if status not in ("open", "approved"):
+        raise Refused(f"proposal {proposal_no} is {status}: only an open or approved, unpaid proposal is cancelled")
+    open_ = pot.state.proposals[proposal_no]
     if name_key(canceller.name) != name_key(open_.proposer):
         raise NotAuthorized(f"only {open_.proposer}, who proposed it, may cancel proposal {proposal_no}")
     return canceller

@@ -178,12 +178,37 @@ class PotLookups:
             raise Refused(f"proposal {no} is {status}: it is no longer open")
         return self.state.proposals[no]
 
+    def voters(self, proposal: ProposalState) -> list[str]:
+        """The proposal's eligible voters who are still members (SPEC §1: a member who leaves takes their vote)."""
+        return [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
+
     def everyone_voted(self, proposal: ProposalState) -> bool:
-        still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
-        return all(n in proposal.votes for n in still_here)
+        return all(n in proposal.votes for n in self.voters(proposal))
 
     def decision(self, proposal: ProposalState) -> dict[str, Any]:
-        """The fields of the decision the votes cast so far give (SPEC §1 Decision)."""
+        """The fields of the decision the votes cast so far give (SPEC §1 Decision).
+
+        Only the voters still here count: a member who left is not in the tally,
+        not a block, not among the eligible for quorum or for "everyone voted".
+        """
+        still_here = self.voters(proposal)
+        counted = tally((proposal.votes[n] for n in still_here if n in proposal.votes), len(still_here))
+        return {
+            "proposal_no": proposal.no,
+            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "agree": counted.agree,
+            "abstain": counted.abstain,
+            "disagree": counted.disagree,
+            "block": counted.block,
+            "eligible_count": counted.eligible,
+            "all_voted": all(n in proposal.votes for n in still_here),
+        }
+
+    def decision_before_leavers_stopped_counting(self, proposal: ProposalState) -> dict[str, Any]:
+        """The decision as `pot` took it before SPEC §1's turn-2 edge cases: every eligible member counted.
+
+        Only an import's check asks this, so that a history an older `pot` recorded still imports.
+        """
         counted = tally(proposal.votes.values(), len(proposal.eligible))
         return {
             "proposal_no": proposal.no,

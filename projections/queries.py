@@ -18,6 +18,7 @@ from domain.consent import POSITIONS, tally
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
+    MemberLeft,
     ProposalCancelled,
     ProposalDecided,
     WithdrawalPaid,
@@ -250,7 +251,49 @@ def votes_of(cast: Iterable[Ballot]) -> Votes:
     return Votes(**{position: getattr(counted, position) for position in POSITIONS})
 
 
-def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[Ballot]]:
+class Leavers:
+    """Who took their vote with them (SPEC §1 edge cases): members who left before a proposal was decided.
+
+    Their ballots stay listed; the tally shown leaves them out, as the decision did.
+    Read from the audit trail, by event number, since a member may leave on the day a proposal is decided.
+    """
+
+    def __init__(self, conn: Connection, slug: str) -> None:
+        self.left: dict[str, tuple[int, date]] = {
+            str(r.member): (int(r.no), r.on)
+            for r in conn.execute(
+                select(history.c.member, history.c.no, history.c.on).where(
+                    history.c.slug == slug, history.c.type == MemberLeft.TYPE
+                )
+            )
+        }
+        # proposal no -> the event that ended its voting (decided, or cancelled while open), and its day
+        self.ended: dict[int, tuple[int, date]] = {}
+        ending = select(history.c.no, history.c.on, history.c.fields).where(
+            history.c.slug == slug, history.c.type.in_((ProposalDecided.TYPE, ProposalCancelled.TYPE))
+        )
+        for no, on, fields in conn.execute(ending.order_by(history.c.no)):
+            self.ended.setdefault(int(json.loads(fields)["proposal_no"]), (int(no), on))
+
+    def counted(self, proposal_no: int, cast: Iterable[Ballot], as_of: date | None = None) -> list[Ballot]:
+        """The ballots that count in the proposal's tally (as of a day: as it stood at its end)."""
+        end = self.ended.get(proposal_no)
+        if end is not None and as_of is not None and end[1] > as_of:
+            end = None
+        return [b for b in cast if not self._gone_before(b.member, end, as_of)]
+
+    def _gone_before(self, member: str, end: tuple[int, date] | None, as_of: date | None) -> bool:
+        left = self.left.get(member)
+        if left is None or (as_of is not None and left[1] > as_of):
+            return False
+        return end is None or left[0] < end[0]
+
+    def still_here(self, names: Iterable[str], as_of: date | None = None) -> list[str]:
+        """Those of `names` who had not left (by `as_of`)."""
+        return [n for n in names if not self._gone_before(n, None, as_of)]
+
+
+def _votes(conn: Connection, slug: str, proposal_no: int, leavers: Leavers) -> tuple[Votes, list[Ballot]]:
     cast_ballots = [
         Ballot(member=r["member"], position=r["position"], reason=r["reason"], on=r["on"])
         for r in conn.execute(
@@ -259,27 +302,28 @@ def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[B
             .order_by(ballots.c.event_no)
         ).mappings()
     ]
-    return votes_of(cast_ballots), cast_ballots
+    return votes_of(leavers.counted(proposal_no, cast_ballots)), cast_ballots
 
 
 def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) -> list[ProposalRow]:
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
     if status is not None:
         query = query.where(proposals.c.status == status)
+    leavers = Leavers(conn, info.slug)
     rows = []
     for r in conn.execute(query).mappings():
-        votes, _ = _votes(conn, info.slug, r["no"])
+        votes, _ = _votes(conn, info.slug, r["no"], leavers)
         rows.append(_proposal_row(r, votes, info.digits))
     return rows
 
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    return None if r is None else _detail(conn, info, r)
+    return None if r is None else _detail(conn, info, r, Leavers(conn, info.slug))
 
 
-def _detail(conn: Connection, info: PotInfo, r: Any) -> ProposalDetail:
-    votes, cast_ballots = _votes(conn, info.slug, r["no"])
+def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
+    votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers)
     row = _proposal_row(r, votes, info.digits)
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
     return ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
@@ -297,7 +341,8 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     audit trail: the last of its proposal's events dated on or before `as_of`.
     """
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
-    found = [_detail(conn, info, r) for r in conn.execute(query).mappings().all()]
+    leavers = Leavers(conn, info.slug)
+    found = [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()]
     if as_of is None:
         return found
     status: dict[int, str] = {}
@@ -313,7 +358,8 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     for d in found:
         if d.no in status:
             cast = [b for b in d.ballots if b.on <= as_of]
-            shown.append(d.model_copy(update={"status": status[d.no], "ballots": cast, "votes": votes_of(cast)}))
+            votes = votes_of(leavers.counted(d.no, cast, as_of))
+            shown.append(d.model_copy(update={"status": status[d.no], "ballots": cast, "votes": votes}))
     return shown
 
 

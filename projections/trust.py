@@ -44,6 +44,7 @@ from domain.events import (
     ContributionRecorded,
     ContributionReversed,
     GamePlayed,
+    MemberLeft,
     PotEvent,
     PotOpened,
     ProposalDecided,
@@ -62,7 +63,7 @@ from domain.game import LEVELS as LEVELS  # re-exported for ledger.report, which
 from domain.pledges import complete_before, first_whole_month, month_index
 from projections.queries import member_rows
 from projections.runner import Slugs, insert_rows
-from projections.tables import ballots, metadata, proposals
+from projections.tables import ballots, history, metadata, proposals
 
 trust_pots = Table(
     "cp_trust_pots",
@@ -148,6 +149,10 @@ _ballots = (
     .where(ballots.c.slug == bindparam("s"), ballots.c.proposal_no.in_(bindparam("nos", expanding=True)))
     .order_by(ballots.c.event_no)
 )
+# Who left a pot, and at which event: a member who left before a proposal was decided took their vote along.
+_leavers = select(history.c.member, history.c.no).where(
+    history.c.slug == bindparam("s"), history.c.type == MemberLeft.TYPE
+)
 # Proposals per query: well below every database's limit on bound parameters.
 _CHUNK = 500
 
@@ -211,10 +216,16 @@ def _decided_rows(conn: Connection, slug: str, decided: list[ProposalDecided]) -
     cast: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     for no, event_no, member, position in conn.execute(_ballots, where):
         cast[int(no)].append((int(event_no), str(member), str(position)))
+    left = {str(member): int(no) for member, no in conn.execute(_leavers, {"s": slug})}
     rows: list[dict[str, Any]] = []
     for event in decided:
-        # The latest vote counts; none can follow the decision, but only earlier ones are its to count.
-        latest = {member: position for no, member, position in cast[event.proposal_no] if no < event.no}
+        # The latest vote counts; none can follow the decision, but only earlier ones are its to count,
+        # and none of a member who left before it (SPEC §1: they took their vote with them).
+        latest = {
+            member: position
+            for no, member, position in cast[event.proposal_no]
+            if no < event.no and left.get(member, event.no) >= event.no
+        }
         # Sorted here, not by the database, so every backend numbers the awards alike.
         votes = sorted(latest.items())
         awards = proposal_awards(

@@ -191,7 +191,8 @@ BAD = [
     (("--as", "Ana", "vote", "2", "agree"), 1, "rejected"),
     (("--as", "Zed", "vote", "3", "agree"), 2, "not a member"),
     (("--as", "Ana", "close", "1"), 1, "no longer open"),
-    (("--as", "Bo", "cancel", "1"), 1, "no longer open"),
+    # Proposal 1 is approved and may be cancelled (SPEC §1 edge cases); a rejected one may not.
+    (("--as", "Bo", "cancel", "2"), 1, "proposal 2 is rejected"),
     (("--as", "Ana", "pay", "2"), 1, "not approved"),
     (("--as", "Ana", "pay", "3"), 1, "not approved"),
     (("--as", "Bo", "pay", "1"), 1, "only a treasurer"),
