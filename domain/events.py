@@ -151,11 +151,14 @@ class WithdrawalPaid(PotEvent):
 
 
 class PledgeSet(PotEvent):
-    """A member's pledge from a month on; it replaces any earlier pledge from that month."""
+    """A member's pledge from a month on; it replaces any earlier pledge from that month.
+
+    Kind `none` ends a pledge from its month (`pot pledge NAME --stop`): neither percent nor monthly.
+    """
 
     TYPE: ClassVar[str] = "pledge_set"
     member: str
-    kind: Literal["percent", "monthly"]
+    kind: Literal["percent", "monthly", "none"]
     # Percent of declared income as a decimal string ("10", "7.5"); set when kind is percent.
     percent: str | None = None
     # Fixed amount per month; set when kind is monthly.

@@ -195,6 +195,7 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
                 monthly_minor=event.monthly_minor,
                 from_month=event.from_month,
                 today=None,
+                stop=event.kind == "none",
             )
             _as_recorded(event, fields, member="member name")
         case GamePlayed():
@@ -233,6 +234,8 @@ def _as_recorded(event: PotEvent, fields: Mapping[str, Any], **what: str) -> Non
 
 def _percent(event: PledgeSet) -> Decimal | None:
     """The pledge's percent as `set_pledge` takes it; its kind says whether it has one."""
+    if event.kind == "none" and (event.percent is not None or event.monthly_minor is not None):
+        raise BadInput("a stopped pledge has no percent and no monthly amount")
     if (event.kind == "percent") != (event.percent is not None):
         raise BadInput(f"a {event.kind} pledge has {'a percent' if event.kind == 'percent' else 'no percent'}")
     try:

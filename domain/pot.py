@@ -284,6 +284,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         monthly_minor: int | None,
         from_month: str,
         today: date,
+        stop: bool = False,
     ) -> int:
         acting, fields = rules.pledge(
             self,
@@ -293,6 +294,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             monthly_minor=monthly_minor,
             from_month=from_month,
             today=today,
+            stop=stop,
         )
         self._emit(PledgeSet, actor=acting.name, on=today, **fields)
         return self.version

@@ -29,7 +29,7 @@ from domain.errors import BadInput, InsufficientFunds, NotAuthorized, NotFound, 
 from domain.events import POSITIONS
 from domain.game import check_game
 from domain.past import Contribution
-from domain.pledges import check_pledge_terms
+from domain.pledges import check_pledge_terms, index_of, month_index, month_named
 from domain.state import MemberState, ProposalState
 from domain.values import (
     EARLIEST,
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from domain.pot import Pot
 
 Fields = dict[str, Any]
+# How far ahead a pledge may start (SPEC §1 edge cases).
+PLEDGE_MONTHS_AHEAD = 12
 
 
 # --------------------------------------------------------------------------- values
@@ -318,21 +320,26 @@ def pledge(
     monthly_minor: int | None,
     from_month: str,
     today: date | None,
+    stop: bool = False,
 ) -> tuple[MemberState, Fields]:
-    """A pledge set by the member or a treasurer: who sets it, and the pledge's fields."""
+    """A pledge set (or stopped) by the member or a treasurer: who sets it, and the pledge's fields."""
     acting = pot.current_member(actor)
     who = pot.current_member(member)
     if acting.role != "treasurer" and name_key(acting.name) != name_key(who.name):
         raise NotAuthorized(f"{acting.name} may set only their own pledge; a treasurer may set anyone's")
 
-    check_pledge_terms(percent, monthly_minor, from_month)
+    check_pledge_terms(percent, monthly_minor, from_month, stop=stop)
     if monthly_minor is not None:
         _money(pot, monthly_minor, "monthly pledge")
-    if today is not None and from_month > today.strftime("%Y-%m"):
-        raise BadInput(f"pledge month {from_month} is after the current month")
+    # SPEC §1 edge cases: a pledge may start up to 12 months ahead.
+    if today is not None and index_of(from_month) > month_index(today) + PLEDGE_MONTHS_AHEAD:
+        raise BadInput(
+            f"pledge month {from_month} is more than {PLEDGE_MONTHS_AHEAD} months ahead "
+            f"(the latest is {month_named(month_index(today) + PLEDGE_MONTHS_AHEAD)})"
+        )
     return acting, {
         "member": who.name,
-        "kind": "percent" if percent is not None else "monthly",
+        "kind": "none" if stop else "percent" if percent is not None else "monthly",
         # Fixed-point and without trailing zeros ("10", "7.5"), however it was typed.
         "percent": None if percent is None else format(percent.normalize(), "f"),
         "monthly_minor": monthly_minor,

@@ -245,6 +245,7 @@ class Commands(_Base):
         monthly_minor: int | None,
         from_month: str,
         today: date,
+        stop: bool = False,
     ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
             no = pot.set_pledge(
@@ -254,6 +255,7 @@ class Commands(_Base):
                 monthly_minor=monthly_minor,
                 from_month=from_month,
                 today=today,
+                stop=stop,
             )
             return Recorded(no, pot.current_member(member).name)
 

@@ -8,7 +8,7 @@ audit-trail rows dated on or before that day.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -18,7 +18,9 @@ from domain.consent import POSITIONS, tally
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
+    GamePlayed,
     MemberLeft,
+    PledgeSet,
     ProposalCancelled,
     ProposalDecided,
     WithdrawalPaid,
@@ -70,10 +72,18 @@ def pot_info(conn: Connection, slug: str) -> PotInfo | None:
     )
 
 
-def member_rows(conn: Connection, slug: str, as_of: date | None = None) -> list[MemberRow]:
+def member_rows(
+    conn: Connection, slug: str, as_of: date | None = None, *, with_keys: Collection[str] = ()
+) -> list[MemberRow]:
+    """The members who had joined by `as_of` (all, without it), and those whose name keys are `with_keys`.
+
+    `with_keys` brings in members whose back-dated money or games are dated before they joined,
+    so that every view counts by value date alike (SPEC §1 edge cases).
+    """
     query = select(members).where(members.c.slug == slug).order_by(members.c.joined_no)
     if as_of is not None:
-        query = query.where(members.c.joined <= as_of)
+        joined = members.c.joined <= as_of
+        query = query.where(or_(joined, members.c.key.in_(sorted(with_keys))) if with_keys else joined)
     return [
         MemberRow(
             name=r["name"],
@@ -202,6 +212,18 @@ def public_fields(fields: dict[str, Any], digits: int) -> dict[str, Any]:
     return shown
 
 
+# The events that may name a member in their fields, beyond their actor and subject.
+_NAMING = (GamePlayed.TYPE, PledgeSet.TYPE, WithdrawalProposed.TYPE)
+
+
+def names(fields: dict[str, Any], member: str) -> bool:
+    """Whether an event's stored fields name `member`: a game's people, a pledge's member, a proposal's recipient."""
+    people = [fields.get("asker"), fields.get("member"), fields.get("recipient")]
+    for key in ("participants", "offered", "missed"):
+        people += fields.get(key) or []
+    return member in people
+
+
 def history_items(
     conn: Connection,
     info: PotInfo,
@@ -219,7 +241,16 @@ def history_items(
     order = (history.c.on, history.c.no) if by_value_date else (history.c.no,)
     query = select(history).where(history.c.slug == info.slug).order_by(*order)
     if member is not None:
-        query = query.where(or_(history.c.actor == member, history.c.member == member))
+        # SPEC §1 edge cases: every event M did or is named in. Games, pledges and proposals name
+        # members inside their fields: those rows are found by the JSON-quoted name, then checked.
+        named = json.dumps(member, ensure_ascii=False)
+        query = query.where(
+            or_(
+                history.c.actor == member,
+                history.c.member == member,
+                and_(history.c.type.in_(_NAMING), history.c.fields.contains(named, autoescape=True)),
+            )
+        )
     if types:
         query = query.where(history.c.type.in_(types))
     if since is not None:
@@ -231,6 +262,9 @@ def history_items(
     if to_no is not None:
         query = query.where(history.c.no <= to_no)
     for row in conn.execute(query.execution_options(yield_per=1000)).mappings():
+        found_by_fields = member is not None and member not in (row["actor"], row["member"])
+        if found_by_fields and not names(json.loads(row["fields"]), str(member)):
+            continue
         item = {
             "no": row["no"],
             "at": row["at"],

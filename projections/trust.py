@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union,
     update,
 )
 
@@ -61,6 +62,7 @@ from domain.game import (
 )
 from domain.game import LEVELS as LEVELS  # re-exported for ledger.report, which draws the levels
 from domain.pledges import complete_before, first_whole_month, month_index
+from domain.values import name_key
 from projections.queries import member_rows
 from projections.runner import Slugs, insert_rows
 from projections.tables import ballots, history, metadata, proposals
@@ -305,10 +307,25 @@ _next_month = (
 )
 
 
+# Everyone with a contribution, an award or a meeting dated by `d`: those the report may score as of then.
+_scored_by = union(
+    select(trust_contributions.c.member).where(
+        trust_contributions.c.slug == bindparam("s"), trust_contributions.c.on <= bindparam("d")
+    ),
+    select(trust_awards.c.member).where(trust_awards.c.slug == bindparam("s"), trust_awards.c.on <= bindparam("d")),
+    select(trust_meetings.c.member).where(
+        trust_meetings.c.slug == bindparam("s"), trust_meetings.c.on <= bindparam("d")
+    ),
+)
+
+
 def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     """Every current member's points per level, total and level as of `as_of`, and the crew's."""
     # Former members are not shown, nor part of the crew's level: only current ones are scored.
-    crew = [m for m in member_rows(conn, slug, as_of) if m.left is None]
+    # A member whose back-dated money or games are dated before they joined is scored as of
+    # then too, as `balance` counts their money (SPEC §1 edge cases); no month before joining costs.
+    early = {name_key(str(name)) for (name,) in conn.execute(_scored_by, {"s": slug, "d": as_of})}
+    crew = [m for m in member_rows(conn, slug, as_of, with_keys=early) if m.left is None]
     scores = Scoreboard()
 
     for member, level, total, best in conn.execute(

@@ -161,3 +161,87 @@ def test_a_paid_or_rejected_proposal_cannot_be_cancelled(funded: Path) -> None:
     for who in ("Ana", "Bo", "Dee"):
         vote(funded, who, 2, "agree")
     refused(funded, "--as", "Bo", "cancel", "2", code=1, says="proposal 2 is rejected")
+
+
+# --------------------------------------------------------------------------- back-dated money, every view alike
+def test_money_dated_before_the_pot_opened_counts_alike_in_balance_pledges_and_trust(crew: Path) -> None:
+    """Bo (joined 2026-01-01) brings in a contribution from June 2025, under a pledge from that month."""
+    assert pot(crew, "--as", "Ana", "pledge", "Bo", "--monthly", "10", "--from", "2025-06").code == 0
+    assert pot(crew, "--as", "Ana", "contribute", "Bo", "20", "--on", "2025-06-15").code == 0
+    day = "2025-06-30"
+    balance = pot(crew, "balance", "--as-of", day, "--json").json()
+    pledges = pot(crew, "pledges", "--as-of", day, "--json").json()
+    trust = pot(crew, "trust", "--as-of", day, "--json").json()
+    assert [(m["name"], m["contributed"]) for m in balance["members"]] == [("Bo", "20.00")]
+    assert [(m["name"], m["contributed"], m["pledged"]) for m in pledges["members"]] == [("Bo", "20.00", "10.00")]
+    assert pledges["members"][0]["pledge"] == {"kind": "monthly", "value": "10.00", "from": "2025-06"}
+    # One contributed month earns 1; no month before Bo joined costs anything.
+    assert [(m["name"], m["points"]["3"]) for m in trust["members"]] == [("Bo", 1)]
+    # A day before the money: no money in any view; the pledge had started, so `pledges` shows it.
+    before = "2025-06-14"
+    assert pot(crew, "balance", "--as-of", before, "--json").json()["members"] == []
+    pledged = pot(crew, "pledges", "--as-of", before, "--json").json()["members"]
+    assert [(m["name"], m["contributed"], m["pledged"]) for m in pledged] == [("Bo", "0.00", "10.00")]
+    assert pot(crew, "trust", "--as-of", before, "--json").json()["members"] == []
+
+
+def test_a_game_dated_before_joining_is_scored_as_of_its_date(crew: Path) -> None:
+    assert pot(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Bo", "--on", "2025-11-02").code == 0
+    trust = pot(crew, "trust", "--as-of", "2025-11-30", "--json").json()
+    assert [(m["name"], m["points"]["1"]) for m in trust["members"]] == [("Ana", 1), ("Bo", 1)]
+
+
+# --------------------------------------------------------------------------- pledges: from, ahead, stop
+def test_a_pledge_from_an_earlier_month_counts_from_that_month(crew: Path) -> None:
+    """Defect 8: the README's pledge typed later still counts from its month."""
+    done = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "10", "--from", "2026-01", today="2026-11-20")
+    assert done.code == 0, done.err
+    pledges = pot(crew, "pledges", "--as-of", "2026-06-30", "--json", today="2026-11-20").json()
+    bo = next(m for m in pledges["members"] if m["name"] == "Bo")
+    assert bo["pledge"] == {"kind": "percent", "value": "10.00", "from": "2026-01"}
+
+
+def test_a_pledge_may_start_up_to_12_months_ahead_and_not_later(crew: Path) -> None:
+    ahead = pot(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "30", "--from", "2027-03")
+    assert ahead.code == 0, ahead.err
+    refused(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "30", "--from", "2027-04", code=2, says="12 months")
+    # Not in force yet: as of today nothing is pledged, and money given counts as without a pledge.
+    assert pot(crew, "--as", "Ana", "contribute", "Bo", "5").code == 0
+    bo = next(m for m in pot(crew, "pledges", "--json").json()["members"] if m["name"] == "Bo")
+    assert (bo["pledge"], bo["pledged"], bo["contributed"]) == (None, "0.00", "5.00")
+
+
+def test_pledge_stop_ends_a_pledge_from_a_month(crew: Path) -> None:
+    assert pot(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "10", "--from", "2026-01").code == 0
+    stopped = pot(crew, "--as", "Bo", "pledge", "Bo", "--stop", "--from", "2026-03", today="2026-05-02")
+    assert stopped.code == 0, stopped.err
+    assert stopped.out == "event 7: Bo's pledge ends from 2026-03\n"
+    event = pot(crew, "history", "--json", today="2026-05-02").json()[-1]
+    assert (event["type"], event["kind"], event["percent"], event["monthly"]) == ("pledge_set", "none", None, None)
+    bo = next(m for m in pot(crew, "pledges", "--json", today="2026-05-02").json()["members"] if m["name"] == "Bo")
+    # January and February only.
+    assert (bo["pledge"], bo["pledged"]) == (None, "20.00")
+    refused(crew, "--as", "Bo", "pledge", "Bo", "--stop", "--monthly", "5", code=2, says="--stop")
+    # verify re-applies the rules (domain.lawful) to the history, the stop among it.
+    assert pot(crew, "verify").code == 0
+
+
+# --------------------------------------------------------------------------- history --member
+def test_history_member_lists_every_event_the_member_did_or_is_named_in(funded: Path) -> None:
+    crew = funded
+    assert pot(crew, "--as", "Ana", "pledge", "Dee", "--monthly", "10").code == 0  # 8: set for Dee by Ana
+    assert pot(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Dee").code == 0  # 9
+    assert pot(crew, "--as", "Ana", "game", "money", "--asker", "Bo", "--offered", "Dee").code == 0  # 10
+    assert pot(crew, "--as", "Ana", "game", "meeting", "--attended", "Ana,Bo", "--missed", "Dee").code == 0  # 11
+    assert pot(crew, "--as", "Ana", "game", "listening", "--with", "Ana,Bo").code == 0  # 12: not Dee
+    assert pot(crew, "--as", "Bo", "propose", "20", "--purpose", "Dee's bike", "--to", "Dee").code == 0  # 13
+    for who in ("Ana", "Bo", "Cy"):
+        vote(crew, who, 1, "agree")  # 14, 15, 16
+    vote(crew, "Dee", 1, "agree")  # 17, and the decision 18, which Dee's vote made
+    assert pot(crew, "--as", "Ana", "pay", "1").code == 0  # 19: paid to Dee
+    assert pot(crew, "--as", "Cy", "reflect", "19", "--feeling", "relief").code == 0  # 20: Cy's, not Dee's
+    assert pot(crew, "--as", "Dee", "reflect", "19", "--feeling", "gratitude").code == 0  # 21
+    listed = pot(crew, "history", "--member", "dee", "--json").json()
+    assert [e["no"] for e in listed] == [5, 8, 9, 10, 11, 13, 17, 18, 19, 21]
+    # Only Dee's events, though Ana acted in most of them.
+    assert [e["no"] for e in pot(crew, "history", "--member", "Cy", "--json").json()] == [4, 16, 20]
