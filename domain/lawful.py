@@ -92,6 +92,7 @@ def check_opening(event: PotOpened) -> None:
         quorum=event.quorum,
         voting_days=event.voting_days,
         treasurer=event.actor,
+        typed=False,
     )
     fields["actor"] = fields.pop("treasurer")
     _as_recorded(event, fields, name="pot name", actor="treasurer name")
@@ -123,7 +124,7 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
     by = event.actor
     match event:
         case MemberJoined():
-            _, member = rules.joining(pot, actor=by, name=event.member)
+            _, member = rules.joining(pot, actor=by, name=event.member, typed=False)
             _as_recorded(event, {"member": member}, member="member name")
         case MemberLeft():
             _, leaving = rules.leaving(pot, actor=by, name=event.member)

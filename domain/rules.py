@@ -81,10 +81,33 @@ def _not_future(day: date, today: date | None, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- opening and membership
+def typed_name(name: str, what: str = "member name") -> str:
+    """A name typed for a new member now: no comma, since commands list members as A,B (issue 18, defect 3).
+
+    Only typed names meet this: a history read from a file keeps the names an older `pot` let in.
+    """
+    if "," in name:
+        raise BadInput(
+            f"{what} {name.strip()!r} contains a comma: members are listed as A,B, so a name cannot hold one"
+        )
+    return name
+
+
 def opening(
-    *, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int, treasurer: str
+    *,
+    slug: str,
+    name: str,
+    currency: str,
+    digits: int,
+    quorum: str,
+    voting_days: int,
+    treasurer: str,
+    typed: bool = True,
 ) -> Fields:
-    """A new pot (`pot init`): its fields as recorded, and the opener's name."""
+    """A new pot (`pot init`): its fields as recorded, and the opener's name.
+
+    `typed` is False for a history read from a file (domain.lawful), whose names are kept as they are.
+    """
     parse_slug(slug)
     title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
     code = parse_currency(currency)
@@ -93,14 +116,17 @@ def opening(
     fraction = str(parse_quorum(quorum))
     if not 1 <= voting_days <= 365:
         raise BadInput(f"voting days {voting_days} must be between 1 and 365")
-    opener = parse_new_name(treasurer, "treasurer name")
+    opener = parse_new_name(typed_name(treasurer, "treasurer name") if typed else treasurer, "treasurer name")
     return {"slug": slug, "name": title, "currency": code, "quorum": fraction, "treasurer": opener}
 
 
-def joining(pot: Pot, *, actor: str, name: str) -> tuple[MemberState, str]:
-    """A member added by a treasurer: the treasurer, and the new member's name as recorded."""
+def joining(pot: Pot, *, actor: str, name: str, typed: bool = True) -> tuple[MemberState, str]:
+    """A member added by a treasurer: the treasurer, and the new member's name as recorded.
+
+    `typed` is False for a history read from a file (domain.lawful): a comma an older `pot` let in is kept.
+    """
     acting = pot.acting_treasurer(actor, "add members")
-    member = parse_name(name)
+    member = parse_name(typed_name(name) if typed else name)
     existing = pot.find_member(member)
     if existing is not None:
         if existing.left is None:
