@@ -7,6 +7,7 @@ import click
 from cli import (
     Session,
     as_option,
+    confirm,
     emit_json,
     json_option,
     pass_session,
@@ -42,7 +43,7 @@ def init(s: Session, name: str, currency: str, slug: str | None, quorum: str, vo
         treasurer=treasurer,
         today=s.today,
     )
-    click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
+    click.echo(f"events 1-2: opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
 
 
 @click.group()
@@ -65,7 +66,7 @@ def member_add(s: Session, name: str, treasurer: bool) -> None:
     """
     who = parse_name(name)
     added = s.ledger.add_member(s.slug, actor=s.actor, name=who, treasurer=treasurer, today=s.today)
-    click.echo(f"added {added.name}{' as treasurer' if treasurer else ''}")
+    confirm(s, added.events)
 
 
 @member.command("remove")
@@ -78,9 +79,8 @@ def member_remove(s: Session, name: str) -> None:
     Example: pot --as Ana member remove Bo
     """
     removed = s.ledger.remove_member(s.slug, actor=s.actor, name=parse_name(name), today=s.today)
-    # Leaving can complete a proposal that waited only for this member's vote: say so, as a last vote does.
-    decided = [f"proposal {d.proposal_no} is {d.outcome}" for d in removed.decided]
-    click.echo("; ".join([f"removed {removed.name}", *decided]))
+    # Leaving can complete a proposal that waited only for this member's vote: its decision is confirmed too.
+    confirm(s, removed.events)
 
 
 @member.command("role")
@@ -95,7 +95,7 @@ def member_role(s: Session, name: str, role: str) -> None:
     """
     who = parse_name(name)
     changed = s.ledger.change_role(s.slug, actor=s.actor, name=who, treasurer=role == "treasurer", today=s.today)
-    click.echo(f"{changed.name} is now a {role}")
+    confirm(s, changed.events)
 
 
 @click.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import click
@@ -14,6 +13,7 @@ from cli import (
     Session,
     as_of_option,
     as_option,
+    confirm,
     emit_json,
     json_option,
     parse_option_date,
@@ -62,7 +62,7 @@ def contribute(
         ref=reference,
         income_minor=income_minor,
     )
-    click.echo(f"event {done.no}: recorded {s.money(minor)} {s.info.currency} from {done.name}")
+    confirm(s, done.events)
 
 
 @click.command()
@@ -77,7 +77,7 @@ def reverse(s: Session, event_no: int, reason: str) -> None:
     """
     why = parse_text(reason, "reason", required=True)
     done = s.ledger.reverse(s.slug, actor=s.actor, contribution_no=event_no, reason=why, today=s.today)
-    click.echo(f"event {done.no}: reversed contribution {event_no}")
+    confirm(s, done.events)
 
 
 @click.command()
@@ -122,12 +122,7 @@ def pledge(
         today=s.today,
         stop=stop,
     )
-    if stop:
-        click.echo(f"event {done.no}: {done.name}'s pledge ends from {month}")
-        return
-    what = f"{share.quantize(Decimal('0.01'))}% of declared income" if share is not None else None
-    what = what or f"{s.money(minor or 0)} {s.info.currency} a month"
-    click.echo(f"event {done.no}: {done.name} pledges {what} from {month}")
+    confirm(s, done.events)
 
 
 @click.command()

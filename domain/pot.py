@@ -244,8 +244,11 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         voter, fields = rules.vote(
             self, actor=actor, proposal_no=proposal_no, position=position, reason=reason, today=today
         )
-        self._emit(VoteCast, actor=voter.name, on=today, **fields)
         proposal = self.state.proposals[proposal_no]
+        # The same vote again (position and reason) changes nothing, so nothing is stored (issue 18, defect 9).
+        if self.repeats_vote(proposal, voter.name, fields["position"], fields["reason"]):
+            return proposal.status
+        self._emit(VoteCast, actor=voter.name, on=today, **fields)
         if self.everyone_voted(proposal):
             self._decide(proposal, actor=voter.name, today=today)
         return self.proposal_status(proposal_no)
@@ -371,8 +374,9 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                     eligible=list(event.eligible),
                     proposed=event.on,
                 )
-            case VoteCast(proposal_no=no, member=member, position=position):
+            case VoteCast(proposal_no=no, member=member, position=position, reason=reason):
                 s.proposals[no].votes[member] = position
+                s.proposals[no].reasons[member] = reason
             case ProposalDecided(proposal_no=no, outcome="approved"):
                 s.proposals[no].status = "approved"
                 s.proposals[no].decided = event.on

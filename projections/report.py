@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from domain.events import plain_word
 from domain.values import format_amount
 from projections.describe import describe
 from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
@@ -47,6 +48,8 @@ class HistoryLine(Report):
     no: int
     on: date
     type: str
+    # The type's plain word ("contribution"), which is what people read.
+    word: str
     actor: str
     what: str
     # Signed change to the balance ("+25.00", "-120.00"), empty when there is none.
@@ -155,6 +158,7 @@ def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> l
                 no=item["no"],
                 on=date.fromisoformat(item["on"]),
                 type=item["type"],
+                word=plain_word(item["type"]),
                 actor=item["actor"],
                 what=describe(item),
                 change="" if delta == 0 else sign + format_amount(abs(delta), digits),

@@ -13,7 +13,7 @@ import pytest
 from domain import lawful
 from domain.events import ProposalDecided
 from domain.pot import Pot
-from tests.conftest import pot, refused
+from tests.conftest import fingerprint, pot, refused
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ def test_pledge_stop_ends_a_pledge_from_a_month(crew: Path) -> None:
     assert pot(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "10", "--from", "2026-01").code == 0
     stopped = pot(crew, "--as", "Bo", "pledge", "Bo", "--stop", "--from", "2026-03", today="2026-05-02")
     assert stopped.code == 0, stopped.err
-    assert stopped.out == "event 7: Bo's pledge ends from 2026-03\n"
+    assert stopped.out == "event 7: Bo ended their pledge from 2026-03\n"
     event = pot(crew, "history", "--json", today="2026-05-02").json()[-1]
     assert (event["type"], event["kind"], event["percent"], event["monthly"]) == ("pledge_set", "none", None, None)
     bo = next(m for m in pot(crew, "pledges", "--json", today="2026-05-02").json()["members"] if m["name"] == "Bo")
@@ -245,3 +245,41 @@ def test_history_member_lists_every_event_the_member_did_or_is_named_in(funded: 
     assert [e["no"] for e in listed] == [5, 8, 9, 10, 11, 13, 17, 18, 19, 21]
     # Only Dee's events, though Ana acted in most of them.
     assert [e["no"] for e in pot(crew, "history", "--member", "Cy", "--json").json()] == [4, 16, 20]
+
+
+# --------------------------------------------------------------------------- the same vote again
+def test_the_same_vote_again_is_a_no_op_that_says_so(funded: Path) -> None:
+    """Issue 18, defect 9: same position and reason again stores nothing; another reason is a new vote."""
+    pot(funded, "--as", "Bo", "propose", "50", "--purpose", "tools")
+    first = pot(funded, "--as", "Cy", "vote", "1", "agree", "--reason", "fine")
+    assert first.out == "event 9: Cy voted agree on proposal 1: fine\n"
+    before = fingerprint(funded)
+    again = pot(funded, "--as", "cy", "vote", "1", "agree", "--reason", " fine ")
+    assert (again.code, again.err) == (0, "")
+    assert again.out == "Cy already votes agree on proposal 1 for that reason: nothing stored\n"
+    assert fingerprint(funded) == before
+    assert len(proposal(funded, 1)["ballots"]) == 1
+    # Another reason, or another position, is a vote of its own.
+    assert pot(funded, "--as", "Cy", "vote", "1", "agree", "--reason", "fine by me").out.startswith("event 10: ")
+    assert pot(funded, "--as", "Cy", "vote", "1", "abstain", "--reason", "fine by me").out.startswith("event 11: ")
+    assert len(proposal(funded, 1)["ballots"]) == 3
+
+
+# --------------------------------------------------------------------------- plain words for event types
+def test_history_shows_plain_words_and_type_takes_either_while_json_keeps_spec_types(funded: Path) -> None:
+    assert pot(funded, "--as", "Bo", "reflect", "6", "--feeling", "proud").code == 0
+    text = pot(funded, "history").out
+    assert "contribution" in text
+    assert "reflection" in text
+    for internal in ("contribution_recorded", "reflection_noted", "member_joined"):
+        assert internal not in text
+    by_word = pot(funded, "history", "--type", "contribution", "--json").json()
+    by_type = pot(funded, "history", "--type", "contribution_recorded", "--json").json()
+    assert by_word == by_type
+    assert [e["type"] for e in by_word] == ["contribution_recorded", "contribution_recorded"]
+    assert [e["no"] for e in pot(funded, "history", "--type", "Member Joined", "--json").json()] == [2, 3, 4, 5]
+    refused(funded, "history", "--type", "gift", code=2, says="contribution")
+    triggers = pot(funded, "triggers").out
+    assert "contribution " in triggers
+    assert "contribution_recorded" not in triggers
+    assert pot(funded, "triggers", "--json").json()["by_type"] == {"contribution_recorded": 1}
