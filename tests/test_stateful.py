@@ -274,8 +274,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
             lambda: self.ledger.vote(SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today),
         )
         if ok:
+            # The same vote again (position and reason) stores nothing (issue 18, defect 9).
+            self.model.events += p.votes.get(name) != position
             p.votes[name] = position
-            self.model.events += 1
             if self.model.complete(p):
                 self.model.decide(p)
 
@@ -303,8 +304,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
                     self.ledger.vote, SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today
                 ),
             )
+            self.model.events += p.votes.get(name) != position
             p.votes[name] = position
-            self.model.events += 1
             if self.model.complete(p):
                 break
         self.model.decide(p)
