@@ -358,11 +358,15 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
         scores.add_all(m.name, CONSISTENCY, points)
 
     attendance: dict[str, list[bool]] = defaultdict(list)
-    for member, attended in conn.execute(
-        select(trust_meetings.c.member, trust_meetings.c.attended)
+    joined = {m.name: m.joined for m in member_rows(conn, slug)}
+    for member, attended, on in conn.execute(
+        select(trust_meetings.c.member, trust_meetings.c.attended, trust_meetings.c.on)
         .where(trust_meetings.c.slug == slug, trust_meetings.c.on <= as_of)
         .order_by(trust_meetings.c.on, trust_meetings.c.event_no)
     ):
+        # SPEC §1 edge cases: a back-dated meeting missed before the member joined costs them nothing.
+        if not attended and on < joined.get(str(member), on):
+            continue
         attendance[str(member)].append(bool(attended))
     for member, seen in attendance.items():
         scores.add_all(member, CONSISTENCY, meeting_points(seen))

@@ -283,3 +283,18 @@ def test_history_shows_plain_words_and_type_takes_either_while_json_keeps_spec_t
     assert "contribution " in triggers
     assert "contribution_recorded" not in triggers
     assert pot(funded, "triggers", "--json").json()["by_type"] == {"contribution_recorded": 1}
+
+
+def test_a_back_dated_meeting_missed_before_joining_costs_nothing(crew: Path) -> None:
+    """The crew joined on 2026-01-01; a meeting in December 2025 that Bo missed is no charge to Bo."""
+    done = pot(crew, "--as", "Ana", "game", "meeting", "--attended", "Ana", "--missed", "Bo", "--on", "2025-12-01")
+    assert done.code == 0, done.err
+    assert (
+        pot(crew, "--as", "Ana", "game", "meeting", "--attended", "Ana", "--missed", "Bo", "--on", "2026-01-10").code
+        == 0
+    )
+    meetings = {
+        m["name"]: m["points"]["3"] for m in pot(crew, "trust", "--as-of", "2026-01-10", "--json").json()["members"]
+    }
+    # Ana attended twice (1, then 3); Bo missed only the January meeting (-5); neither has a contributed month.
+    assert (meetings["Ana"], meetings["Bo"]) == (4, -5)
