@@ -225,9 +225,9 @@ def test_contributions_before_the_first_pledge_month_do_not_count_towards_it(cre
 def test_a_treasurer_may_set_anyone_s_pledge_and_pledge_prints_what_was_pledged(crew: Path) -> None:
     result = pot(crew, "--as", "Ana", "pledge", "dee", "--monthly", "12.5", "--from", "2026-02")
     assert result.code == 0, result.err
-    assert result.out.strip().endswith("Dee pledges 12.50 EUR a month from 2026-02")
-    mine = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "2.50")
-    assert mine.out.strip().endswith("Bo pledges 2.50% of declared income from 2026-03")
+    assert result.out == "event 6: Ana set Dee's pledge to 12.50 EUR a month from 2026-02\n"
+    mine = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "2.5")
+    assert mine.out == "event 7: Bo pledged 2.50% of their income from 2026-03\n"
 
 
 def test_a_member_may_not_set_someone_else_s_pledge(crew: Path) -> None:
