@@ -327,11 +327,15 @@
     signing.add(form);
     var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
     signatureFor(form, c).then(function (signature) {
-      signing.delete(form);
-      setSignature(form, signature);
-      passing.add(form);
-      if (submitter) form.requestSubmit(submitter); else form.requestSubmit();
-      passing.delete(form);
+      // In a task of its own: while this submit event is still being dispatched (a signature found at
+      // once, as when there is no key), the browser ignores a new submit of the same form.
+      setTimeout(function () {
+        signing.delete(form);
+        setSignature(form, signature);
+        passing.add(form);
+        if (submitter) form.requestSubmit(submitter); else form.requestSubmit();
+        passing.delete(form);
+      }, 0);
     });
   }
 
