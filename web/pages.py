@@ -101,6 +101,15 @@ def _show(
     return page(request, template, {**base, **context}, status)
 
 
+def _lines(text: str) -> str:
+    """A textarea's text as typed: browsers send its line breaks as CR LF (HTML's form encoding), the pot keeps LF.
+
+    Without this a reason over two lines would be refused for its CR, and a browser that
+    signed the text it showed (LF) would not match the text stored.
+    """
+    return text.replace("\r\n", "\n")
+
+
 def _back(member: Member, path: str) -> RedirectResponse:
     """Post/Redirect/Get: a change done, the browser goes back to a page with GET."""
     return RedirectResponse(f"/p/{member.slug}/{path}", status_code=303)
@@ -207,7 +216,8 @@ def vote(
 ) -> Response:
     try:
         signature = actions.signature_from_form(signed)
-        actions.vote(web_of(request), member, proposal_no=no, position=position, reason=reason, signature=signature)
+        web = web_of(request)
+        actions.vote(web, member, proposal_no=no, position=position, reason=_lines(reason), signature=signature)
     except PotError as e:
         return _refused(e, lambda m, s: _proposal_page(request, member, no, m, s))
     return _back(member, f"proposals/{no}")
@@ -271,7 +281,7 @@ def propose(
             web_of(request),
             member,
             amount=amount,
-            purpose=purpose,
+            purpose=_lines(purpose),
             recipient=recipient,
             closes=closes,
             signature=actions.signature_from_form(signed),
@@ -363,7 +373,7 @@ def reflect(
 ) -> Response:
     try:
         word = parse_feeling(feeling)
-        text = parse_text(note, "note")
+        text = parse_text(_lines(note), "note")
         signature = actions.signature_from_form(signed)
         actions.reflect(web_of(request), member, event_no=no, feeling=word, note=text, signature=signature)
     except PotError as e:

@@ -174,12 +174,12 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
     # Bo proposes and votes from the pages: both leave the page signed with that key.
     phone.go("propose")
     phone.page.get_by_label("Amount").fill("12.5")
-    phone.page.get_by_label("What it is for").fill('Thé & "café" for the meeting')
+    phone.page.get_by_label("What it is for").fill('Thé & "café"\nfor the meeting')
     phone.page.get_by_label("Who receives it").fill("dee")
     phone.page.get_by_role("button", name="Propose").click()
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("Proposal 1: 12.50 EUR")
     phone.page.get_by_label("agree", exact=True).check()
-    phone.page.get_by_label("Reason").fill("  Ça ira, \\o/  ")
+    phone.page.get_by_label("Reason").fill("  Ça ira,\n\\o/  ")
     phone.page.get_by_role("button", name="Vote").click()
     expect(phone.page.get_by_role("heading", name="Change your vote")).to_be_visible()
 
@@ -190,7 +190,8 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
     items = history(server)
     vote = next(i for i in items if i["type"] == "vote_cast")
     proposal = next(i for i in items if i["type"] == "withdrawal_proposed")
-    assert (vote["reason"], proposal["recipient"]) == ("Ça ira, \\o/", "Dee")
+    assert (vote["reason"], proposal["recipient"]) == ("Ça ira,\n\\o/", "Dee")
+    assert proposal["purpose"] == 'Thé & "café"\nfor the meeting'
     assert vote["signature"]["key_id"] == proposal["signature"]["key_id"] == first["key_id"]
     assert vote["signature"]["seen"] in {i["digest"] for i in items}
 

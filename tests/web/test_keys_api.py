@@ -311,9 +311,12 @@ def test_the_vote_form_carries_a_signature_from_the_page_and_refuses_a_broken_on
     right = signature(bo, key, "vote_cast", {"proposal_no": 1, "position": "agree", "reason": "yes"})
     answer = bo.http.post(f"/p/{server.slug}/proposals/1/vote", data={**form, "signature": json.dumps(right)})
     assert answer.status_code == 303, answer.text
-    # Without JavaScript the same form posts unsigned, as before.
-    answer = bo.http.post(f"/p/{server.slug}/proposals/1/vote", data={**form, "position": "abstain"})
+    # Without JavaScript the same form posts unsigned, as before; a browser sends a textarea's line breaks
+    # as CR LF, and the pot keeps what was typed (LF), as the page's script signs it.
+    two_lines = {**form, "position": "abstain", "reason": "on second thought\r\nnot yet"}
+    answer = bo.http.post(f"/p/{server.slug}/proposals/1/vote", data=two_lines)
     assert answer.status_code == 303, answer.text
+    assert ok(bo.get("proposals/1"))["ballots"][-1]["reason"] == "on second thought\nnot yet"
     checked = verify(server)
     assert (checked["signed"], checked["bad_signatures"]) == (1, [])
 
