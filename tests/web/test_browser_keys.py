@@ -28,6 +28,7 @@ from tests.conftest import pot
 from tests.web.conftest import PASSPHRASE, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent.parent / "vendor" / "axe.min.js"
 README = Path(__file__).parent.parent.parent / "README.md"
 
 pytestmark = pytest.mark.slow
@@ -152,6 +153,19 @@ def show_other_digest(server: Server, no: int, digest: str) -> None:
         conn.execute("UPDATE cp_history SET digest = ? WHERE slug = ? AND no = ?", (digest, server.slug, no))
 
 
+def fits_and_passes_axe(device: Device) -> None:
+    """The page as every page is checked in test_browser: no sideways scroll at 390 px, no serious axe finding."""
+    page = device.page
+    scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], f"{page.url} scrolls sideways ({scroll})"
+    page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id)"""
+    )
+    assert not found, f"{page.url}: {found}"
+
+
 def errors(devices: list[Device]) -> list[str]:
     return [f"{d.name}: {line}" for d in devices for line in d.console]
 
@@ -207,6 +221,7 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
         expect(device.page.locator(f'[data-key-id="{own["key_id"]}"] .device-mark')).to_be_visible()
         expect(device.page.locator(f'[data-key-id="{other["key_id"]}"] .device-mark')).to_be_hidden()
         expect(device.page.locator("#my-keys li")).to_have_count(2)
+        fits_and_passes_axe(device)
 
     # The witness: the phone remembers the head it saw; the history goes on (Cy contributes), then the
     # server shows another digest for the event the phone last saw.
@@ -229,6 +244,7 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
     expect(alert).to_contain_text(f"differs from what this device saw at event {remembered['no']}")
     expect(alert).to_contain_text(remembered["digest"][:16])
     expect(alert.get_by_role("button")).to_have_count(0)  # nothing closes it
+    fits_and_passes_axe(phone)
 
     # Put back, the history the server shows agrees again: the phone still warns, on every page.
     show_other_digest(server, remembered["no"], real)

@@ -244,9 +244,11 @@
         });
       });
     }).then(function (record) {
-      if (record.registered) return record;
+      // Asked on every page, not remembered: a pot re-created from an export (or another store under the
+      // same address) does not hold the key this device registered before, and then it is registered again.
       return getJson(api(c, "keys")).then(function (keys) {
-        var known = keys.status === 200 && keys.body.some(function (k) { return k.key_id === record.keyId; });
+        if (keys.status !== 200) return record.registered ? 201 : 0;
+        var known = keys.body.some(function (k) { return k.key_id === record.keyId; });
         if (known) return 201;
         var proof = canonical({ pot: c.pot, type: "member_key_added", actor: c.member, public_key: record.publicKey });
         return sign(record.keyPair.privateKey, proof).then(function (sig) {
@@ -254,6 +256,7 @@
         });
       }).then(function (status) {
         if (status !== 201) return null; // Tried again on the next page.
+        if (record.registered) return record;
         record.registered = true;
         return save(c, record).then(function () { return record; });
       });
