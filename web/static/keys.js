@@ -394,11 +394,11 @@
         }
         var text =
           "Warning: the history this server shows differs from what this device saw at event " + seen.no +
-          ". This device saw digest " + short(seen.digest) + "…; " +
+          ": this device saw digest " + short(seen.digest) + "…, " +
           (result.shown === null
-            ? "the server now shows only " + head.no + " events."
-            : "the server now shows " + short(result.shown) + "….") +
-          " The history may have been rewritten: tell your crew and compare the digests you wrote down.";
+            ? "and the server now shows only " + head.no + " events"
+            : "and the server now shows " + short(result.shown) + "…") +
+          ". The history may have been rewritten: tell your crew and compare the digests you wrote down.";
         localStorage.setItem(alarmKey(c), text);
         showAlarm(text);
       });
