@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -29,6 +29,7 @@ from domain.values import (
 )
 
 if TYPE_CHECKING:
+    from domain.events import PotEvent
     from ledger.app import Ledger
     from projections.models import PotInfo
 
@@ -248,6 +249,23 @@ class _Number(click.IntRange):
 
 
 NUMBER = _Number(1, 2**31 - 1)
+
+
+def confirm(s: Session, events: Sequence[PotEvent], *also: str) -> None:
+    """Say what a command stored, in one style for every command: `event N: …` for each event, on one line.
+
+    The words are the history's (projections.describe), with the currency after each amount.
+    """
+    from domain.events import payload
+    from projections.describe import describe
+    from projections.queries import public_fields
+
+    said = [
+        f"event {e.no}: "
+        + describe({"actor": e.actor, "type": e.TYPE, **public_fields(payload(e), s.info.digits)}, s.info.currency)
+        for e in events
+    ]
+    click.echo("; ".join([*said, *also]))
 
 
 def parse_option_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

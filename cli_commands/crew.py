@@ -7,6 +7,7 @@ import click
 from cli import (
     Session,
     as_option,
+    confirm,
     emit_json,
     json_option,
     pass_session,
@@ -46,7 +47,7 @@ def init(
         today=s.today,
         signed_votes=signed_votes,
     )
-    click.echo(f"opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
+    click.echo(f"events 1-2: opened pot {opened} ({title}, {currency.upper()}) with treasurer {s.actor}")
 
 
 @click.group()
@@ -69,7 +70,7 @@ def member_add(s: Session, name: str, treasurer: bool) -> None:
     """
     who = parse_name(name)
     added = s.ledger.add_member(s.slug, actor=s.actor, name=who, treasurer=treasurer, today=s.today)
-    click.echo(f"added {added.name}{' as treasurer' if treasurer else ''}")
+    confirm(s, added.events)
 
 
 @member.command("remove")
@@ -82,9 +83,8 @@ def member_remove(s: Session, name: str) -> None:
     Example: pot --as Ana member remove Bo
     """
     removed = s.ledger.remove_member(s.slug, actor=s.actor, name=parse_name(name), today=s.today)
-    # Leaving can complete a proposal that waited only for this member's vote: say so, as a last vote does.
-    decided = [f"proposal {d.proposal_no} is {d.outcome}" for d in removed.decided]
-    click.echo("; ".join([f"removed {removed.name}", *decided]))
+    # Leaving can complete a proposal that waited only for this member's vote: its decision is confirmed too.
+    confirm(s, removed.events)
 
 
 @member.command("role")
@@ -99,7 +99,7 @@ def member_role(s: Session, name: str, role: str) -> None:
     """
     who = parse_name(name)
     changed = s.ledger.change_role(s.slug, actor=s.actor, name=who, treasurer=role == "treasurer", today=s.today)
-    click.echo(f"{changed.name} is now a {role}")
+    confirm(s, changed.events)
 
 
 @click.command()

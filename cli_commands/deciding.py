@@ -11,6 +11,7 @@ from cli import (
     NUMBER,
     Session,
     as_option,
+    confirm,
     emit_json,
     json_option,
     parse_option_date,
@@ -42,7 +43,15 @@ def propose(s: Session, amount: str, purpose: str, recipient: str | None, closes
     made = s.ledger.propose(
         s.slug, actor=s.actor, amount_minor=minor, purpose=why, recipient=to, closes=closes, today=s.today
     )
-    click.echo(f"proposal {made.proposal_no}")
+    confirm(s, made.events)
+    # Accepted all the same (SPEC §1: the crew may be saving up); said on stderr, so stdout stays the confirmation.
+    if made.amount_minor > made.available_minor:
+        click.echo(
+            f"warning: {s.money(made.amount_minor)} {s.info.currency} is more than the "
+            f"{s.money(max(made.available_minor, 0))} {s.info.currency} available now; "
+            "it can be paid only once the pot holds it",
+            err=True,
+        )
 
 
 @click.command()
@@ -58,8 +67,11 @@ def vote(s: Session, proposal_no: int, position: str, reason: str) -> None:
     """
     why = parse_text(reason, "reason")
     done = s.ledger.vote(s.slug, actor=s.actor, proposal_no=proposal_no, position=position, reason=why, today=s.today)
-    status = "" if done.status == "open" else f"; it is {done.status}"
-    click.echo(f"{done.voter} voted {position} on proposal {proposal_no}{status}")
+    if done.repeated:
+        click.echo(f"{done.voter} already votes {position} on proposal {proposal_no} for that reason: nothing stored")
+        return
+    # A last vote decides the proposal in the same command: its decision is confirmed too.
+    confirm(s, done.events)
 
 
 @click.command()
@@ -72,7 +84,7 @@ def close(s: Session, proposal_no: int) -> None:
     Example: pot --as Ana close 2
     """
     closed = s.ledger.close_proposal(s.slug, actor=s.actor, proposal_no=proposal_no, today=s.today)
-    click.echo(f"proposal {proposal_no} is {closed.status}")
+    confirm(s, closed.events)
 
 
 @click.command()
@@ -80,12 +92,13 @@ def close(s: Session, proposal_no: int) -> None:
 @as_option
 @pass_session
 def cancel(s: Session, proposal_no: int) -> None:
-    """Cancel your own open proposal.
+    """Cancel your own proposal while it is open, or approved and not yet paid.
 
     Example: pot --as Bo cancel 3
     """
     cancelled = s.ledger.cancel_proposal(s.slug, actor=s.actor, proposal_no=proposal_no, today=s.today)
-    click.echo(f"proposal {proposal_no} is {cancelled.status}")
+    released = cancelled.released_minor
+    confirm(s, cancelled.events, *([f"{s.money(released)} {s.info.currency} no longer reserved"] if released else []))
 
 
 @click.command()
@@ -98,7 +111,7 @@ def pay(s: Session, proposal_no: int) -> None:
     Example: pot --as Ana pay 1
     """
     paid = s.ledger.pay(s.slug, actor=s.actor, proposal_no=proposal_no, today=s.today)
-    click.echo(f"event {paid.no}: paid proposal {proposal_no}")
+    confirm(s, paid.events)
 
 
 @click.command()

@@ -11,6 +11,7 @@ from cli import (
     Session,
     as_of_option,
     as_option,
+    confirm,
     emit_json,
     json_option,
     parse_option_date,
@@ -18,6 +19,7 @@ from cli import (
     table,
 )
 from domain.errors import BadInput
+from domain.events import PotEvent
 from domain.game import LEVEL_NAMES
 from domain.values import parse_name
 
@@ -47,7 +49,8 @@ def record_game(
     offered: tuple[str, ...] = (),
     missed: tuple[str, ...] = (),
     resolved: bool | None = None,
-) -> int:
+) -> tuple[PotEvent, ...]:
+    """Record one game event; the events stored, for the confirmation."""
     done = s.ledger.play_game(
         s.slug,
         actor=s.actor,
@@ -60,7 +63,7 @@ def record_game(
         missed=missed,
         resolved=resolved,
     )
-    return done.no
+    return done.events
 
 
 @click.group()
@@ -82,8 +85,8 @@ def game_listening(s: Session, people: str, on: date | None) -> None:
     Example: pot --as Ana game listening --with Ana,Bo,Cy,Dee --on 2026-02-01
     """
     who = parse_names(people, "--with")
-    no = record_game(s, "listening", on, participants=who)
-    click.echo(f"event {no}: listening circle recorded")
+    events = record_game(s, "listening", on, participants=who)
+    confirm(s, events)
 
 
 @game.command("money")
@@ -99,8 +102,8 @@ def game_money(s: Session, asker: str, offered: str, on: date | None) -> None:
     """
     who = parse_name(asker, "--asker name")
     offers = parse_names(offered, "--offered")
-    no = record_game(s, "money", on, asker=who, offered=offers)
-    click.echo(f"event {no}: money talk recorded")
+    events = record_game(s, "money", on, asker=who, offered=offers)
+    confirm(s, events)
 
 
 @game.command("meeting")
@@ -116,8 +119,8 @@ def game_meeting(s: Session, attended: str, missed: str | None, on: date | None)
     """
     came = parse_names(attended, "--attended")
     away = parse_names(missed, "--missed") if missed is not None else ()
-    no = record_game(s, "meeting", on, participants=came, missed=away)
-    click.echo(f"event {no}: meeting recorded")
+    events = record_game(s, "meeting", on, participants=came, missed=away)
+    confirm(s, events)
 
 
 @game.command("conflict")
@@ -135,8 +138,8 @@ def game_conflict(s: Session, between: str, resolved: bool, unresolved: bool, on
     if resolved == unresolved:
         raise BadInput("say how the conflict ended: exactly one of --resolved and --unresolved")
     parties = parse_names(between, "--between")
-    no = record_game(s, "conflict", on, participants=parties, resolved=resolved)
-    click.echo(f"event {no}: conflict recorded as {'resolved' if resolved else 'unresolved'}")
+    events = record_game(s, "conflict", on, participants=parties, resolved=resolved)
+    confirm(s, events)
 
 
 @game.command("co-own")
@@ -150,8 +153,8 @@ def game_co_own(s: Session, people: str, on: date | None) -> None:
     Example: pot --as Ana game co-own --with Ana,Bo
     """
     who = parse_names(people, "--with")
-    no = record_game(s, "co-own", on, participants=who)
-    click.echo(f"event {no}: co-ownership recorded")
+    events = record_game(s, "co-own", on, participants=who)
+    confirm(s, events)
 
 
 @click.command()

@@ -16,6 +16,7 @@ from cli import (
     Session,
     as_of_option,
     as_option,
+    confirm,
     emit_json,
     json_option,
     parse_option_date,
@@ -58,7 +59,13 @@ def balance(s: Session, as_of: date | None, as_json: bool) -> None:
 
 @click.command()
 @click.option("--member", "member_name", metavar="NAME", help="Only events by or about this member.")
-@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only events of this type (repeatable).")
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    help="Only events of this type, a plain word (contribution, vote…) or the JSON type (repeatable).",
+)
 @click.option("--since", metavar="DATE", callback=parse_option_date, help="Only events dated on or after DATE.")
 @click.option("--until", metavar="DATE", callback=parse_option_date, help="Only events dated on or before DATE.")
 @click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Same as --until.")
@@ -75,8 +82,9 @@ def history(
 ) -> None:
     """The audit trail: every event, in order.
 
-    Example: pot history --member Bo --type contribution_recorded --json
+    Example: pot history --member Bo --type contribution --json
     """
+    from domain.events import plain_word
     from projections.describe import describe
 
     who = parse_name(member_name) if member_name else None
@@ -87,7 +95,7 @@ def history(
     table(
         None,
         ["no", "on", "type", "actor", "what"],
-        [(i["no"], i["on"], i["type"], i["actor"], describe(i)) for i in items],
+        [(i["no"], i["on"], plain_word(i["type"]), i["actor"], describe(i)) for i in items],
     )
 
 
@@ -231,7 +239,7 @@ def reflect(s: Session, event_no: int, feeling: str, note: str) -> None:
     word = parse_feeling(feeling)
     text = parse_text(note, "note")
     done = s.ledger.reflect(s.slug, actor=s.actor, event_no=event_no, feeling=word, note=text, today=s.today)
-    click.echo(f"event {done.no}: {done.name} reflected on event {event_no}: {word}")
+    confirm(s, done.events)
 
 
 @click.command()
@@ -250,7 +258,9 @@ def triggers(s: Session, as_json: bool) -> None:
         return None
     click.echo(f"{report.reflections} reflections in {s.info.name}")
     click.echo("")
-    table("by event type", ["type", "reflections"], report.by_type.items())
+    from domain.events import plain_word
+
+    table("by event type", ["type", "reflections"], [(plain_word(t), n) for t, n in report.by_type.items()])
     click.echo("")
     table("by feeling", ["feeling", "reflections"], report.by_feeling.items())
     click.echo("")

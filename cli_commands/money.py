@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import click
@@ -14,6 +13,7 @@ from cli import (
     Session,
     as_of_option,
     as_option,
+    confirm,
     emit_json,
     json_option,
     parse_option_date,
@@ -62,7 +62,7 @@ def contribute(
         ref=reference,
         income_minor=income_minor,
     )
-    click.echo(f"event {done.no}: recorded {s.money(minor)} {s.info.currency} from {done.name}")
+    confirm(s, done.events)
 
 
 @click.command()
@@ -77,35 +77,52 @@ def reverse(s: Session, event_no: int, reason: str) -> None:
     """
     why = parse_text(reason, "reason", required=True)
     done = s.ledger.reverse(s.slug, actor=s.actor, contribution_no=event_no, reason=why, today=s.today)
-    click.echo(f"event {done.no}: reversed contribution {event_no}")
+    confirm(s, done.events)
 
 
 @click.command()
 @click.argument("member_name", metavar="MEMBER")
 @click.option("--percent", metavar="P", help="Pledge P% of the incomes you declare (0 < P <= 100).")
 @click.option("--monthly", metavar="AMOUNT", help="Pledge a fixed amount every month.")
-@click.option("--from", "from_month", metavar="YYYY-MM", help="First month of the pledge (default this month).")
+@click.option("--stop", is_flag=True, help="End the member's pledge from the month given (default this month).")
+@click.option(
+    "--from",
+    "from_month",
+    metavar="YYYY-MM",
+    help="First month of the pledge (default this month; an earlier month counts from then, a later one "
+    "up to 12 months ahead).",
+)
 @as_option
 @pass_session
-def pledge(s: Session, member_name: str, percent: str | None, monthly: str | None, from_month: str | None) -> None:
+def pledge(
+    s: Session, member_name: str, percent: str | None, monthly: str | None, stop: bool, from_month: str | None
+) -> None:
     """Set a member's pledge from a month on; it replaces their earlier pledge from that month.
 
-    A member sets their own pledge; a treasurer may set anyone's.
+    A member sets their own pledge; a treasurer may set anyone's. A pledge
+    --from an earlier month counts from that month, as the member meant it.
 
     Example: pot --as Bo pledge Bo --percent 10 --from 2026-01
     """
     who = parse_name(member_name)
-    if (percent is None) == (monthly is None):
-        raise BadInput("give exactly one of --percent and --monthly")
+    if stop and (percent is not None or monthly is not None):
+        raise BadInput("--stop ends a pledge: give it without --percent or --monthly")
+    if not stop and (percent is None) == (monthly is None):
+        raise BadInput("give exactly one of --percent and --monthly (or --stop)")
     share = parse_percent(percent) if percent is not None else None
     minor = s.amount(monthly, "monthly") if monthly is not None else None
     month = from_month.strip() if from_month is not None else month_of(s.today)
     done = s.ledger.set_pledge(
-        s.slug, actor=s.actor, member=who, percent=share, monthly_minor=minor, from_month=month, today=s.today
+        s.slug,
+        actor=s.actor,
+        member=who,
+        percent=share,
+        monthly_minor=minor,
+        from_month=month,
+        today=s.today,
+        stop=stop,
     )
-    what = f"{share.quantize(Decimal('0.01'))}% of declared income" if share is not None else None
-    what = what or f"{s.money(minor or 0)} {s.info.currency} a month"
-    click.echo(f"event {done.no}: {done.name} pledges {what} from {month}")
+    confirm(s, done.events)
 
 
 @click.command()

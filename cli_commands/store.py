@@ -241,5 +241,11 @@ def import_(s: Session, file: Path, fmt: str | None, as_json: bool) -> None:
         result = s.ledger.import_statement(s.slug, actor=actor, path=file, today=s.today, progress=progress)
     if as_json:
         return emit_json({"pot": s.slug, "new": result.new, "already_recorded": result.already_recorded})
-    click.echo(f"{result.new} new, {result.already_recorded} already recorded")
+    # Confirmed as every stored event is (`event N: …`), naming the range of new events.
+    if result.new == 0:
+        click.echo(f"nothing new: 0 new, {result.already_recorded} already recorded")
+    else:
+        last = result.first_no + result.new - 1
+        where = f"event {last}" if result.new == 1 else f"events {result.first_no}-{last}"
+        click.echo(f"{where}: {result.new} new, {result.already_recorded} already recorded")
     return None

@@ -45,6 +45,9 @@ class PotEvent(BaseModel, CanMutateAggregate[UUID]):
 
     # The SPEC's name for this kind of event (`history --type`, JSON `type`).
     TYPE: ClassVar[str] = ""
+    # The plain word people read for it in `history`, `replay`, `triggers` and the report
+    # ("contribution", not "contribution_recorded"); `history --type` takes either.
+    WORD: ClassVar[str] = ""
 
     originator_id: UUID
     originator_version: int
@@ -74,6 +77,7 @@ class PotEvent(BaseModel, CanMutateAggregate[UUID]):
 
 class PotOpened(PotEvent, CanInitAggregate[UUID]):
     TYPE: ClassVar[str] = "pot_opened"
+    WORD: ClassVar[str] = "pot opened"
     originator_topic: str
     slug: str
     name: str
@@ -87,23 +91,27 @@ class PotOpened(PotEvent, CanInitAggregate[UUID]):
 
 class MemberJoined(PotEvent):
     TYPE: ClassVar[str] = "member_joined"
+    WORD: ClassVar[str] = "member joined"
     member: str
     role: Role
 
 
 class MemberLeft(PotEvent):
     TYPE: ClassVar[str] = "member_left"
+    WORD: ClassVar[str] = "member left"
     member: str
 
 
 class RoleChanged(PotEvent):
     TYPE: ClassVar[str] = "role_changed"
+    WORD: ClassVar[str] = "role change"
     member: str
     role: Role
 
 
 class ContributionRecorded(PotEvent):
     TYPE: ClassVar[str] = "contribution_recorded"
+    WORD: ClassVar[str] = "contribution"
     member: str
     amount_minor: int
     note: str = ""
@@ -115,6 +123,7 @@ class ContributionRecorded(PotEvent):
 
 class ContributionReversed(PotEvent):
     TYPE: ClassVar[str] = "contribution_reversed"
+    WORD: ClassVar[str] = "reversal"
     contribution_no: int
     member: str
     amount_minor: int
@@ -125,6 +134,7 @@ class ContributionReversed(PotEvent):
 
 class WithdrawalProposed(PotEvent):
     TYPE: ClassVar[str] = "withdrawal_proposed"
+    WORD: ClassVar[str] = "proposal"
     proposal_no: int
     amount_minor: int
     purpose: str
@@ -137,6 +147,7 @@ class WithdrawalProposed(PotEvent):
 
 class VoteCast(PotEvent):
     TYPE: ClassVar[str] = "vote_cast"
+    WORD: ClassVar[str] = "vote"
     proposal_no: int
     member: str
     position: Position
@@ -147,6 +158,7 @@ class VoteCast(PotEvent):
 
 class ProposalDecided(PotEvent):
     TYPE: ClassVar[str] = "proposal_decided"
+    WORD: ClassVar[str] = "decision"
     proposal_no: int
     outcome: Outcome
     agree: int
@@ -160,11 +172,13 @@ class ProposalDecided(PotEvent):
 
 class ProposalCancelled(PotEvent):
     TYPE: ClassVar[str] = "proposal_cancelled"
+    WORD: ClassVar[str] = "cancellation"
     proposal_no: int
 
 
 class WithdrawalPaid(PotEvent):
     TYPE: ClassVar[str] = "withdrawal_paid"
+    WORD: ClassVar[str] = "payout"
     proposal_no: int
     amount_minor: int
     recipient: str
@@ -173,11 +187,15 @@ class WithdrawalPaid(PotEvent):
 
 
 class PledgeSet(PotEvent):
-    """A member's pledge from a month on; it replaces any earlier pledge from that month."""
+    """A member's pledge from a month on; it replaces any earlier pledge from that month.
+
+    Kind `none` ends a pledge from its month (`pot pledge NAME --stop`): neither percent nor monthly.
+    """
 
     TYPE: ClassVar[str] = "pledge_set"
+    WORD: ClassVar[str] = "pledge"
     member: str
-    kind: Literal["percent", "monthly"]
+    kind: Literal["percent", "monthly", "none"]
     # Percent of declared income as a decimal string ("10", "7.5"); set when kind is percent.
     percent: str | None = None
     # Fixed amount per month; set when kind is monthly.
@@ -199,6 +217,7 @@ class GamePlayed(PotEvent):
     """
 
     TYPE: ClassVar[str] = "game_played"
+    WORD: ClassVar[str] = "game"
     game: Game
     participants: tuple[str, ...] = ()
     asker: str | None = None
@@ -211,6 +230,7 @@ class ReflectionNoted(PotEvent):
     """A member's feeling about an earlier event, for the crew's reflection."""
 
     TYPE: ClassVar[str] = "reflection_noted"
+    WORD: ClassVar[str] = "reflection"
     event_no: int
     member: str
     feeling: str
@@ -258,6 +278,24 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
         MemberKeyRevoked,
     )
 }
+
+# The plain word of each SPEC type, and the SPEC type of each plain word (see PotEvent.WORD).
+WORDS: dict[str, str] = {name: cls.WORD for name, cls in EVENT_TYPES.items()}
+TYPES_BY_WORD: dict[str, str] = {cls.WORD: name for name, cls in EVENT_TYPES.items()}
+
+
+def plain_word(type_: str) -> str:
+    """The plain word people read for a SPEC event type; an unknown type as it is."""
+    return WORDS.get(type_, type_)
+
+
+def type_named(word: str) -> str | None:
+    """The SPEC type a person means by `word`: the type itself or its plain word (any case), else None."""
+    key = word.strip().lower()
+    if key in EVENT_TYPES:
+        return key
+    return TYPES_BY_WORD.get(" ".join(key.replace("_", " ").split()))
+
 
 # The events that move money into or out of the pot: a view of money sums exactly these.
 CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)

@@ -11,7 +11,10 @@ The rules, as a crew states them:
 
 - The pledge in force for a month is the one set last (by event number) among
   those whose `from` month is on or before it: a new pledge replaces the old
-  one from its month on, and history keeps every pledge.
+  one from its month on, and history keeps every pledge. A pledge counts from
+  its `from` month whenever it was typed (it is the member saying what they
+  meant): `pledges --as-of` a day in that month shows it even if it was set
+  later. A stop (kind `none`) is in force like any pledge and pledges nothing.
 - Pledged to date: for each month from the member's first pledge month through
   the as-of month (or the month they left), a monthly pledge adds its amount (the
   as-of month counts in full from its first day, so as of 2026-03-31 March
@@ -96,10 +99,17 @@ def first_whole_month(joined: date) -> int:
 
 
 # --------------------------------------------------------------------------- what a pledge is
-def check_pledge_terms(percent: Decimal | None, monthly_minor: int | None, from_month: str) -> None:
-    """What a pledge is (SPEC §1 Pledge), whatever the day: `set_pledge` and an import check it alike."""
-    if (percent is None) == (monthly_minor is None):
-        raise BadInput("give exactly one of --percent and --monthly")
+def check_pledge_terms(
+    percent: Decimal | None, monthly_minor: int | None, from_month: str, *, stop: bool = False
+) -> None:
+    """What a pledge is (SPEC §1 Pledge), whatever the day: `set_pledge` and an import check it alike.
+
+    A stop (`--stop`) has neither a percent nor a monthly amount, only its month.
+    """
+    if stop and (percent is not None or monthly_minor is not None):
+        raise BadInput("--stop ends a pledge: give it without --percent or --monthly")
+    if not stop and (percent is None) == (monthly_minor is None):
+        raise BadInput("give exactly one of --percent and --monthly (or --stop)")
     # is_finite first: comparing a NaN Decimal raises instead of answering.
     if percent is not None and not (
         percent.is_finite() and 0 < percent <= 100 and percent == percent.quantize(Decimal("0.01"))
@@ -177,7 +187,8 @@ def kept_to_date(pledged: Sequence[Terms], months: Mapping[str, MonthMoney], las
     """
     total = Decimal(0)
     without_income: list[str] = []
-    first = min((p.from_month for p in pledged), default=None)
+    # A pledge that starts after `last_month` (set ahead) or a stop pledges nothing yet.
+    first = min((p.from_month for p in pledged if p.kind != "none" and p.from_month <= last_month), default=None)
     if first is not None:
         for month in months_between(first, last_month):
             terms = in_force(pledged, month)

@@ -289,9 +289,12 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         voter, fields = rules.vote(
             self, actor=actor, proposal_no=proposal_no, position=position, reason=reason, today=today
         )
+        proposal = self.state.proposals[proposal_no]
+        # The same vote again (position and reason) changes nothing, so nothing is stored (issue 18, defect 9).
+        if self.repeats_vote(proposal, voter.name, fields["position"], fields["reason"]):
+            return proposal.status
         signed = self._signed(VoteCast, voter.name, {**fields, "on": today}, signature, seen_no)
         self._emit(VoteCast, actor=voter.name, on=today, **fields, **signed)
-        proposal = self.state.proposals[proposal_no]
         if self.everyone_voted(proposal):
             self._decide(proposal, actor=voter.name, today=today)
         return self.proposal_status(proposal_no)
@@ -340,6 +343,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         monthly_minor: int | None,
         from_month: str,
         today: date,
+        stop: bool = False,
     ) -> int:
         acting, fields = rules.pledge(
             self,
@@ -349,6 +353,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             monthly_minor=monthly_minor,
             from_month=from_month,
             today=today,
+            stop=stop,
         )
         self._emit(PledgeSet, actor=acting.name, on=today, **fields)
         return self.version
@@ -475,11 +480,12 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                     eligible=list(event.eligible),
                     proposed=event.on,
                 )
-            case VoteCast(proposal_no=no, member=member, position=position, signature=signature):
+            case VoteCast(proposal_no=no, member=member, position=position, reason=reason, signature=signature):
                 # Under `signed_votes` a decision counts signed votes only (SPEC §7): an unsigned
                 # one, which no command takes, stays in the log for `verify` to name, uncounted.
                 if signature is not None or not s.signed_votes:
                     s.proposals[no].votes[member] = position
+                    s.proposals[no].reasons[member] = reason
             case ProposalDecided(proposal_no=no, outcome="approved"):
                 s.proposals[no].status = "approved"
                 s.proposals[no].decided = event.on

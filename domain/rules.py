@@ -30,7 +30,7 @@ from domain.errors import BadInput, InsufficientFunds, NotAuthorized, NotFound, 
 from domain.events import POSITIONS
 from domain.game import check_game
 from domain.past import Contribution
-from domain.pledges import check_pledge_terms
+from domain.pledges import check_pledge_terms, index_of, month_index, month_named
 from domain.signing import (
     SIGNATURE_BYTES,
     BadSignature,
@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from domain.pot import Pot
 
 Fields = dict[str, Any]
+# How far ahead a pledge may start (SPEC §1 edge cases).
+PLEDGE_MONTHS_AHEAD = 12
 
 
 # --------------------------------------------------------------------------- values
@@ -94,10 +96,33 @@ def _not_future(day: date, today: date | None, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- opening and membership
+def typed_name(name: str, what: str = "member name") -> str:
+    """A name typed for a new member now: no comma, since commands list members as A,B (issue 18, defect 3).
+
+    Only typed names meet this: a history read from a file keeps the names an older `pot` let in.
+    """
+    if "," in name:
+        raise BadInput(
+            f"{what} {name.strip()!r} contains a comma: members are listed as A,B, so a name cannot hold one"
+        )
+    return name
+
+
 def opening(
-    *, slug: str, name: str, currency: str, digits: int, quorum: str, voting_days: int, treasurer: str
+    *,
+    slug: str,
+    name: str,
+    currency: str,
+    digits: int,
+    quorum: str,
+    voting_days: int,
+    treasurer: str,
+    typed: bool = True,
 ) -> Fields:
-    """A new pot (`pot init`): its fields as recorded, and the opener's name."""
+    """A new pot (`pot init`): its fields as recorded, and the opener's name.
+
+    `typed` is False for a history read from a file (domain.lawful), whose names are kept as they are.
+    """
     parse_slug(slug)
     title = parse_text(name, "pot name", max_len=200, required=True, one_line=True)
     code = parse_currency(currency)
@@ -106,14 +131,17 @@ def opening(
     fraction = str(parse_quorum(quorum))
     if not 1 <= voting_days <= 365:
         raise BadInput(f"voting days {voting_days} must be between 1 and 365")
-    opener = parse_new_name(treasurer, "treasurer name")
+    opener = parse_new_name(typed_name(treasurer, "treasurer name") if typed else treasurer, "treasurer name")
     return {"slug": slug, "name": title, "currency": code, "quorum": fraction, "treasurer": opener}
 
 
-def joining(pot: Pot, *, actor: str, name: str) -> tuple[MemberState, str]:
-    """A member added by a treasurer: the treasurer, and the new member's name as recorded."""
+def joining(pot: Pot, *, actor: str, name: str, typed: bool = True) -> tuple[MemberState, str]:
+    """A member added by a treasurer: the treasurer, and the new member's name as recorded.
+
+    `typed` is False for a history read from a file (domain.lawful): a comma an older `pot` let in is kept.
+    """
     acting = pot.acting_treasurer(actor, "add members")
-    member = parse_name(name)
+    member = parse_name(typed_name(name) if typed else name)
     existing = pot.find_member(member)
     if existing is not None:
         if existing.left is None:
@@ -286,9 +314,15 @@ def closing(pot: Pot, *, actor: str, proposal_no: int, today: date | None) -> tu
 
 
 def cancelling(pot: Pot, *, actor: str, proposal_no: int) -> MemberState:
-    """An open proposal cancelled by its proposer: the proposer."""
+    """A proposal cancelled by its proposer while open, or approved and not yet paid: the proposer.
+
+    Cancelling an approved proposal releases what it reserved (SPEC §1 edge cases).
+    """
     canceller = pot.current_member(actor)
-    open_ = pot.open_proposal(proposal_no)
+    status = pot.proposal_status(proposal_no)
+    if status not in ("open", "approved"):
+        raise Refused(f"proposal {proposal_no} is {status}: only an open or approved, unpaid proposal is cancelled")
+    open_ = pot.state.proposals[proposal_no]
     if name_key(canceller.name) != name_key(open_.proposer):
         raise NotAuthorized(f"only {open_.proposer}, who proposed it, may cancel proposal {proposal_no}")
     return canceller
@@ -327,21 +361,26 @@ def pledge(
     monthly_minor: int | None,
     from_month: str,
     today: date | None,
+    stop: bool = False,
 ) -> tuple[MemberState, Fields]:
-    """A pledge set by the member or a treasurer: who sets it, and the pledge's fields."""
+    """A pledge set (or stopped) by the member or a treasurer: who sets it, and the pledge's fields."""
     acting = pot.current_member(actor)
     who = pot.current_member(member)
     if acting.role != "treasurer" and name_key(acting.name) != name_key(who.name):
         raise NotAuthorized(f"{acting.name} may set only their own pledge; a treasurer may set anyone's")
 
-    check_pledge_terms(percent, monthly_minor, from_month)
+    check_pledge_terms(percent, monthly_minor, from_month, stop=stop)
     if monthly_minor is not None:
         _money(pot, monthly_minor, "monthly pledge")
-    if today is not None and from_month > today.strftime("%Y-%m"):
-        raise BadInput(f"pledge month {from_month} is after the current month")
+    # SPEC §1 edge cases: a pledge may start up to 12 months ahead.
+    if today is not None and index_of(from_month) > month_index(today) + PLEDGE_MONTHS_AHEAD:
+        raise BadInput(
+            f"pledge month {from_month} is more than {PLEDGE_MONTHS_AHEAD} months ahead "
+            f"(the latest is {month_named(month_index(today) + PLEDGE_MONTHS_AHEAD)})"
+        )
     return acting, {
         "member": who.name,
-        "kind": "percent" if percent is not None else "monthly",
+        "kind": "none" if stop else "percent" if percent is not None else "monthly",
         # Fixed-point and without trailing zeros ("10", "7.5"), however it was typed.
         "percent": None if percent is None else format(percent.normalize(), "f"),
         "monthly_minor": monthly_minor,

@@ -51,6 +51,10 @@ class ProposalState(_State):
     eligible: list[str]
     # Latest position per voter name; every vote stays in the event log.
     votes: dict[str, str] = {}
+    # Latest reason per voter name, so that the same vote again is known for a repeat (issue 18,
+    # defect 9). Missing for votes folded into snapshots taken before it was kept, and left out of
+    # the state's digest, so those snapshots still match: a vote with no known reason is stored.
+    reasons: dict[str, str] = {}
     status: Status = "open"
     # The days it was made and approved, so a vote or payout cannot be dated before
     # them. None in snapshots taken before they were kept: those skip the check.
@@ -100,6 +104,8 @@ class PotState(_State):
                 del data[name]
         for name in ("reversed_nos", "reflection_nos"):
             data[name] = sorted(data[name])  # sets: their order in memory is not part of the state
+        for proposal in data["proposals"].values():
+            proposal.pop("reasons", None)  # see ProposalState.reasons
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -174,6 +180,12 @@ class PotLookups:
             raise Refused(f"{member.name} is the pot's only treasurer: make someone else treasurer first")
 
     @property
+    def available_minor(self) -> int:
+        """The balance less what approved, unpaid proposals reserve (SPEC §1 Payout)."""
+        reserved = sum(p.amount_minor for p in self.state.proposals.values() if p.status == "approved")
+        return self.state.balance_minor - reserved
+
+    @property
     def proposal_count(self) -> int:
         """How many proposals were ever made: they are numbered 1, 2, 3…"""
         return len(self.state.proposals) + len(self.state.ended)
@@ -195,12 +207,41 @@ class PotLookups:
             raise Refused(f"proposal {no} is {status}: it is no longer open")
         return self.state.proposals[no]
 
+    def voters(self, proposal: ProposalState) -> list[str]:
+        """The proposal's eligible voters who are still members (SPEC §1: a member who leaves takes their vote)."""
+        return [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
+
+    def repeats_vote(self, proposal: ProposalState, member: str, position: str, reason: str) -> bool:
+        """Whether `member`'s latest vote on `proposal` is already this position with this reason."""
+        return proposal.votes.get(member) == position and proposal.reasons.get(member) == reason
+
     def everyone_voted(self, proposal: ProposalState) -> bool:
-        still_here = [n for n in proposal.eligible if (m := self.find_member(n)) is not None and m.left is None]
-        return all(n in proposal.votes for n in still_here)
+        return all(n in proposal.votes for n in self.voters(proposal))
 
     def decision(self, proposal: ProposalState) -> dict[str, Any]:
-        """The fields of the decision the votes cast so far give (SPEC §1 Decision)."""
+        """The fields of the decision the votes cast so far give (SPEC §1 Decision).
+
+        Only the voters still here count: a member who left is not in the tally,
+        not a block, not among the eligible for quorum or for "everyone voted".
+        """
+        still_here = self.voters(proposal)
+        counted = tally((proposal.votes[n] for n in still_here if n in proposal.votes), len(still_here))
+        return {
+            "proposal_no": proposal.no,
+            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "agree": counted.agree,
+            "abstain": counted.abstain,
+            "disagree": counted.disagree,
+            "block": counted.block,
+            "eligible_count": counted.eligible,
+            "all_voted": all(n in proposal.votes for n in still_here),
+        }
+
+    def decision_before_leavers_stopped_counting(self, proposal: ProposalState) -> dict[str, Any]:
+        """The decision as `pot` took it before SPEC §1's turn-2 edge cases: every eligible member counted.
+
+        Only an import's check asks this, so that a history an older `pot` recorded still imports.
+        """
         counted = tally(proposal.votes.values(), len(proposal.eligible))
         return {
             "proposal_no": proposal.no,

@@ -80,6 +80,9 @@ def parse_amount(text: str, digits: int) -> int:
         raise BadInput(f"amount {text!r} is not a plain decimal: use digits 0-9 and a dot, e.g. 25.50")
     whole, _, frac = raw.partition(".")
     if len(frac) > digits:
+        if digits == 0:
+            # "more than 0 decimals" reads oddly (issue 18): a yen amount is a whole number.
+            raise BadInput(f"amount {text!r} has decimals, but this currency has no decimals: give a whole number")
         raise BadInput(f"amount {text!r} has more than {digits} decimal{'s' if digits != 1 else ''} for this currency")
     minor = int(whole) * int(10**digits) + (int(frac.ljust(digits, "0")) if digits else 0)
     if minor == 0:

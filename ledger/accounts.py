@@ -158,8 +158,10 @@ def _aware(moment: datetime) -> datetime:
 class Accounts:
     """The sign-in tables of one store, and every operation on them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        # Reads that take no write lock (on SQLite a deferred BEGIN): every request looks its session up.
+        self.reader = reader or engine
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
@@ -247,19 +249,21 @@ class Accounts:
         """The live session behind a cookie, its idle expiry moved on; None if there is none."""
         digest = _sha256(token)
         now = _now()
-        with self.engine.begin() as conn:
+        with self.reader.begin() as conn:
             row = conn.execute(
                 select(sessions.c.member, sessions.c.csrf_token, sessions.c.expires_at).where(
                     sessions.c.token_sha256 == digest, sessions.c.slug == slug
                 )
             ).first()
-            if row is None:
-                return None
-            expires = _aware(row.expires_at)
-            if expires <= now:
+        if row is None:
+            return None
+        expires = _aware(row.expires_at)
+        if expires <= now:
+            with self.engine.begin() as conn:
                 conn.execute(delete(sessions).where(sessions.c.token_sha256 == digest))
-                return None
-            if expires - now < SESSION_IDLE - SESSION_TOUCH:
+            return None
+        if expires - now < SESSION_IDLE - SESSION_TOUCH:
+            with self.engine.begin() as conn:
                 conn.execute(
                     update(sessions).where(sessions.c.token_sha256 == digest).values(expires_at=now + SESSION_IDLE)
                 )

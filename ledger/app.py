@@ -38,7 +38,7 @@ from projections.pledges import PledgesProjection
 from projections.queries import current_member_row
 from projections.reflections import ReflectionsProjection
 from projections.runner import Projection, catch_up_all, reset
-from projections.tables import refs
+from projections.tables import positions, refs
 from projections.trust import TrustProjection
 
 if TYPE_CHECKING:  # argon2 loads only when a command signs someone in.
@@ -168,11 +168,12 @@ def _kept_contribution(row: tuple[int, str, int, str, str | None]) -> Contributi
 class LedgerBase:
     """One open store: the event-sourced application, its views, and how a change is made safely."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, server: bool = False) -> None:
+        """`server`: a long-lived process (`pot serve`) that keeps its database connections open."""
         self.store = store
         if store.kind == "sqlite":
             self.app = PotApplication(env=store.es_env)
-            self.engine = sqlite_engine(store)
+            self.engine = sqlite_engine(store, pooled=server)
             self.reader = self.engine.execution_options(pot_read_only=True)
             create_view_tables(self.engine)
             append_only_sqlite(self.engine)
@@ -194,6 +195,10 @@ class LedgerBase:
 
     # ------------------------------------------------------------------ views
     def catch_up(self) -> int:
+        """Fold every event the views have not seen yet; how many were folded."""
+        if self.views_current():
+            return 0
+
         def read(after: int, limit: int) -> Any:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
@@ -201,6 +206,19 @@ class LedgerBase:
             return catch_up_all(self.engine, self.projections, read, self.app.mapper.to_domain_event)
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
+
+    def views_current(self) -> bool:
+        """Whether every view has folded the newest stored event: two cheap reads, no write lock.
+
+        Most reads find the views caught up; asking first spares them the catch-up's
+        locked transaction (on SQLite a BEGIN IMMEDIATE, which waits for any writer).
+        """
+        newest = self.app.recorder.max_notification_id() or 0
+        names = [p.name for p in self.projections]
+        with self.reader.begin() as conn:
+            seen = conn.execute(select(positions.c.notification_id).where(positions.c.projection.in_(names))).scalars()
+            at = list(seen)
+        return len(at) == len(names) and min(at, default=0) >= newest
 
     def rebuild(self) -> int:
         self.projections = [type(p)() for p in self.projections]
@@ -361,7 +379,7 @@ class Ledger(Commands, Reads, LedgerBase):
         """Passphrases, sessions and invites: tables beside the views, never events (SPEC §6)."""
         from ledger.accounts import Accounts
 
-        accounts = Accounts(self.engine)
+        accounts = Accounts(self.engine, self.reader)
         accounts.create_tables()
         return accounts
 

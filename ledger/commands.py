@@ -11,13 +11,13 @@ these methods and never touch a `Pot`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from domain.errors import Refused
-from domain.events import ProposalDecided, WithdrawalPaid
+from domain.events import PotEvent, ProposalDecided, WithdrawalPaid
 from domain.pot import Pot
 from domain.signing import Signature, Signer, b64url, proof_message
 from domain.values import currency_digits
@@ -34,6 +34,8 @@ class Recorded:
 
     no: int
     name: str
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,21 +51,36 @@ class Removed:
     no: int
     name: str
     decided: tuple[Decided, ...]
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Proposed:
     no: int
     proposal_no: int
+    # What the pot had available (balance − reserved) when it was proposed, and the amount asked:
+    # a proposal above it is accepted (the crew may be saving up), and a front end says so.
+    available_minor: int = 0
+    amount_minor: int = 0
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Voted:
-    """A vote stored; `status` is the proposal's after it (open, or decided by this vote)."""
+    """A vote stored; `status` is the proposal's after it (open, or decided by this vote).
+
+    `repeated`: the voter's latest vote was already this one (position and reason), so nothing
+    was stored and `no` is 0.
+    """
 
     no: int
     voter: str
     status: str
+    repeated: bool = False
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,10 @@ class ProposalNow:
     no: int
     proposal_no: int
     status: str
+    # What cancelling an approved proposal released from the reserve (SPEC §1 edge cases).
+    released_minor: int = 0
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,13 @@ class Paid:
     proposal_no: int
     amount_minor: int
     recipient: str
+    # The events the command stored, in order: what a front end confirms (`event N: …`).
+    events: tuple[PotEvent, ...] = field(default=(), compare=False, repr=False)
+
+
+def _stored(pot: Pot) -> tuple[PotEvent, ...]:
+    """The events the command triggered, about to be saved: a pot triggers only PotEvents."""
+    return tuple(e for e in pot.pending_events if isinstance(e, PotEvent))
 
 
 class Keyring(Protocol):
@@ -145,7 +173,7 @@ class Commands(_Base):
     def add_member(self, slug: str, *, actor: str, name: str, treasurer: bool, today: date) -> Recorded:
         def decide(pot: Pot) -> Recorded:
             added = pot.add_member(actor=actor, name=name, treasurer=treasurer, today=today)
-            return Recorded(pot.version, added)
+            return Recorded(pot.version, added, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -154,14 +182,14 @@ class Commands(_Base):
             removed = pot.remove_member(actor=actor, name=name, today=today)
             # Leaving can complete a proposal that waited only for this member's vote.
             decided = _decided(pot)
-            return Removed(pot.version - len(decided), removed, decided)
+            return Removed(pot.version - len(decided), removed, decided, events=_stored(pot))
 
         return self.change(slug, decide)
 
     def change_role(self, slug: str, *, actor: str, name: str, treasurer: bool, today: date) -> Recorded:
         def decide(pot: Pot) -> Recorded:
             changed = pot.change_role(actor=actor, name=name, treasurer=treasurer, today=today)
-            return Recorded(pot.version, changed)
+            return Recorded(pot.version, changed, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -194,7 +222,7 @@ class Commands(_Base):
                 signature=signed,
                 seen_no=seen_no,
             )
-            return Recorded(no, pot.current_member(member).name)
+            return Recorded(no, pot.current_member(member).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -218,7 +246,7 @@ class Commands(_Base):
                 signature=signed,
                 seen_no=seen_no,
             )
-            return Recorded(no, pot.current_member(actor).name)
+            return Recorded(no, pot.current_member(actor).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -247,7 +275,7 @@ class Commands(_Base):
                 signature=signed,
                 seen_no=seen_no,
             )
-            return Proposed(pot.version, number)
+            return Proposed(pot.version, number, pot.available_minor, amount_minor, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -273,23 +301,28 @@ class Commands(_Base):
                 signature=signed,
                 seen_no=seen_no,
             )
+            if not pot.pending_events:
+                return Voted(0, pot.current_member(actor).name, status, repeated=True)
             # The vote is the first event; a decision it completed follows it.
             no = pot.version - len(_decided(pot))
-            return Voted(no, pot.current_member(actor).name, status)
+            return Voted(no, pot.current_member(actor).name, status, events=_stored(pot))
 
         return self.change(slug, decide)
 
     def close_proposal(self, slug: str, *, actor: str, proposal_no: int, today: date) -> ProposalNow:
         def decide(pot: Pot) -> ProposalNow:
             status = pot.close(actor=actor, proposal_no=proposal_no, today=today)
-            return ProposalNow(pot.version, proposal_no, status)
+            return ProposalNow(pot.version, proposal_no, status, events=_stored(pot))
 
         return self.change(slug, decide)
 
     def cancel_proposal(self, slug: str, *, actor: str, proposal_no: int, today: date) -> ProposalNow:
         def decide(pot: Pot) -> ProposalNow:
+            was = pot.state.proposals.get(proposal_no)
+            released = was.amount_minor if was is not None and was.status == "approved" else 0
             pot.cancel(actor=actor, proposal_no=proposal_no, today=today)
-            return ProposalNow(pot.version, proposal_no, pot.proposal_status(proposal_no))
+            status = pot.proposal_status(proposal_no)
+            return ProposalNow(pot.version, proposal_no, status, released, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -300,7 +333,7 @@ class Commands(_Base):
             paid = pot.pending_events[-1]
             if not isinstance(paid, WithdrawalPaid):
                 raise RuntimeError(f"pay stored a {type(paid).__name__}, not a payout")
-            return Paid(no, proposal_no, paid.amount_minor, paid.recipient)
+            return Paid(no, proposal_no, paid.amount_minor, paid.recipient, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -315,6 +348,7 @@ class Commands(_Base):
         monthly_minor: int | None,
         from_month: str,
         today: date,
+        stop: bool = False,
     ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
             no = pot.set_pledge(
@@ -324,8 +358,9 @@ class Commands(_Base):
                 monthly_minor=monthly_minor,
                 from_month=from_month,
                 today=today,
+                stop=stop,
             )
-            return Recorded(no, pot.current_member(member).name)
+            return Recorded(no, pot.current_member(member).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -355,7 +390,7 @@ class Commands(_Base):
                 missed=missed,
                 resolved=resolved,
             )
-            return Recorded(no, pot.current_member(actor).name)
+            return Recorded(no, pot.current_member(actor).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -381,7 +416,7 @@ class Commands(_Base):
                 signature=signed,
                 seen_no=seen_no,
             )
-            return Recorded(no, pot.current_member(actor).name)
+            return Recorded(no, pot.current_member(actor).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
@@ -398,14 +433,14 @@ class Commands(_Base):
                 name = pot.current_member(actor).name
                 given = b64url(given(proof_message(pot=pot.slug, actor=name, public_key=public_key)))
             no = pot.add_key(actor=actor, public_key=public_key, proof=given, today=today)
-            return Recorded(no, pot.current_member(actor).name)
+            return Recorded(no, pot.current_member(actor).name, events=_stored(pot))
 
         return self.change(slug, decide)
 
     def revoke_key(self, slug: str, *, actor: str, key_id: str, today: date) -> Recorded:
         def decide(pot: Pot) -> Recorded:
             no = pot.revoke_key(actor=actor, key_id=key_id, today=today)
-            return Recorded(no, pot.current_member(actor).name)
+            return Recorded(no, pot.current_member(actor).name, events=_stored(pot))
 
         return self.change(slug, decide)
 

@@ -19,8 +19,19 @@ from projections.runner import reset
 from projections.tables import metadata, refs
 
 
-def sqlite_engine(store: Store) -> Engine:
-    engine = create_engine(store.sqlalchemy_url, poolclass=NullPool)
+def sqlite_engine(store: Store, *, pooled: bool = False) -> Engine:
+    """The views' engine on a SQLite store; `pooled` keeps connections open between reads (a server).
+
+    A `pot` command opens the file once or twice and exits, so it keeps nothing open
+    (NullPool). A server answers many requests: opening the file for each read costs
+    more than the read itself, so it keeps a few connections, shared among its threads.
+    """
+    if pooled:
+        engine = create_engine(
+            store.sqlalchemy_url, pool_size=4, max_overflow=8, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(store.sqlalchemy_url, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

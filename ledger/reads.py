@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from domain.errors import BadInput, NotFound, Tampered, UnknownPot
-from domain.events import EVENT_TYPES
+from domain.events import EVENT_TYPES, WORDS, type_named
 from domain.values import name_key
 from projections import queries
 from projections.models import (
@@ -135,9 +135,15 @@ class Reads(_Base):
         until: date | None = None,
     ) -> list[dict[str, Any]]:
         """The audit trail's items (SPEC §4 history), oldest first, filtered as `pot history` is."""
-        unknown = [t for t in types if t not in EVENT_TYPES]
+        # A plain word ("contribution") or the SPEC's type ("contribution_recorded") alike.
+        named = [(t, type_named(t)) for t in types]
+        unknown = [t for t, found in named if found is None]
         if unknown:
-            raise BadInput(f"unknown event type {unknown[0]!r}: one of {', '.join(EVENT_TYPES)}")
+            raise BadInput(
+                f"unknown event type {unknown[0]!r}: one of {', '.join(WORDS.values())} "
+                f"(or the types {', '.join(EVENT_TYPES)})"
+            )
+        types = [found for _, found in named if found is not None]
         # One catch-up and one consistent read for the name and the items alike.
         with self.read() as conn:
             who = None if member is None else queries.canonical_member(conn, info.slug, name_key(member))

@@ -41,6 +41,8 @@ class Imported:
 
     new: int
     already_recorded: int
+    # The first new contribution's event number (the new ones follow it): 0 when none is new.
+    first_no: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +292,7 @@ def import_csv(
                     if progress is not None and done % PROGRESS_EVERY == 0:
                         progress("importing", done, total)
                 flush()
-        return Imported(new, already)
+        return Imported(new, already, first_new if new else 0)
 
     # On a conflict the whole file is read and checked again against the fresh pot.
     return ledger.change_in_parts(slug, record)

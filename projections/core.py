@@ -76,6 +76,7 @@ _set_cancelled = update(proposals).where(_proposal_where).values(status="cancell
 _set_paid = update(proposals).where(_proposal_where).values(status="paid", paid_on=bindparam("on"))
 _member_name = select(members.c.name).where(_member_where)
 _proposal_amount = select(proposals.c.amount).where(_proposal_where)
+_proposal_status_amount = select(proposals.c.status, proposals.c.amount).where(_proposal_where)
 # The `fields` column: the event's payload as JSON with sorted keys (built once, as json.dumps would per call).
 _fields_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -270,9 +271,14 @@ class CoreProjection:
                 return None, 0
             case ProposalCancelled(proposal_no=no, on=on):
                 if (row := self._batch.proposals.get((slug, no))) is not None:
+                    was, amount = row["status"], int(row["amount"])
                     row.update(status="cancelled", decided_on=on)
                 else:
+                    was, amount = conn.execute(_proposal_status_amount, {"s": slug, "b_no": no}).one()
                     conn.execute(_set_cancelled, {"s": slug, "b_no": no, "on": on})
+                # An approved proposal cancelled before it was paid releases what it reserved.
+                if was == "approved":
+                    self._money(slug, reserved=-int(amount))
                 return None, 0
             case WithdrawalPaid(proposal_no=no, amount_minor=amount, recipient=recipient, on=on):
                 if (row := self._batch.proposals.get((slug, no))) is not None:

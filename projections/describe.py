@@ -20,18 +20,25 @@ from domain.events import (
     WithdrawalPaid,
     WithdrawalProposed,
 )
+from domain.pledges import shown_percent
 
 
-def describe(item: dict[str, Any]) -> str:
-    """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned."""
+def describe(item: dict[str, Any], currency: str | None = None) -> str:
+    """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned.
+
+    With `currency`, amounts name it ("50.00 EUR"), as a command's confirmation does;
+    the history and replay show the currency once, in their heading.
+    """
     signed = f" (signed with key {item['signature']['key_id']})" if item.get("signature") else ""
-    return " ".join(_sentence(item).split()) + signed
+    return " ".join(_sentence(item, currency).split()) + signed
 
 
-def _sentence(item: dict[str, Any]) -> str:
+def _sentence(item: dict[str, Any], currency: str | None) -> str:
     actor = item["actor"]
     kind = item["type"]
     note = f" ({item['note']})" if item.get("note") else ""
+    if currency is not None:
+        item = {**item, **{k: f"{item[k]} {currency}" for k in ("amount", "monthly") if item.get(k) is not None}}
     match kind:
         case PotOpened.TYPE:
             return f"{actor} opened the pot {item['name']} in {item['currency']}"
@@ -47,8 +54,8 @@ def _sentence(item: dict[str, Any]) -> str:
         case RoleChanged.TYPE:
             return f"{actor} made {item['member']} a {item['role']}"
         case ContributionRecorded.TYPE:
-            who = "" if item["member"] == actor else f" from {item['member']}"
-            return f"{actor} recorded {item['amount']}{who}{note}"
+            # Always from whom, even from the treasurer who records it (issue 18).
+            return f"{actor} recorded {item['amount']} from {item['member']}{note}"
         case ContributionReversed.TYPE:
             return (
                 f"{actor} reversed contribution {item['contribution_no']} "
@@ -84,7 +91,15 @@ def _sentence(item: dict[str, Any]) -> str:
 
 
 def _pledge(actor: str, item: dict[str, Any]) -> str:
-    what = f"{item['percent']}% of their income" if item["kind"] == "percent" else f"{item['monthly']} a month"
+    if item["kind"] == "none":
+        whose = "their" if item["member"] == actor else f"{item['member']}'s"
+        return f"{actor} ended {whose} pledge from {item['from_month']}"
+    # Percentages always with two decimals, as `pledges` shows them ("10.00%").
+    what = (
+        f"{shown_percent(item['percent'])}% of their income"
+        if item["kind"] == "percent"
+        else f"{item['monthly']} a month"
+    )
     if item["member"] == actor:
         return f"{actor} pledged {what} from {item['from_month']}"
     return f"{actor} set {item['member']}'s pledge to {what} from {item['from_month']}"

@@ -174,9 +174,11 @@ class PledgesReport(BaseModel):
 def pledges_report(conn: Connection, info: PotInfo, as_of: date) -> PledgesReport:
     slug, digits = info.slug, info.digits
     history: dict[str, list[Terms]] = defaultdict(list)
+    # Every pledge, whenever it was typed: one counts from its `from` month (domain.pledges), so
+    # a pledge set in November from January shows as of June.
     for row in conn.execute(
         select(pledges.c.key, pledges.c.kind, pledges.c.percent, pledges.c.monthly, pledges.c.from_month)
-        .where(pledges.c.slug == slug, pledges.c.on <= as_of)
+        .where(pledges.c.slug == slug)
         .order_by(pledges.c.no)
     ):
         history[row[0]].append(Terms(row[1], row[2], None if row[3] is None else int(row[3]), row[4]))
@@ -195,7 +197,10 @@ def pledges_report(conn: Connection, info: PotInfo, as_of: date) -> PledgesRepor
         money[key][month] = MonthMoney(int(amount), int(income), int(incomes))
 
     rows = []
-    for member in member_rows(conn, slug, as_of):
+    # Back-dated money counts by its value date, as in `balance`: a member whose money is dated
+    # before they joined is shown as of that date too, and so is one whose pledge had started.
+    started = {key for key, terms in history.items() if any(t.from_month <= month_of(as_of) for t in terms)}
+    for member in member_rows(conn, slug, as_of, with_keys=set(money) | started):
         key = name_key(member.name)
         last = month_of(member.left if member.left is not None else as_of)
         rows.append(
@@ -210,7 +215,8 @@ def _member_figures(
     kept = kept_to_date(pledged, months, last_month)
     shown = in_force(pledged, as_of_month)
     terms_shown = None
-    if shown is not None:
+    # A stopped pledge shows as none, as if there never was one.
+    if shown is not None and shown.kind != "none":
         # The event keeps the percent as typed, trailing zeros dropped ("7.5"); SPEC §4 shows two decimals.
         value = (
             shown_percent(shown.percent) if shown.kind == "percent" else format_amount(shown.monthly_minor or 0, digits)

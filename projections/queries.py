@@ -8,7 +8,7 @@ audit-trail rows dated on or before that day.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -18,6 +18,9 @@ from domain.consent import POSITIONS, tally
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
+    GamePlayed,
+    MemberLeft,
+    PledgeSet,
     ProposalCancelled,
     ProposalDecided,
     WithdrawalPaid,
@@ -69,10 +72,18 @@ def pot_info(conn: Connection, slug: str) -> PotInfo | None:
     )
 
 
-def member_rows(conn: Connection, slug: str, as_of: date | None = None) -> list[MemberRow]:
+def member_rows(
+    conn: Connection, slug: str, as_of: date | None = None, *, with_keys: Collection[str] = ()
+) -> list[MemberRow]:
+    """The members who had joined by `as_of` (all, without it), and those whose name keys are `with_keys`.
+
+    `with_keys` brings in members whose back-dated money or games are dated before they joined,
+    so that every view counts by value date alike (SPEC §1 edge cases).
+    """
     query = select(members).where(members.c.slug == slug).order_by(members.c.joined_no)
     if as_of is not None:
-        query = query.where(members.c.joined <= as_of)
+        joined = members.c.joined <= as_of
+        query = query.where(or_(joined, members.c.key.in_(sorted(with_keys))) if with_keys else joined)
     return [
         MemberRow(
             name=r["name"],
@@ -201,6 +212,18 @@ def public_fields(fields: dict[str, Any], digits: int) -> dict[str, Any]:
     return shown
 
 
+# The events that may name a member in their fields, beyond their actor and subject.
+_NAMING = (GamePlayed.TYPE, PledgeSet.TYPE, WithdrawalProposed.TYPE)
+
+
+def names(fields: dict[str, Any], member: str) -> bool:
+    """Whether an event's stored fields name `member`: a game's people, a pledge's member, a proposal's recipient."""
+    people = [fields.get("asker"), fields.get("member"), fields.get("recipient")]
+    for key in ("participants", "offered", "missed"):
+        people += fields.get(key) or []
+    return member in people
+
+
 def history_items(
     conn: Connection,
     info: PotInfo,
@@ -218,7 +241,16 @@ def history_items(
     order = (history.c.on, history.c.no) if by_value_date else (history.c.no,)
     query = select(history).where(history.c.slug == info.slug).order_by(*order)
     if member is not None:
-        query = query.where(or_(history.c.actor == member, history.c.member == member))
+        # SPEC §1 edge cases: every event M did or is named in. Games, pledges and proposals name
+        # members inside their fields: those rows are found by the JSON-quoted name, then checked.
+        named = json.dumps(member, ensure_ascii=False)
+        query = query.where(
+            or_(
+                history.c.actor == member,
+                history.c.member == member,
+                and_(history.c.type.in_(_NAMING), history.c.fields.contains(named, autoescape=True)),
+            )
+        )
     if types:
         query = query.where(history.c.type.in_(types))
     if since is not None:
@@ -230,6 +262,9 @@ def history_items(
     if to_no is not None:
         query = query.where(history.c.no <= to_no)
     for row in conn.execute(query.execution_options(yield_per=1000)).mappings():
+        found_by_fields = member is not None and member not in (row["actor"], row["member"])
+        if found_by_fields and not names(json.loads(row["fields"]), str(member)):
+            continue
         item = {
             "no": row["no"],
             "at": row["at"],
@@ -250,7 +285,49 @@ def votes_of(cast: Iterable[Ballot]) -> Votes:
     return Votes(**{position: getattr(counted, position) for position in POSITIONS})
 
 
-def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[Ballot]]:
+class Leavers:
+    """Who took their vote with them (SPEC §1 edge cases): members who left before a proposal was decided.
+
+    Their ballots stay listed; the tally shown leaves them out, as the decision did.
+    Read from the audit trail, by event number, since a member may leave on the day a proposal is decided.
+    """
+
+    def __init__(self, conn: Connection, slug: str) -> None:
+        self.left: dict[str, tuple[int, date]] = {
+            str(r.member): (int(r.no), r.on)
+            for r in conn.execute(
+                select(history.c.member, history.c.no, history.c.on).where(
+                    history.c.slug == slug, history.c.type == MemberLeft.TYPE
+                )
+            )
+        }
+        # proposal no -> the event that ended its voting (decided, or cancelled while open), and its day
+        self.ended: dict[int, tuple[int, date]] = {}
+        ending = select(history.c.no, history.c.on, history.c.fields).where(
+            history.c.slug == slug, history.c.type.in_((ProposalDecided.TYPE, ProposalCancelled.TYPE))
+        )
+        for no, on, fields in conn.execute(ending.order_by(history.c.no)):
+            self.ended.setdefault(int(json.loads(fields)["proposal_no"]), (int(no), on))
+
+    def counted(self, proposal_no: int, cast: Iterable[Ballot], as_of: date | None = None) -> list[Ballot]:
+        """The ballots that count in the proposal's tally (as of a day: as it stood at its end)."""
+        end = self.ended.get(proposal_no)
+        if end is not None and as_of is not None and end[1] > as_of:
+            end = None
+        return [b for b in cast if not self._gone_before(b.member, end, as_of)]
+
+    def _gone_before(self, member: str, end: tuple[int, date] | None, as_of: date | None) -> bool:
+        left = self.left.get(member)
+        if left is None or (as_of is not None and left[1] > as_of):
+            return False
+        return end is None or left[0] < end[0]
+
+    def still_here(self, names: Iterable[str], as_of: date | None = None) -> list[str]:
+        """Those of `names` who had not left (by `as_of`)."""
+        return [n for n in names if not self._gone_before(n, None, as_of)]
+
+
+def _votes(conn: Connection, slug: str, proposal_no: int, leavers: Leavers) -> tuple[Votes, list[Ballot]]:
     cast_ballots = [
         Ballot(member=r["member"], position=r["position"], reason=r["reason"], on=r["on"])
         for r in conn.execute(
@@ -259,27 +336,28 @@ def _votes(conn: Connection, slug: str, proposal_no: int) -> tuple[Votes, list[B
             .order_by(ballots.c.event_no)
         ).mappings()
     ]
-    return votes_of(cast_ballots), cast_ballots
+    return votes_of(leavers.counted(proposal_no, cast_ballots)), cast_ballots
 
 
 def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) -> list[ProposalRow]:
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
     if status is not None:
         query = query.where(proposals.c.status == status)
+    leavers = Leavers(conn, info.slug)
     rows = []
     for r in conn.execute(query).mappings():
-        votes, _ = _votes(conn, info.slug, r["no"])
+        votes, _ = _votes(conn, info.slug, r["no"], leavers)
         rows.append(_proposal_row(r, votes, info.digits))
     return rows
 
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    return None if r is None else _detail(conn, info, r)
+    return None if r is None else _detail(conn, info, r, Leavers(conn, info.slug))
 
 
-def _detail(conn: Connection, info: PotInfo, r: Any) -> ProposalDetail:
-    votes, cast_ballots = _votes(conn, info.slug, r["no"])
+def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
+    votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers)
     row = _proposal_row(r, votes, info.digits)
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
     return ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
@@ -297,7 +375,8 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     audit trail: the last of its proposal's events dated on or before `as_of`.
     """
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
-    found = [_detail(conn, info, r) for r in conn.execute(query).mappings().all()]
+    leavers = Leavers(conn, info.slug)
+    found = [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()]
     if as_of is None:
         return found
     status: dict[int, str] = {}
@@ -313,7 +392,8 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     for d in found:
         if d.no in status:
             cast = [b for b in d.ballots if b.on <= as_of]
-            shown.append(d.model_copy(update={"status": status[d.no], "ballots": cast, "votes": votes_of(cast)}))
+            votes = votes_of(leavers.counted(d.no, cast, as_of))
+            shown.append(d.model_copy(update={"status": status[d.no], "ballots": cast, "votes": votes}))
     return shown
 
 

@@ -7,6 +7,7 @@ of a day; `ledger.report` draws the charts and renders the HTML page from it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 from itertools import accumulate
@@ -14,11 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from domain.events import WithdrawalProposed, plain_word
 from domain.values import format_amount
 from projections.describe import describe
 from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
+from projections.pledges import PledgesReport, pledges_report
 from projections.queries import (
     MONEY_TYPES,
+    Leavers,
     balance,
     dated_after,
     history_items,
@@ -47,6 +51,8 @@ class HistoryLine(Report):
     no: int
     on: date
     type: str
+    # The type's plain word ("contribution"), which is what people read.
+    word: str
     actor: str
     what: str
     # Signed change to the balance ("+25.00", "-120.00"), empty when there is none.
@@ -64,6 +70,21 @@ class BalancePoint(Report):
     marks: tuple[str, ...]
 
 
+class Count(Report):
+    """How many reflections name a feeling, or are about an event of a kind (its plain word)."""
+
+    what: str
+    reflections: int
+
+
+class Feelings(Report):
+    """`pot triggers` in short, as of the report's day: reflections by feeling and by kind of event."""
+
+    reflections: int
+    by_feeling: list[Count]
+    by_word: list[Count]
+
+
 class PotReport(Report):
     pot: str
     name: str
@@ -79,6 +100,10 @@ class PotReport(Report):
     members: list[MemberLine]
     trust: TrustReport
     proposals: list[ProposalDetail]
+    # Open proposal number -> its eligible voters still here who have not voted, in joining order.
+    waiting: dict[int, list[str]]
+    pledges: PledgesReport
+    feelings: Feelings
     # Newest first.
     history: list[HistoryLine]
     # In date order.
@@ -98,6 +123,7 @@ def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: dat
     items = list(history_items(conn, info, until=as_of))
     # A reflection is itself an event of the trail, so as of a past day only those noted by then count.
     noted = reflections_on(conn, info.slug, as_of=as_of)
+    shown = proposal_details(conn, info, as_of)
     return PotReport(
         pot=info.slug,
         name=info.name,
@@ -110,7 +136,10 @@ def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: dat
         balance=figures,
         members=_members(conn, info, as_of, figures, trust),
         trust=trust,
-        proposals=proposal_details(conn, info, as_of),
+        proposals=shown,
+        waiting=_waiting(conn, info, shown, items, as_of),
+        pledges=pledges_report(conn, info, as_of or today),
+        feelings=_feelings(items, noted),
         history=_history(items, noted, info.digits),
         timeline=_timeline(items),
     )
@@ -144,6 +173,34 @@ def _members(
 Trail = Iterable[tuple[dict[str, Any], int]]
 
 
+def _waiting(
+    conn: Connection, info: PotInfo, shown: list[ProposalDetail], items: Trail, as_of: date | None
+) -> dict[int, list[str]]:
+    """Who has not voted on each open proposal: its eligible voters still here, without a ballot."""
+    eligible = {
+        int(item["proposal_no"]): list(item["eligible"]) for item, _ in items if item["type"] == WithdrawalProposed.TYPE
+    }
+    leavers = Leavers(conn, info.slug)
+    waiting = {}
+    for p in shown:
+        if p.status == "open":
+            voted = {b.member for b in p.ballots}
+            waiting[p.no] = [n for n in leavers.still_here(eligible.get(p.no, []), as_of) if n not in voted]
+    return waiting
+
+
+def _feelings(items: Trail, noted: dict[int, list[Reflection]]) -> Feelings:
+    """Reflections counted by feeling and by the plain word of the event they are about, most first."""
+    kinds = {int(item["no"]): plain_word(item["type"]) for item, _ in items}
+    feelings = Counter(r.feeling for found in noted.values() for r in found)
+    words = Counter(kinds.get(no, "event") for no, found in noted.items() for _ in found)
+
+    def ranked(counts: Counter[str]) -> list[Count]:
+        return [Count(what=k, reflections=n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    return Feelings(reflections=sum(feelings.values()), by_feeling=ranked(feelings), by_word=ranked(words))
+
+
 def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> list[HistoryLine]:
     lines = []
     running = 0
@@ -155,6 +212,7 @@ def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> l
                 no=item["no"],
                 on=date.fromisoformat(item["on"]),
                 type=item["type"],
+                word=plain_word(item["type"]),
                 actor=item["actor"],
                 what=describe(item),
                 change="" if delta == 0 else sign + format_amount(abs(delta), digits),

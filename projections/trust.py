@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union,
     update,
 )
 
@@ -44,6 +45,7 @@ from domain.events import (
     ContributionRecorded,
     ContributionReversed,
     GamePlayed,
+    MemberLeft,
     PotEvent,
     PotOpened,
     ProposalDecided,
@@ -60,9 +62,10 @@ from domain.game import (
 )
 from domain.game import LEVELS as LEVELS  # re-exported for ledger.report, which draws the levels
 from domain.pledges import complete_before, first_whole_month, month_index
+from domain.values import name_key
 from projections.queries import member_rows
 from projections.runner import Slugs, insert_rows
-from projections.tables import ballots, metadata, proposals
+from projections.tables import ballots, history, metadata, proposals
 
 trust_pots = Table(
     "cp_trust_pots",
@@ -148,6 +151,10 @@ _ballots = (
     .where(ballots.c.slug == bindparam("s"), ballots.c.proposal_no.in_(bindparam("nos", expanding=True)))
     .order_by(ballots.c.event_no)
 )
+# Who left a pot, and at which event: a member who left before a proposal was decided took their vote along.
+_leavers = select(history.c.member, history.c.no).where(
+    history.c.slug == bindparam("s"), history.c.type == MemberLeft.TYPE
+)
 # Proposals per query: well below every database's limit on bound parameters.
 _CHUNK = 500
 
@@ -211,10 +218,16 @@ def _decided_rows(conn: Connection, slug: str, decided: list[ProposalDecided]) -
     cast: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     for no, event_no, member, position in conn.execute(_ballots, where):
         cast[int(no)].append((int(event_no), str(member), str(position)))
+    left = {str(member): int(no) for member, no in conn.execute(_leavers, {"s": slug})}
     rows: list[dict[str, Any]] = []
     for event in decided:
-        # The latest vote counts; none can follow the decision, but only earlier ones are its to count.
-        latest = {member: position for no, member, position in cast[event.proposal_no] if no < event.no}
+        # The latest vote counts; none can follow the decision, but only earlier ones are its to count,
+        # and none of a member who left before it (SPEC §1: they took their vote with them).
+        latest = {
+            member: position
+            for no, member, position in cast[event.proposal_no]
+            if no < event.no and left.get(member, event.no) >= event.no
+        }
         # Sorted here, not by the database, so every backend numbers the awards alike.
         votes = sorted(latest.items())
         awards = proposal_awards(
@@ -294,10 +307,25 @@ _next_month = (
 )
 
 
+# Everyone with a contribution, an award or a meeting dated by `d`: those the report may score as of then.
+_scored_by = union(
+    select(trust_contributions.c.member).where(
+        trust_contributions.c.slug == bindparam("s"), trust_contributions.c.on <= bindparam("d")
+    ),
+    select(trust_awards.c.member).where(trust_awards.c.slug == bindparam("s"), trust_awards.c.on <= bindparam("d")),
+    select(trust_meetings.c.member).where(
+        trust_meetings.c.slug == bindparam("s"), trust_meetings.c.on <= bindparam("d")
+    ),
+)
+
+
 def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
     """Every current member's points per level, total and level as of `as_of`, and the crew's."""
     # Former members are not shown, nor part of the crew's level: only current ones are scored.
-    crew = [m for m in member_rows(conn, slug, as_of) if m.left is None]
+    # A member whose back-dated money or games are dated before they joined is scored as of
+    # then too, as `balance` counts their money (SPEC §1 edge cases); no month before joining costs.
+    early = {name_key(str(name)) for (name,) in conn.execute(_scored_by, {"s": slug, "d": as_of})}
+    crew = [m for m in member_rows(conn, slug, as_of, with_keys=early) if m.left is None]
     scores = Scoreboard()
 
     for member, level, total, best in conn.execute(
@@ -330,11 +358,15 @@ def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
         scores.add_all(m.name, CONSISTENCY, points)
 
     attendance: dict[str, list[bool]] = defaultdict(list)
-    for member, attended in conn.execute(
-        select(trust_meetings.c.member, trust_meetings.c.attended)
+    joined = {m.name: m.joined for m in member_rows(conn, slug)}
+    for member, attended, on in conn.execute(
+        select(trust_meetings.c.member, trust_meetings.c.attended, trust_meetings.c.on)
         .where(trust_meetings.c.slug == slug, trust_meetings.c.on <= as_of)
         .order_by(trust_meetings.c.on, trust_meetings.c.event_no)
     ):
+        # SPEC §1 edge cases: a back-dated meeting missed before the member joined costs them nothing.
+        if not attended and on < joined.get(str(member), on):
+            continue
         attendance[str(member)].append(bool(attended))
     for member, seen in attendance.items():
         scores.add_all(member, CONSISTENCY, meeting_points(seen))

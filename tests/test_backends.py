@@ -56,8 +56,8 @@ def test_the_walkthrough_gives_the_same_answers_on_either_backend(crew: str) -> 
 
 def test_consent_then_payout_and_an_overdraft_is_refused_with_the_store_unchanged(crew: str) -> None:
     contribute(crew, "Bo", "100")
-    assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent").out.strip() == "proposal 1"
-    assert pot(crew, "--as", "Cy", "propose", "30", "--purpose", "tea").out.strip() == "proposal 2"
+    assert pot(crew, "--as", "Bo", "propose", "80", "--purpose", "rent").out.strip().endswith("(proposal 1)")
+    assert pot(crew, "--as", "Cy", "propose", "30", "--purpose", "tea").out.strip().endswith("(proposal 2)")
     for n in ("1", "2"):
         for who in ("Ana", "Bo", "Cy", "Dee"):
             assert pot(crew, "--as", who, "vote", n, "agree").code == 0

@@ -30,8 +30,8 @@ def proposal(db: Path, n: int) -> Any:
 
 def test_a_proposal_is_numbered_and_defaults_to_the_proposer_and_voting_days(funded: Path) -> None:
     result = pot(funded, "--as", "Bo", "propose", "120", "--purpose", "Dee's laptop repair", "--to", "dee")
-    assert result.out.strip() == "proposal 1"
-    assert pot(funded, "--as", "Cy", "propose", "5", "--purpose", "tea").out.strip() == "proposal 2"
+    assert result.out == "event 8: Bo proposed 120.00 EUR to Dee for Dee's laptop repair (proposal 1)\n"
+    assert pot(funded, "--as", "Cy", "propose", "5", "--purpose", "tea").out.endswith("(proposal 2)\n")
     first, second = pot(funded, "proposals", "--json").json()
     assert first == {
         "no": 1,
@@ -191,7 +191,8 @@ BAD = [
     (("--as", "Ana", "vote", "2", "agree"), 1, "rejected"),
     (("--as", "Zed", "vote", "3", "agree"), 2, "not a member"),
     (("--as", "Ana", "close", "1"), 1, "no longer open"),
-    (("--as", "Bo", "cancel", "1"), 1, "no longer open"),
+    # Proposal 1 is approved and may be cancelled (SPEC §1 edge cases); a rejected one may not.
+    (("--as", "Bo", "cancel", "2"), 1, "proposal 2 is rejected"),
     (("--as", "Ana", "pay", "2"), 1, "not approved"),
     (("--as", "Ana", "pay", "3"), 1, "not approved"),
     (("--as", "Bo", "pay", "1"), 1, "only a treasurer"),
@@ -251,7 +252,7 @@ def test_a_quorum_with_too_many_decimals_says_so(db: Path) -> None:
 
 def test_a_vote_is_reported_under_the_voters_own_name(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "party")
-    assert vote(funded, "cY", 1, "agree").out.strip() == "Cy voted agree on proposal 1"
+    assert vote(funded, "cY", 1, "agree").out.strip() == "event 9: Cy voted agree on proposal 1"
 
 
 def test_leaving_that_completes_a_proposal_says_how_it_was_decided(funded: Path) -> None:
@@ -260,5 +261,7 @@ def test_leaving_that_completes_a_proposal_says_how_it_was_decided(funded: Path)
         assert vote(funded, who, 1, "agree").code == 0
     # Only Dee had not voted: her leaving completes the proposal.
     left = pot(funded, "--as", "Dee", "member", "remove", "Dee")
-    assert left.out.strip() == "removed Dee; proposal 1 is approved"
+    assert left.out.strip() == (
+        "event 12: Dee left the crew; event 13: proposal 1 approved (3 agree, 0 abstain, 0 disagree, 0 block)"
+    )
     assert proposal(funded, 1)["status"] == "approved"

@@ -434,7 +434,7 @@ def test_importing_a_statement_twice_adds_nothing(crew: Path, tmp_path: Path) ->
         ],
     )
     first = pot(crew, "--as", "Ana", "import", str(bank))
-    assert (first.code, first.out.strip()) == (0, "4 new, 0 already recorded")
+    assert (first.code, first.out.strip()) == (0, "events 6-9: 4 new, 0 already recorded")
     before = fingerprint(crew)
     again = pot(crew, "--as", "Ana", "import", str(bank), "--json")
     assert again.code == 0
@@ -481,7 +481,7 @@ def test_a_statement_overlapping_an_earlier_one_adds_only_the_new_rows(crew: Pat
         tmp_path / "bank.csv", ["Bo,20.00,2026-02-01,,BANK-1", "Dee,7,2026-02-03,,BANK-2"], "member,amount,on,note,ref"
     )
     result = pot(crew, "--as", "Ana", "import", str(bank))
-    assert result.out.strip() == "1 new, 1 already recorded"
+    assert result.out.strip() == "event 7: 1 new, 1 already recorded"
 
 
 def test_a_ref_recorded_with_other_content_refuses_the_whole_file(crew: Path, tmp_path: Path) -> None:
@@ -543,7 +543,7 @@ def test_a_long_statement_reports_its_progress_every_thousand_rows(crew: Path, t
         )
     finally:
         ledger.close()
-    assert done == statement_csv.Imported(2_500, 0)
+    assert (done.new, done.already_recorded) == (2_500, 0)
     assert seen == [("importing", 1_000, 2_500), ("importing", 2_000, 2_500)]
 
 
@@ -787,7 +787,7 @@ def test_a_statement_without_even_a_header_is_refused(crew: Path, tmp_path: Path
 
 def test_a_statement_with_a_header_and_no_rows_adds_nothing(crew: Path, tmp_path: Path) -> None:
     header_only = statement(tmp_path / "none.csv", [])
-    assert pot(crew, "--as", "Ana", "import", str(header_only)).out.strip() == "0 new, 0 already recorded"
+    assert pot(crew, "--as", "Ana", "import", str(header_only)).out.strip() == "nothing new: 0 new, 0 already recorded"
 
 
 @pytest.mark.parametrize(

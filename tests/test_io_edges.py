@@ -80,13 +80,13 @@ def test_a_field_beyond_the_csv_reader_limit_is_bad_input_naming_the_line(crew: 
 
 def test_a_crlf_statement_with_a_multi_line_note_reads_as_the_lf_one(crew: Path, tmp_path: Path) -> None:
     notes = []
-    for ending, ref in (("\r\n", "CRLF"), ("\n", "LF")):
+    for no, (ending, ref) in enumerate((("\r\n", "CRLF"), ("\n", "LF")), start=6):
         statement = tmp_path / f"{ref}.csv"
         rows = ["member,amount,on,note,ref", f'Bo,1,2026-03-01,"first line{ending}second line",{ref}', ""]
         statement.write_bytes(ending.join(rows).encode("utf-8"))
         result = pot(crew, "--as", "Ana", "import", str(statement))
         assert (result.code, result.err) == (0, "")
-        assert result.out.strip() == "1 new, 0 already recorded"
+        assert result.out.strip() == f"event {no}: 1 new, 0 already recorded"
         notes.append(pot(crew, "history", "--json").json()[-1]["note"])
     assert notes == ["first line\nsecond line"] * 2
 

@@ -104,7 +104,7 @@ def test_pledges_as_of_an_earlier_date_count_only_what_had_happened_by_then(crew
     """As of 2026-03-31: Bo pledged 10% x (2000 + 2100) = 410.00, contributed 560.00 (136.59%),
     income % 410 / 4100 = 10.00; Cy pledged 3 x 40 = 120.00, contributed 110.00 (91.67%).
     As of 2026-05-08 the reversal (May 9) has not happened: Cy contributed 190.00 of 200.00.
-    Before the pledges were set (January 4) nobody had a pledge.
+    The pledges count from their month, January, even as of January 4, before they were typed.
     """
     worked_example(crew)
     march = by_name(pot(crew, "pledges", "--as-of", "2026-03-31", "--json", today=LATER).json())
@@ -121,7 +121,12 @@ def test_pledges_as_of_an_earlier_date_count_only_what_had_happened_by_then(crew
         "190.00",
         "95.00",
     )
-    before = by_name(pot(crew, "pledges", "--as-of", "2026-01-04", "--json", today=LATER).json())
+    # Set on January 5 from January, the pledges count from January 1: a pledge is the member
+    # saying what they meant, whenever they typed it (issue 18, defect 8).
+    early = by_name(pot(crew, "pledges", "--as-of", "2026-01-04", "--json", today=LATER).json())
+    assert early["Bo"]["pledge"] == {"kind": "percent", "value": "10.00", "from": "2026-01"}
+    assert early["Cy"]["pledge"] == {"kind": "monthly", "value": "40.00", "from": "2026-01"}
+    before = by_name(pot(crew, "pledges", "--as-of", "2025-12-31", "--json", today=LATER).json())
     assert all(m["pledge"] is None and m["fulfilment_pct"] is None for m in before.values())
 
 
@@ -184,8 +189,10 @@ def test_a_later_pledge_from_an_earlier_month_replaces_the_earlier_one_from_its_
     assert bo["pledge"] == {"kind": "monthly", "value": "20.00", "from": "2026-02"}
     assert bo["pledged"] == "100.00"
     assert bo["fulfilment_pct"] == "0.00"
+    # Looking back, the newer pledge counts from its month too, though it was typed in April
+    # (issue 18, defect 8): as of March 31, February and March at 20.
     march = by_name(pot(crew, "pledges", "--as-of", "2026-03-31", "--json", today=LATER).json())["Bo"]
-    assert (march["pledge"]["value"], march["pledged"]) == ("30.00", "30.00")
+    assert (march["pledge"]["value"], march["pledged"]) == ("20.00", "40.00")
 
 
 def test_a_percent_pledge_without_any_declared_income_pledges_nothing_and_has_no_fulfilment(crew: Path) -> None:
@@ -218,9 +225,9 @@ def test_contributions_before_the_first_pledge_month_do_not_count_towards_it(cre
 def test_a_treasurer_may_set_anyone_s_pledge_and_pledge_prints_what_was_pledged(crew: Path) -> None:
     result = pot(crew, "--as", "Ana", "pledge", "dee", "--monthly", "12.5", "--from", "2026-02")
     assert result.code == 0, result.err
-    assert result.out.strip().endswith("Dee pledges 12.50 EUR a month from 2026-02")
-    mine = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "2.50")
-    assert mine.out.strip().endswith("Bo pledges 2.50% of declared income from 2026-03")
+    assert result.out == "event 6: Ana set Dee's pledge to 12.50 EUR a month from 2026-02\n"
+    mine = pot(crew, "--as", "Bo", "pledge", "Bo", "--percent", "2.5")
+    assert mine.out == "event 7: Bo pledged 2.50% of their income from 2026-03\n"
 
 
 def test_a_member_may_not_set_someone_else_s_pledge(crew: Path) -> None:
@@ -261,12 +268,11 @@ def test_exactly_one_of_percent_and_monthly_is_required(crew: Path) -> None:
     refused(crew, "--as", "Bo", "pledge", "Bo", "--percent", "5", "--monthly", "40", code=2, says="exactly one")
 
 
-def test_the_first_month_must_be_a_real_month_not_after_this_one(crew: Path) -> None:
+def test_the_first_month_must_be_a_real_month_at_most_12_months_ahead(crew: Path) -> None:
     for bad in ("2026-13", "2026-1", "26-01", "2026-00", "March"):
         refused(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "40", "--from", bad, code=2, says="YYYY-MM")
-    refused(
-        crew, "--as", "Bo", "pledge", "Bo", "--monthly", "40", "--from", "2026-04", code=2, says="after the current"
-    )
+    # SPEC §1 edge cases: up to 12 months ahead (from March 2026: February 2027).
+    refused(crew, "--as", "Bo", "pledge", "Bo", "--monthly", "40", "--from", "2027-04", code=2, says="12 months")
 
 
 def test_a_declared_income_follows_the_money_rules_and_is_at_least_the_contribution(crew: Path) -> None:
@@ -342,7 +348,8 @@ def model(ops: list[PledgeOp | GiftOp], as_of: date) -> dict[str, tuple[str, str
     month_of_as_of = as_of.strftime("%Y-%m")
     out = {}
     for name in MEMBERS:
-        terms = [op for op in ops if isinstance(op, PledgeOp) and op.member == name and pledge_day(op) <= as_of]
+        # A pledge counts from its month, whenever it was typed (issue 18, defect 8).
+        terms = [op for op in ops if isinstance(op, PledgeOp) and op.member == name]
         months: dict[str, list[int]] = {m: [0, 0, 0] for m in MONTHS}
         for op in ops:
             if isinstance(op, GiftOp) and op.member == name:
@@ -356,7 +363,7 @@ def model(ops: list[PledgeOp | GiftOp], as_of: date) -> dict[str, tuple[str, str
                     if op.income is not None:
                         row[1] += max(op.income, op.amount)
                         row[2] += 1
-        first = min((MONTHS[t.from_index] for t in terms), default=None)
+        first = min((MONTHS[t.from_index] for t in terms if MONTHS[t.from_index] <= month_of_as_of), default=None)
         pledged = Decimal(0)
         for month in MONTHS:
             if first is None or month < first or month > month_of_as_of:

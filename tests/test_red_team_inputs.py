@@ -65,7 +65,7 @@ def test_a_deliberate_multi_line_note_still_imports(crew: Path, tmp_path: Path) 
     quoted = note.replace('"', '""')
     text = f'member,amount,on,note,ref\nBo,1,2026-02-01,"{quoted}",R1\nBo,2,2026-02-01,x,R2\n'
     result = pot(crew, *IMPORT, str(statement(tmp_path, text)))
-    assert (result.code, result.err, result.out.strip()) == (0, "", "2 new, 0 already recorded")
+    assert (result.code, result.err, result.out.strip()) == (0, "", "events 6-7: 2 new, 0 already recorded")
     notes = [e["note"] for e in pot(crew, "history", "--json").json()[-2:]]
     assert notes == [note, "x"]
 

@@ -383,7 +383,7 @@ def item(type_: str, actor: str = "Ana", **fields: object) -> dict[str, Any]:
             item(
                 "pledge_set", actor="Bo", member="Bo", kind="percent", percent="10", monthly=None, from_month="2026-01"
             ),
-            "Bo pledged 10% of their income from 2026-01",
+            "Bo pledged 10.00% of their income from 2026-01",
         ),
         (
             item("pledge_set", member="Cy", kind="monthly", percent=None, monthly="25.00", from_month="2026-02"),

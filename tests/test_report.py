@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -162,13 +162,16 @@ def test_a_name_like_tex_shows_literally_in_every_chart(crew: Path, tmp_path: Pa
     assert result.code == 0, result.err
     html = out.read_text("utf-8")
     charts = re.findall(r"<svg.*?</svg>", html, re.S)
-    assert len(charts) == 3
-    shares, trust = charts[1], charts[2]
+    # Each chart twice: for a wide screen and for a phone.
+    assert len(charts) == 6
+    for shares, trust in ((charts[2], charts[4]), (charts[3], charts[5])):
+        for name in MATH_NAMES:
+            # Each name is one text element of its own, in the shares chart and (points for contributing) the trust
+            # chart.
+            assert f">{name}</text>" in shares, name
+            assert f">{name}</text>" in trust, name
     for name in MATH_NAMES:
-        # Each name is one text element of its own, in the shares chart and (points for contributing) the trust chart.
-        assert f">{name}</text>" in shares, name
-        assert f">{name}</text>" in trust, name
-        assert f'<td class="member-name">{name}</td>' in html, name
+        assert f'<td class="member-name" data-label="Name">{name}</td>' in html, name
 
 
 def test_starting_the_cli_does_not_import_the_report_libraries() -> None:
@@ -327,3 +330,69 @@ def test_report_without_as_of_counts_only_events_up_to_today(demo_store: Path, t
     assert f'<dd id="balance">{then["balance"]} EUR</dd>' in html
     counted = len(pot(demo_store, *DEMO, "history", "--until", day, "--json").json())
     assert f"({counted} events dated on or before that day)" in html
+
+
+# --------------------------------------------------------------------------- the report on a phone (issue 18)
+@pytest.mark.parametrize("width", [390, 1280])
+def test_at_phone_and_desktop_width_nothing_scrolls_sideways_and_chart_text_is_readable(
+    page: Chrome, width: int
+) -> None:
+    page.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
+        page.refresh()
+        assert page.execute_script("return window.innerWidth") == width
+        # clientWidth: the viewport less a desktop's vertical scrollbar.
+        client = page.execute_script("return document.documentElement.clientWidth")
+        assert page.execute_script("return document.documentElement.scrollWidth") <= client
+        # No table scrolls inside its own box either: on a phone they stack, row by row.
+        overflowing = page.execute_script(
+            "return [...document.querySelectorAll('.scroll, table')]"
+            ".filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.id || e.className)"
+        )
+        assert overflowing == []
+        # Every chart is shown once, and every text in it is at least 11 CSS px as drawn
+        # (its font size scaled by the SVG's fit to the page; rotated labels too).
+        shown = page.execute_script(
+            "return [...document.querySelectorAll('svg.chart')].filter(s => s.getClientRects().length).length"
+        )
+        assert shown == 3
+        sizes: list[list[Any]] = page.execute_script(
+            "return [...document.querySelectorAll('svg.chart text')].filter(t => t.getClientRects().length)"
+            ".map(t => { const m = t.getScreenCTM();"
+            " return [t.textContent, parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b)]; })"
+        )
+        assert len(sizes) > 20
+        small = [(text, round(px, 1)) for text, px in sizes if px < 11]
+        assert small == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        _full_screenshot(page, ARTIFACTS / f"report-{width}.png")
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        page.refresh()
+
+
+def test_the_report_shows_pledges_feelings_and_who_has_not_voted(page: Chrome, demo_store: Path) -> None:
+    pledges = pot(demo_store, *DEMO, "pledges", "--json").json()["members"]
+    rows = page.find_elements("css selector", "#pledges tbody tr")
+    assert [r.find_element("css selector", ".pledge-name").text for r in rows] == [m["name"] for m in pledges]
+    fulfilment = [r.find_element("css selector", ".fulfilment").text for r in rows]
+    assert fulfilment == ["–" if m["fulfilment_pct"] is None else f"{m['fulfilment_pct']} %" for m in pledges]
+    triggers = pot(demo_store, *DEMO, "triggers", "--json").json()
+    feelings = page.find_element("id", "feelings").text
+    for feeling, count in triggers["by_feeling"].items():
+        assert f"{feeling} {count}" in feelings
+    assert "vote 2" in page.find_element("id", "feelings-about").text
+    # Proposal 4 (the script-named member's) is open: Bo voted; the others still here have not.
+    detail = pot(demo_store, *DEMO, "proposal", "4", "--json").json()
+    assert detail["status"] == "open"
+    members = [m["name"] for m in pot(demo_store, *DEMO, "members", "--json").json() if m["left"] is None]
+    waiting = [m for m in members if m != "Bo"]
+    assert page.find_element("id", "waiting-4").text == f"Not voted yet: {', '.join(waiting)}."
+    # A decided proposal says when it was decided, not a closing day.
+    first = page.find_element("id", "proposal-1").text
+    assert "decided 20" in first
+    assert "voting closes" not in first

@@ -61,9 +61,11 @@ class PotModel:
         return name in self.members and not self.members[name]["left"]
 
     def decide(self, p: ModelProposal) -> None:
-        latest = list(p.votes.values())
+        # A member who left took their vote with them (SPEC §1 edge cases).
+        still_here = [n for n in p.eligible if self.current(n)]
+        latest = [p.votes[n] for n in still_here if n in p.votes]
         agree, disagree, block = latest.count("agree"), latest.count("disagree"), latest.count("block")
-        needed = math.ceil(Fraction(1, 2) * len(p.eligible))
+        needed = math.ceil(Fraction(1, 2) * len(still_here))
         p.status = "approved" if block == 0 and agree > disagree and len(latest) >= needed else "rejected"
         self.events += 1
 
@@ -272,8 +274,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
             lambda: self.ledger.vote(SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today),
         )
         if ok:
+            # The same vote again (position and reason) stores nothing (issue 18, defect 9).
+            self.model.events += p.votes.get(name) != position
             p.votes[name] = position
-            self.model.events += 1
             if self.model.complete(p):
                 self.model.decide(p)
 
@@ -301,8 +304,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
                     self.ledger.vote, SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today
                 ),
             )
+            self.model.events += p.votes.get(name) != position
             p.votes[name] = position
-            self.model.events += 1
             if self.model.complete(p):
                 break
         self.model.decide(p)
@@ -322,7 +325,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
-        ok = p.status == "open" and self.model.current(p.proposer)
+        # Open, or approved and not yet paid: cancelling releases its reserve (SPEC §1 edge cases).
+        ok = p.status in ("open", "approved") and self.model.current(p.proposer)
         self.attempt(ok, lambda: self.ledger.cancel_proposal(SLUG, actor=p.proposer, proposal_no=n, today=self.today))
         if ok:
             p.status = "cancelled"

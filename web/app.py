@@ -293,7 +293,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 # --------------------------------------------------------------------------- the application
 def create_app(db: str | None, public_url: str) -> FastAPI:
     """The web app over the store `db` (as `--db` takes it), telling members `public_url`."""
-    ledger = Ledger(resolve(db, create=False))
+    ledger = Ledger(resolve(db, create=False), server=True)
     ledger.accounts  # noqa: B018  (creates the sign-in tables now, not in a member's first request)
     app = FastAPI(title="commonpot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = Web(ledger, public_url.rstrip("/"), threading.RLock())

@@ -141,14 +141,18 @@ def _waits_for(member: Member, eligible: list[str], ballots: list[str]) -> bool:
 # --------------------------------------------------------------------------- overview
 @router.get("/p/{slug}/", response_class=HTMLResponse)
 def overview(request: Request, member: Me) -> HTMLResponse:
+    return _show(request, member, "overview.html", overview_context(request, member), here="")
+
+
+def overview_context(request: Request, member: Member) -> dict[str, Any]:
+    """What the overview shows (also the benchmark floor's dict: `bench.web_floor`)."""
     web = web_of(request)
     with web.using() as ledger:
         report = ledger.balance(member.pot, as_of=None, today=web.today())
         open_ = [ledger.proposal(member.pot, p.no) for p in ledger.proposals(member.pot, status="open")]
     eligible = _eligible(request, member)
     waiting = [p for p in open_ if _waits_for(member, eligible.get(p.no, []), [b.member for b in p.ballots])]
-    context = {"report": report, "waiting": waiting, "open_count": len(open_)}
-    return _show(request, member, "overview.html", context, here="")
+    return {"report": report, "waiting": waiting, "open_count": len(open_)}
 
 
 # --------------------------------------------------------------------------- proposals
