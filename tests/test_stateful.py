@@ -217,7 +217,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
             refusal = None
         assert (refusal is None) == ok, f"ledger and model disagree; the ledger said: {refusal}"
         if ok:
-            assert result == statement_csv.Imported(len(new), already)
+            assert (result.new, result.already_recorded) == (len(new), already)
             for name, amount, ref in new:
                 self.record(name, amount, ref)
 

@@ -28,6 +28,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.datastructures import QueryParams
@@ -315,8 +316,10 @@ def propose(member: Acting, web: WebApp, body: Annotated[NewProposal, Depends(js
     return {"no": made.proposal_no}
 
 
-@router.post("/proposals/{n}/votes", status_code=201)
-def vote(n: str, member: Acting, web: WebApp, body: Annotated[NewVote, Depends(json_body(NewVote))]) -> Json:
+@router.post("/proposals/{n}/votes", status_code=201, response_model=None)
+def vote(
+    n: str, member: Acting, web: WebApp, body: Annotated[NewVote, Depends(json_body(NewVote))]
+) -> Json | JSONResponse:
     done = actions.vote(
         web,
         member,
@@ -325,6 +328,8 @@ def vote(n: str, member: Acting, web: WebApp, body: Annotated[NewVote, Depends(j
         reason=body.reason,
         signature=body.signed(),
     )
+    if done.repeated:  # The same vote again stores nothing (issue 18): 200, and no event number.
+        return JSONResponse({"no": None, "status": done.status, "stored": False}, status_code=200)
     return {"no": done.no, "status": done.status}
 
 

@@ -152,6 +152,9 @@ def test_propose_vote_to_approval_and_pay(server: Server) -> None:
     assert first == {"no": last_event(server), "status": "open"}
     changed = ok(bo.post("proposals/1/votes", {"position": "abstain"}), 201)  # a vote may change while open
     assert changed == {"no": first["no"] + 1, "status": "open"}
+    with stores_nothing(server):  # the same vote again (issue 18): 200, nothing stored
+        again = ok(bo.post("proposals/1/votes", {"position": "abstain"}), 200)
+    assert again == {"no": None, "status": "open", "stored": False}
     assert ok(cy.post("proposals/1/votes", {"position": "agree"}), 201)["status"] == "open"
     assert ok(dee.post("proposals/1/votes", {"position": "agree", "reason": None}), 201)["status"] == "open"
     last = ok(ana.post("proposals/1/votes", {"position": "agree"}), 201)
