@@ -212,7 +212,8 @@ def test_close_decides_a_proposal_after_its_closing_date(server: Server) -> None
     assert closed["status"] == "approved"
     with stores_nothing(server):
         refuses(cy.post("proposals/1/close"), 409, "proposal 1 is approved")
-        refuses(cy.post("proposals/1/cancel"), 409, "proposal 1 is approved")
+        # An approved proposal may still be cancelled, by its proposer only (SPEC §1).
+        refuses(cy.post("proposals/1/cancel"), 403, "only Bo, who proposed it, may cancel proposal 1")
 
 
 def test_close_too_early_is_refused(sqlite_server: Server) -> None:
@@ -320,7 +321,9 @@ def test_pledges_are_set_by_the_member_or_a_treasurer(server: Server) -> None:
         refuses(bo.post("pledges", {"member": "Bo", "percent": "5", "monthly": "5"}), 422, "exactly one of")
         refuses(bo.post("pledges", {"member": "Bo", "percent": 5}), 422, "percent must be a string")
         refuses(bo.post("pledges", {"member": "Bo", "percent": "ten"}), 422, "not a plain decimal")
-        refuses(bo.post("pledges", {"member": "Bo", "percent": "5", "from": "2999-01"}), 422, "after the current")
+        refuses(
+            bo.post("pledges", {"member": "Bo", "percent": "5", "from": "2999-01"}), 422, "more than 12 months ahead"
+        )
         refuses(bo.post("pledges", {"member": "Bo", "percent": "5", "from_month": "2026-01"}), 422, "unknown field")
 
 
