@@ -5,14 +5,22 @@ cast from a form and one posted by a script take exactly the same path. Each
 function parses its text with the same parsers the CLI uses (`domain.values`),
 acts as the signed-in member, dates the event the server's today, and returns
 the ledger's own result. The rules themselves are the domain's.
+
+The six changes a member may sign (SPEC §7) take `signature`, made by the
+member's browser and passed to the ledger untouched: the server never signs for
+anyone, and the ledger refuses a signature that is not the actor's over exactly
+what it records.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from pydantic import ValidationError
+
 from domain.errors import BadInput
 from domain.pledges import month_of
+from domain.signing import Signature, key_id_of, parse_public_key
 from domain.values import MAX_MAJOR_UNITS, parse_amount, parse_date, parse_name, parse_percent, parse_text
 from ledger.accounts import Invitation
 from ledger.commands import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
@@ -42,8 +50,27 @@ def _optional(text: str | None) -> str | None:
     return text if text is not None and text.strip() else None
 
 
+def signature_from_form(text: str | None) -> Signature | None:
+    """A form's optional `signature` field: the JSON `{"key_id","seen","sig"}` a browser signed, or None when empty."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return Signature.model_validate_json(text, strict=True)
+    except ValidationError:
+        raise BadInput(
+            'signature: give a JSON object {"key_id", "seen", "sig"} with three strings, as the page\'s script makes it'
+        ) from None
+
+
 def propose(
-    web: Web, member: Member, *, amount: str, purpose: str, recipient: str | None, closes: str | None
+    web: Web,
+    member: Member,
+    *,
+    amount: str,
+    purpose: str,
+    recipient: str | None,
+    closes: str | None,
+    signature: Signature | None = None,
 ) -> Proposed:
     minor = _amount(member, amount)
     why = parse_text(purpose, "purpose", required=True)
@@ -58,14 +85,29 @@ def propose(
             recipient=to,
             closes=_optional_date(closes, "closes"),
             today=web.today(),
+            signature=signature,
         )
 
 
-def vote(web: Web, member: Member, *, proposal_no: int, position: str, reason: str | None) -> Voted:
+def vote(
+    web: Web,
+    member: Member,
+    *,
+    proposal_no: int,
+    position: str,
+    reason: str | None,
+    signature: Signature | None = None,
+) -> Voted:
     why = parse_text(reason or "", "reason")
     with web.using() as ledger:
         return ledger.vote(
-            member.slug, actor=member.name, proposal_no=proposal_no, position=position, reason=why, today=web.today()
+            member.slug,
+            actor=member.name,
+            proposal_no=proposal_no,
+            position=position,
+            reason=why,
+            today=web.today(),
+            signature=signature,
         )
 
 
@@ -79,9 +121,11 @@ def cancel(web: Web, member: Member, proposal_no: int) -> ProposalNow:
         return ledger.cancel_proposal(member.slug, actor=member.name, proposal_no=proposal_no, today=web.today())
 
 
-def pay(web: Web, member: Member, proposal_no: int) -> Paid:
+def pay(web: Web, member: Member, proposal_no: int, *, signature: Signature | None = None) -> Paid:
     with web.using() as ledger:
-        return ledger.pay(member.slug, actor=member.name, proposal_no=proposal_no, today=web.today())
+        return ledger.pay(
+            member.slug, actor=member.name, proposal_no=proposal_no, today=web.today(), signature=signature
+        )
 
 
 def contribute(
@@ -94,6 +138,7 @@ def contribute(
     note: str | None,
     ref: str | None,
     income: str | None,
+    signature: Signature | None = None,
 ) -> Recorded:
     name = parse_name(who)
     minor = _amount(member, amount)
@@ -113,22 +158,52 @@ def contribute(
             note=text,
             ref=reference,
             income_minor=income_minor,
+            signature=signature,
         )
 
 
-def reverse(web: Web, member: Member, *, contribution_no: int, reason: str) -> Recorded:
+def reverse(
+    web: Web, member: Member, *, contribution_no: int, reason: str, signature: Signature | None = None
+) -> Recorded:
     why = parse_text(reason, "reason", required=True)
     with web.using() as ledger:
         return ledger.reverse(
-            member.slug, actor=member.name, contribution_no=contribution_no, reason=why, today=web.today()
+            member.slug,
+            actor=member.name,
+            contribution_no=contribution_no,
+            reason=why,
+            today=web.today(),
+            signature=signature,
         )
 
 
-def reflect(web: Web, member: Member, *, event_no: int, feeling: str, note: str | None) -> Recorded:
+def reflect(
+    web: Web, member: Member, *, event_no: int, feeling: str, note: str | None, signature: Signature | None = None
+) -> Recorded:
     with web.using() as ledger:
         return ledger.reflect(
-            member.slug, actor=member.name, event_no=event_no, feeling=feeling, note=note or "", today=web.today()
+            member.slug,
+            actor=member.name,
+            event_no=event_no,
+            feeling=feeling,
+            note=note or "",
+            today=web.today(),
+            signature=signature,
         )
+
+
+def add_key(web: Web, member: Member, *, public_key: str, proof: str) -> tuple[Recorded, str]:
+    """Register a key for the signed-in member (never for anyone else), and its key id."""
+    with web.using() as ledger:
+        done = ledger.add_key(member.slug, member.name, public_key, proof, web.today())
+    # Stored, so the key parsed: its id is the one the event records.
+    return done, key_id_of(parse_public_key(public_key))
+
+
+def revoke_key(web: Web, member: Member, *, key_id: str) -> Recorded:
+    """End one of the signed-in member's keys; the ledger refuses anyone else's."""
+    with web.using() as ledger:
+        return ledger.revoke_key(member.slug, actor=member.name, key_id=key_id, today=web.today())
 
 
 def set_pledge(

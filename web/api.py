@@ -11,7 +11,13 @@ command line), so a number where a string belongs, a field nobody defined (such
 as one naming another member as the actor) or a body that is not JSON is 422 and
 nothing is stored. Who acts is always the signed-in member.
 
-`GET keys` and `POST keys` belong to SPEC §7 and are not served yet (404).
+Member keys (SPEC §7): `GET keys` lists every key registered in the pot, `POST
+keys` registers one for the signed-in member only, `POST keys/{key_id}/revocation`
+ends one of theirs. The six routes that make a signable event take an optional
+`signature` `{key_id, seen, sig}`, made by a client that holds the key (the
+browser's `keys.js`); the ledger checks it before anything is stored.
+`GET events/{no}/digest` is what a member's device asks to check, as a witness,
+that the event it last saw still has the digest it saw.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from starlette.datastructures import QueryParams
 from domain.chain import parse_digest
 from domain.errors import BadInput, NotFound
 from domain.events import STATUSES
+from domain.signing import Signature
 from domain.values import parse_date, parse_name
+from ledger.keys import registered_keys
 from web import actions
 from web.app import Member, Web, csrf_checked, signed_in, web_of
 
@@ -121,6 +129,8 @@ def _problems(model: type[Body], errors: list[ErrorDetails]) -> str:
             case "json_invalid":
                 why = str(error.get("ctx", {}).get("error", "")).strip()
                 said.append(f"the body is not valid JSON{f' ({why})' if why else ''}: send a JSON object")
+            case "model_type" | "model_attributes_type" | "dict_type" if where:
+                said.append(f"{where} must be a JSON object")
             case "model_type" | "model_attributes_type" | "dict_type":
                 said.append(f"the body must be a JSON object: {takes}")
             case "extra_forbidden":
@@ -141,22 +151,46 @@ def _problems(model: type[Body], errors: list[ErrorDetails]) -> str:
 
 
 class NoBody(Body):
-    """`{}`: close, cancel and pay take nothing but the URL."""
+    """`{}`: close and cancel take nothing but the URL."""
 
 
-class NewProposal(Body):
+class SignatureBody(Body):
+    """`"signature": {"key_id", "seen", "sig"}` (SPEC §7); each part's shape is the ledger's to check."""
+
+    key_id: str
+    seen: str
+    sig: str
+
+    def signature(self) -> Signature:
+        return Signature(key_id=self.key_id, seen=self.seen, sig=self.sig)
+
+
+class Signable(Body):
+    """A body whose event a client may sign: the signature, if any, goes to the ledger as given."""
+
+    signature: SignatureBody | None = None
+
+    def signed(self) -> Signature | None:
+        return None if self.signature is None else self.signature.signature()
+
+
+class Payout(Signable):
+    """`{}` or `{"signature"}`: a payout takes nothing else but the URL."""
+
+
+class NewProposal(Signable):
     amount: str
     purpose: str
     recipient: str | None = None
     closes: str | None = None
 
 
-class NewVote(Body):
+class NewVote(Signable):
     position: str
     reason: str | None = None
 
 
-class NewContribution(Body):
+class NewContribution(Signable):
     member: str
     amount: str
     on: str | None = None
@@ -165,11 +199,11 @@ class NewContribution(Body):
     income: str | None = None
 
 
-class NewReversal(Body):
+class NewReversal(Signable):
     reason: str
 
 
-class NewReflection(Body):
+class NewReflection(Signable):
     event: int = Field(ge=1, le=MAX_NUMBER)
     feeling: str
     note: str | None = None
@@ -189,6 +223,11 @@ class NewMember(Body):
 
 class NewInvite(Body):
     days: int = 7
+
+
+class NewKey(Body):
+    public_key: str
+    proof: str
 
 
 # --------------------------------------------------------------------------- looking (as the CLI's --json)
@@ -266,7 +305,13 @@ def history(member: Signed, web: WebApp, request: Request) -> list[Json]:
 @router.post("/proposals", status_code=201)
 def propose(member: Acting, web: WebApp, body: Annotated[NewProposal, Depends(json_body(NewProposal))]) -> Json:
     made = actions.propose(
-        web, member, amount=body.amount, purpose=body.purpose, recipient=body.recipient, closes=body.closes
+        web,
+        member,
+        amount=body.amount,
+        purpose=body.purpose,
+        recipient=body.recipient,
+        closes=body.closes,
+        signature=body.signed(),
     )
     return {"no": made.proposal_no}
 
@@ -276,7 +321,12 @@ def vote(
     n: str, member: Acting, web: WebApp, body: Annotated[NewVote, Depends(json_body(NewVote))]
 ) -> Json | JSONResponse:
     done = actions.vote(
-        web, member, proposal_no=_number(n, "proposal", member), position=body.position, reason=body.reason
+        web,
+        member,
+        proposal_no=_number(n, "proposal", member),
+        position=body.position,
+        reason=body.reason,
+        signature=body.signed(),
     )
     if done.repeated:  # The same vote again stores nothing (issue 18): 200, and no event number.
         return JSONResponse({"no": None, "status": done.status, "stored": False}, status_code=200)
@@ -296,8 +346,8 @@ def cancel(n: str, member: Acting, web: WebApp, _body: Annotated[NoBody, Depends
 
 
 @router.post("/proposals/{n}/pay")
-def pay(n: str, member: Acting, web: WebApp, _body: Annotated[NoBody, Depends(json_body(NoBody))]) -> Json:
-    done = actions.pay(web, member, _number(n, "proposal", member))
+def pay(n: str, member: Acting, web: WebApp, body: Annotated[Payout, Depends(json_body(Payout))]) -> Json:
+    done = actions.pay(web, member, _number(n, "proposal", member), signature=body.signed())
     # Only an approved proposal is paid, in full and once: after a payout it is paid.
     return {"no": done.no, "status": "paid"}
 
@@ -316,6 +366,7 @@ def contribute(
         note=body.note,
         ref=body.ref,
         income=body.income,
+        signature=body.signed(),
     )
     return {"no": done.no}
 
@@ -324,7 +375,9 @@ def contribute(
 def reverse(
     no: str, member: Acting, web: WebApp, body: Annotated[NewReversal, Depends(json_body(NewReversal))]
 ) -> Json:
-    done = actions.reverse(web, member, contribution_no=_number(no, "event", member), reason=body.reason)
+    done = actions.reverse(
+        web, member, contribution_no=_number(no, "event", member), reason=body.reason, signature=body.signed()
+    )
     return {"no": done.no}
 
 
@@ -339,7 +392,9 @@ def pledge(member: Acting, web: WebApp, body: Annotated[NewPledge, Depends(json_
 # --------------------------------------------------------------------------- looking back, the crew
 @router.post("/reflections", status_code=201)
 def reflect(member: Acting, web: WebApp, body: Annotated[NewReflection, Depends(json_body(NewReflection))]) -> Json:
-    done = actions.reflect(web, member, event_no=body.event, feeling=body.feeling, note=body.note)
+    done = actions.reflect(
+        web, member, event_no=body.event, feeling=body.feeling, note=body.note, signature=body.signed()
+    )
     return {"no": done.no}
 
 
@@ -354,3 +409,41 @@ def add_member(member: Acting, web: WebApp, body: Annotated[NewMember, Depends(j
 def invite(name: str, member: Acting, web: WebApp, body: Annotated[NewInvite, Depends(json_body(NewInvite))]) -> Json:
     made, url = actions.invite(web, member, name=name, days=body.days)
     return {"url": url, "expires": made.invite.expires_at.isoformat(timespec="seconds")}
+
+
+# --------------------------------------------------------------------------- member keys and the witness (SPEC §7)
+@router.get("/keys")
+def keys(member: Signed, web: WebApp, request: Request) -> list[Json]:
+    """Every key registered in the pot, oldest first: whose, its id and public key, the events adding and ending it."""
+    _query(request)
+    with web.using() as ledger:
+        found = registered_keys(ledger, member.slug)
+    return [
+        {"member": k.member, "key_id": k.key_id, "public_key": k.public_key, "added": k.added, "revoked": k.revoked}
+        for k in found
+    ]
+
+
+@router.post("/keys", status_code=201)
+def add_key(member: Acting, web: WebApp, body: Annotated[NewKey, Depends(json_body(NewKey))]) -> Json:
+    """A key for the signed-in member, and only for them: the body names no member."""
+    done, key_id = actions.add_key(web, member, public_key=body.public_key, proof=body.proof)
+    return {"no": done.no, "key_id": key_id}
+
+
+@router.post("/keys/{key_id}/revocation", status_code=201)
+def revoke_key(key_id: str, member: Acting, web: WebApp, _body: Annotated[NoBody, Depends(json_body(NoBody))]) -> Json:
+    done = actions.revoke_key(web, member, key_id=key_id)
+    return {"no": done.no}
+
+
+@router.get("/events/{no}/digest")
+def event_digest(no: str, member: Signed, web: WebApp, request: Request) -> Json:
+    """One event's full digest, as the history shows it: a device checks the event it last saw still has it."""
+    _query(request)
+    number = _number(no, "event", member)
+    with web.using() as ledger:
+        steps = list(ledger.replay(member.pot, from_no=number, to_no=number))
+    if not steps:
+        raise NotFound(f"there is no event {number} in pot {member.slug!r}")
+    return {"no": number, "digest": steps[0].item["digest"]}

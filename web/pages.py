@@ -8,6 +8,12 @@ rendered again with the refusal's message and SPEC §6's status code, and nothin
 is stored. Which buttons a page shows (cancel, close, pay, the treasurers' forms)
 is only a courtesy: the domain decides every change again.
 
+Signed consent (SPEC §7): the forms that make a signable event carry
+`data-sign` and what the browser's `keys.js` needs to build the message; with a
+key on the device it adds a `signature` field (JSON) before the form leaves, and
+each of those routes passes it to the ledger. Without JavaScript the forms work
+the same, unsigned. `/p/{slug}/keys` lists the member's own keys.
+
 Liveness: an open proposal's tally is a fragment (`…/proposals/{n}/tally`) that
 the page polls with htmx every 2 seconds, so another member's vote shows without
 a reload and without any inline script.
@@ -19,7 +25,7 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,6 +37,7 @@ from domain.consent import POSITIONS
 from domain.errors import NotFound, PotError
 from domain.events import EVENT_TYPES
 from domain.values import name_key, parse_date, parse_feeling, parse_name, parse_text
+from ledger.keys import registered_keys
 from projections.describe import describe
 from web import actions
 from web.app import Member, csrf_checked, signed_in, status_of, web_of
@@ -49,6 +56,8 @@ No = Annotated[int, Path(ge=1, le=2_147_483_647)]
 # Form fields: long enough for any lawful value, short enough that a request cannot hold megabytes.
 Short = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=2000)]
+# A browser's signature, `{"key_id","seen","sig"}` as JSON: about 200 characters; empty when unsigned.
+SignatureField = Annotated[str, Form(alias="signature", max_length=1000)]
 
 # The pages in the nav, in order: (path under /p/{slug}/, label).
 NAV = (
@@ -63,6 +72,7 @@ NAV = (
     ("members", "Members"),
     ("contributions", "Contributions"),
     ("verify", "Verify"),
+    ("keys", "Keys"),
     ("report", "Report"),
 )
 
@@ -89,6 +99,15 @@ def _show(
         "message": message,
     }
     return page(request, template, {**base, **context}, status)
+
+
+def _lines(text: str) -> str:
+    """A textarea's text as typed: browsers send its line breaks as CR LF (HTML's form encoding), the pot keeps LF.
+
+    Without this a reason over two lines would be refused for its CR, and a browser that
+    signed the text it showed (LF) would not match the text stored.
+    """
+    return text.replace("\r\n", "\n")
 
 
 def _back(member: Member, path: str) -> RedirectResponse:
@@ -196,9 +215,13 @@ def tally(request: Request, member: Me, no: No, seen: Annotated[str, Query(max_l
 
 
 @router.post("/p/{slug}/proposals/{no}/vote", response_model=None)
-def vote(request: Request, member: Changing, no: No, position: Short = "", reason: Text = "") -> Response:
+def vote(
+    request: Request, member: Changing, no: No, position: Short = "", reason: Text = "", signed: SignatureField = ""
+) -> Response:
     try:
-        actions.vote(web_of(request), member, proposal_no=no, position=position, reason=reason)
+        signature = actions.signature_from_form(signed)
+        web = web_of(request)
+        actions.vote(web, member, proposal_no=no, position=position, reason=_lines(reason), signature=signature)
     except PotError as e:
         return _refused(e, lambda m, s: _proposal_page(request, member, no, m, s))
     return _back(member, f"proposals/{no}")
@@ -223,8 +246,11 @@ def cancel(request: Request, member: Changing, no: No) -> Response:
 
 
 @router.post("/p/{slug}/proposals/{no}/pay", response_model=None)
-def pay(request: Request, member: Changing, no: No) -> Response:
-    return _decide(request, member, no, lambda: actions.pay(web_of(request), member, no))
+def pay(request: Request, member: Changing, no: No, signed: SignatureField = "") -> Response:
+    web = web_of(request)
+    return _decide(
+        request, member, no, lambda: actions.pay(web, member, no, signature=actions.signature_from_form(signed))
+    )
 
 
 def _propose_page(
@@ -232,7 +258,9 @@ def _propose_page(
 ) -> HTMLResponse:
     with web_of(request).using() as ledger:
         names = [m.name for m in ledger.members(member.slug) if m.left is None]
-    context = {"form": form, "names": names}
+    # Without a date the proposal closes `voting_days` after today: the browser signs that date.
+    closes = web_of(request).today() + timedelta(days=member.pot.voting_days)
+    context = {"form": form, "names": names, "default_closes": closes.isoformat()}
     return _show(request, member, "propose.html", context, here="propose", message=message, status=status)
 
 
@@ -249,11 +277,18 @@ def propose(
     purpose: Text = "",
     recipient: Short = "",
     closes: Short = "",
+    signed: SignatureField = "",
 ) -> Response:
     form = {"amount": amount, "purpose": purpose, "recipient": recipient, "closes": closes}
     try:
         made = actions.propose(
-            web_of(request), member, amount=amount, purpose=purpose, recipient=recipient, closes=closes
+            web_of(request),
+            member,
+            amount=amount,
+            purpose=_lines(purpose),
+            recipient=recipient,
+            closes=closes,
+            signature=actions.signature_from_form(signed),
         )
     except PotError as e:
         return _refused(e, lambda m, s: _propose_page(request, member, form, m, s))
@@ -337,11 +372,14 @@ def replay(request: Request, member: Me, event: Annotated[int, Query(ge=1, le=2_
 
 
 @router.post("/p/{slug}/replay/{no}/reflect", response_model=None)
-def reflect(request: Request, member: Changing, no: No, feeling: Short = "", note: Text = "") -> Response:
+def reflect(
+    request: Request, member: Changing, no: No, feeling: Short = "", note: Text = "", signed: SignatureField = ""
+) -> Response:
     try:
         word = parse_feeling(feeling)
-        text = parse_text(note, "note")
-        actions.reflect(web_of(request), member, event_no=no, feeling=word, note=text)
+        text = parse_text(_lines(note), "note")
+        signature = actions.signature_from_form(signed)
+        actions.reflect(web_of(request), member, event_no=no, feeling=word, note=text, signature=signature)
     except PotError as e:
         return _refused(e, lambda m, s: _replay_page(request, member, no, m, s))
     return _back(member, f"replay?event={no}")
@@ -502,22 +540,50 @@ def contribute(
     note: Text = "",
     ref: Short = "",
     income: Short = "",
+    signed: SignatureField = "",
 ) -> Response:
     form = {"member": who, "amount": amount, "on": on, "note": note, "ref": ref, "income": income}
     try:
-        actions.contribute(web_of(request), member, who=who, amount=amount, on=on, note=note, ref=ref, income=income)
+        signature = actions.signature_from_form(signed)
+        web = web_of(request)
+        actions.contribute(
+            web, member, who=who, amount=amount, on=on, note=note, ref=ref, income=income, signature=signature
+        )
     except PotError as e:
         return _refused(e, lambda m, s: _contributions_page(request, member, form, m, s))
     return _back(member, "contributions")
 
 
 @router.post("/p/{slug}/contributions/{no}/reversal", response_model=None)
-def reverse(request: Request, member: Changing, no: No, reason: Text = "") -> Response:
+def reverse(request: Request, member: Changing, no: No, reason: Text = "", signed: SignatureField = "") -> Response:
     try:
-        actions.reverse(web_of(request), member, contribution_no=no, reason=reason)
+        signature = actions.signature_from_form(signed)
+        actions.reverse(web_of(request), member, contribution_no=no, reason=reason, signature=signature)
     except PotError as e:
         return _refused(e, lambda m, s: _contributions_page(request, member, {}, m, s))
     return _back(member, "contributions")
+
+
+# --------------------------------------------------------------------------- my keys (SPEC §7)
+def _keys_page(request: Request, member: Member, message: str | None = None, status: int = 200) -> HTMLResponse:
+    """Every key registered for the member, so one they did not add stands out; `keys.js` marks this device's."""
+    with web_of(request).using() as ledger:
+        mine = registered_keys(ledger, member.slug, member.name)
+    return _show(request, member, "keys.html", {"keys": mine}, here="keys", message=message, status=status)
+
+
+@router.get("/p/{slug}/keys", response_class=HTMLResponse)
+def keys(request: Request, member: Me) -> HTMLResponse:
+    return _keys_page(request, member)
+
+
+@router.post("/p/{slug}/keys/{key_id}/revoke", response_model=None)
+def revoke_key(request: Request, member: Changing, key_id: Annotated[str, Path(max_length=64)]) -> Response:
+    try:
+        actions.revoke_key(web_of(request), member, key_id=key_id)
+    except PotError as e:
+        return _refused(e, lambda m, s: _keys_page(request, member, m, s))
+    return _back(member, "keys")
 
 
 # --------------------------------------------------------------------------- verify and the report

@@ -122,5 +122,11 @@ def accept_invite(
 
 
 @router.get("/p/{slug}/api/session")
-def session(member: Annotated[Member, Depends(signed_in)]) -> dict[str, str]:
-    return {"member": member.name, "role": member.role, "csrf_token": member.csrf_token}
+def session(member: Annotated[Member, Depends(signed_in)], request: Request) -> dict[str, Any]:
+    """Who is signed in, the token their changes carry, and the pot's head, which a browser signs against (SPEC §7)."""
+    from ledger.keys import chain_head
+
+    with web_of(request).using() as ledger:
+        no, digest = chain_head(ledger, member.slug)
+    head = {"no": no, "digest": digest}
+    return {"member": member.name, "role": member.role, "csrf_token": member.csrf_token, "head": head}
