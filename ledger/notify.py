@@ -287,13 +287,18 @@ class Bookkeeping:
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            statement: Any = pg_insert(sent_notices).values(**row).on_conflict_do_nothing()
+            statement: Any = (
+                pg_insert(sent_notices).values(**row).on_conflict_do_nothing().returning(sent_notices.c.slug)
+            )
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            statement = sqlite_insert(sent_notices).values(**row).on_conflict_do_nothing()
+            statement = (
+                sqlite_insert(sent_notices).values(**row).on_conflict_do_nothing().returning(sent_notices.c.slug)
+            )
         with self.engine.begin() as conn:
-            if conn.execute(statement).rowcount == 1:
+            # RETURNING, not rowcount: a driver may report -1 for an insert that did nothing or something.
+            if conn.execute(statement).first() is not None:
                 return token
             # Someone's claim: take it over only if that run died long ago (compare-and-set on its age).
             taken = conn.execute(
