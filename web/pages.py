@@ -61,6 +61,7 @@ NAV = (
     ("pledges", "Pledges"),
     ("triggers", "Triggers"),
     ("members", "Members"),
+    ("reminders", "Reminders"),
     ("contributions", "Contributions"),
     ("verify", "Verify"),
     ("report", "Report"),
