@@ -5,8 +5,14 @@ An address is not an event: every change here leaves the pot's head digest as it
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import head, pot
-from tests.web.conftest import Server, form_csrf
+from tests.web.conftest import PASSPHRASE, Server, form_csrf
+
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def test_a_member_sets_changes_and_removes_their_address_on_the_reminders_page(server: Server) -> None:
@@ -76,3 +82,35 @@ def test_the_address_is_not_in_an_export_and_needs_a_signed_in_member(sqlite_ser
         assert anonymous.get(f"/p/{server.slug}/reminders").status_code == 303
     members = bo.http.get(f"/p/{server.slug}/members")
     assert f'href="/p/{server.slug}/reminders"' in members.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1280], ids=["phone", "laptop"])
+def test_the_reminders_page_works_in_a_browser_and_passes_axe(sqlite_server: Server, width: int) -> None:
+    """Bo reaches the page from the nav, sets an address and removes it; no sideways scroll, no axe or CSP error."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"the browser tests need {CHROMIUM}")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.test_browser import Member, csp_violations
+
+    server = sqlite_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            bo = Member("Bo", browser.new_context(viewport={"width": width, "height": 800}).new_page(), width)
+            bo.page.on("console", lambda m: bo.console.append(m.text) if m.type == "error" else None)
+            bo.page.goto(server.invite("Bo"))
+            bo.page.get_by_label("Passphrase").fill(PASSPHRASE)
+            bo.page.get_by_label("The same again").fill(PASSPHRASE)
+            bo.page.get_by_role("button", name="Set passphrase and sign in").click()
+            expect(bo.page.get_by_role("heading", level=1)).to_have_text("Maastricht crew")
+            bo.nav("Reminders")
+            bo.page.get_by_label("E-mail address").fill("bo@example.org")
+            bo.follow(bo.page.get_by_role("button", name="Set address"))
+            expect(bo.page.locator("#my-email")).to_have_text("bo@example.org")
+            bo.follow(bo.page.get_by_role("button", name="Remove my address"))
+            expect(bo.page.locator("#my-email")).to_contain_text("You have not set an address")
+            assert csp_violations([bo]) == []
+        finally:
+            browser.close()
