@@ -33,6 +33,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from ledger.contacts import sent_notices
 from tests.conftest import fingerprint, head, postgres_engine_for, pot, refused
+from tests.test_roles import Roles, roles, setup, try_as  # noqa: F401  (`roles` is a fixture)
 from tests.web.conftest import POT_BIN, free_port
 
 SLUG = "maastricht-crew"
@@ -531,3 +532,28 @@ def test_pot_serve_sends_reminders_from_one_thread(db: Path, monkeypatch: pytest
             out = process.communicate(timeout=20)[0].decode()
         assert inbox.recipients() == sorted(ADDRESSES.values()), out
         assert "notify: pot maastricht-crew, event 7, proposal: sent to Ana, Bo, Cy" in out
+
+
+# --------------------------------------------------------------------------- PostgreSQL roles
+def test_the_writer_role_keeps_addresses_and_sent_notices_but_cannot_alter_their_tables(
+    roles: Roles,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `pot db setup`, `pot` as the writer sets addresses and sends once; the tables stay the owner's."""
+    setup(roles)
+    db = roles.as_writer
+    for step in (
+        ("init", "Crew", "--currency", "EUR", "--as", "Ana"),
+        ("--as", "Ana", "member", "add", "Bo"),
+        ("--as", "Bo", "member", "email", "Bo", "bo@example.org"),
+        ("--as", "Bo", "propose", "10", "--purpose", "tea"),
+    ):
+        assert pot(db, *step).code == 0, step
+    monkeypatch.setenv("POT_MAIL_FROM", "pot@example.org")
+    with smtp_server() as (inbox, port):
+        monkeypatch.setenv("POT_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        assert pot(db, "notify").code == 0
+        assert pot(db, "notify").out.strip() == "nothing new to send"
+    assert inbox.recipients() == ["bo@example.org"]
+    assert try_as(db, "ALTER TABLE sent_notices ADD COLUMN x int") is not None
+    assert try_as(db, "DROP TABLE member_emails") is not None
