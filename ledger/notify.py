@@ -161,7 +161,7 @@ def due_notices(ledger: Ledger, info: PotInfo, settings: Settings, *, today: dat
     current = [m.name for m in ledger.members(slug) if m.left is None]
     is_current = {name_key(n) for n in current}
     proposals = {p.no: p for p in ledger.proposals(info)}
-    made = {int(i["proposal_no"]): i for i in ledger.history(info, types=PROPOSAL_TYPES)}
+    made = {int(i["proposal_no"]): i for i in ledger.history(info, types=PROPOSAL_TYPES) if "proposal_no" in i}
 
     def link(no: int) -> str:
         return f"{settings.public_url}/p/{slug}/proposals/{no}"
