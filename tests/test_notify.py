@@ -482,8 +482,17 @@ def test_notify_refuses_to_run_with_nowhere_to_send(db: Path, monkeypatch: pytes
 
 
 # --------------------------------------------------------------------------- addresses
+def addresses(db: Path | str) -> dict[str, str]:
+    from ledger.contacts import member_emails
+
+    with _engine(db) as engine, engine.connect() as conn:
+        return {str(m): str(a) for m, a in conn.execute(select(member_emails.c.member, member_emails.c.address))}
+
+
 def test_members_set_and_remove_their_own_address_and_a_treasurer_only_removes(db: Path) -> None:
     make_crew(db)
+    kept = addresses(db)
+    assert kept == {"ana": "ana@example.org", "bo": "bo@example.org", "cy": "cy@example.org"}
     refused(db, "--as", "Ana", "member", "email", "Bo", "x@example.org", code=1, says="only Bo may set")
     refused(db, "--as", "Bo", "member", "email", "Cy", "--remove", code=1, says="only a treasurer")
     refused(db, "--as", "Bo", "member", "email", "Bo", "not an address", code=2, says="not an e-mail address")
@@ -491,11 +500,18 @@ def test_members_set_and_remove_their_own_address_and_a_treasurer_only_removes(d
     refused(db, "--as", "Bo", "member", "email", "Bo", code=2, says="give an ADDRESS")
     refused(db, "--as", "Bo", "member", "email", "Bo", "b@x.org", "--remove", code=2, says="not both")
     refused(db, "--as", "Bo", "member", "email", "Zed", "z@x.org", code=2, says="not a member")
+    refused(db, "--as", "Zed", "member", "email", "Zed", "z@x.org", code=2, says="not a member")
+    assert addresses(db) == kept, "a refused change left the addresses as they were"
     changed = pot(db, "--as", "bo", "member", "email", "Bo", "bo@new.example.org")
     assert changed.out.strip() == "Bo's e-mail address for reminders is now bo@new.example.org"
     removed = pot(db, "--as", "Ana", "member", "email", "Bo", "--remove")
     assert removed.out.strip() == "removed Bo's e-mail address: no more reminders by e-mail"
     assert pot(db, "--as", "Ana", "member", "email", "Bo", "--remove").out.strip() == "Bo had no e-mail address set"
+    # Cy leaves: she can no longer change anything, and a treasurer may still remove her address.
+    assert pot(db, "--as", "Cy", "member", "remove", "Cy").code == 0
+    refused(db, "--as", "Cy", "member", "email", "Cy", "cy@other.example.org", code=1, says="left pot")
+    assert pot(db, "--as", "Ana", "member", "email", "Cy", "--remove").code == 0
+    assert addresses(db) == {"ana": "ana@example.org"}
 
 
 def test_addresses_are_never_in_an_export(db: Path, tmp_path: Path) -> None:
