@@ -481,6 +481,19 @@ def test_notify_refuses_to_run_with_nowhere_to_send(db: Path, monkeypatch: pytes
     refused(db, "notify", code=2, says="smtp:// or smtps://")
 
 
+def test_serve_with_notify_every_and_nowhere_to_send_says_so_before_it_starts(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_crew(db)
+    for name in ("POT_SMTP_URL", "POT_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    # `serve` passes these to its workers through the environment: monkeypatch puts them back afterwards.
+    monkeypatch.setenv("POT_DB", str(db))
+    monkeypatch.setenv("POT_PUBLIC_URL", PUBLIC)
+    refused(db, "serve", "--port", str(free_port()), "--notify-every", "5", code=2, says="set POT_SMTP_URL")
+    refused(db, "serve", "--notify-every", "0", code=2, says="0")
+
+
 # --------------------------------------------------------------------------- addresses
 def addresses(db: Path | str) -> dict[str, str]:
     from ledger.contacts import member_emails
