@@ -80,6 +80,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     ("The game", "game", (("game", "game"), ("trust", "trust"))),
     ("Signing", "keys", (("key", "key"),)),
     ("The web app", "serving", (("serve", "serve"), ("invite", "invite"))),
+    ("Reminders", "notify", (("notify", "notify"),)),
     (
         "The store",
         "store",

@@ -114,3 +114,9 @@ def members(s: Session, as_json: bool) -> None:
     if as_json:
         return emit_json(rows)
     table(None, ["name", "role", "joined", "left"], [(m.name, m.role, m.joined, m.left) for m in rows])
+
+
+# Reminders (SPEC §8): `pot member email`, kept with `pot notify` in its own module.
+from cli_commands.notify import member_email  # noqa: E402
+
+member.add_command(member_email)

@@ -27,8 +27,16 @@ def _public_url() -> str:
     metavar="URL",
     help=f"The address members open (behind HTTPS in production); invite links use it. [default: {DEFAULT_PUBLIC_URL}]",
 )
+@click.option(
+    "--notify-every",
+    metavar="MINUTES",
+    type=click.IntRange(1, 1440),
+    help="Also send due reminders (`pot notify`) every MINUTES, from one thread of this server.",
+)
 @pass_session
-def serve(s: Session, host: str, port: int, workers: int, public_url: str | None) -> None:
+def serve(
+    s: Session, host: str, port: int, workers: int, public_url: str | None, notify_every: int | None = None
+) -> None:
     """Serve the crew's web app for every pot in the store.
 
     Example: pot --db crew.sqlite serve --public-url https://pot.example.org
@@ -45,6 +53,8 @@ def serve(s: Session, host: str, port: int, workers: int, public_url: str | None
     if s.db:
         os.environ["POT_DB"] = s.db
     os.environ["POT_PUBLIC_URL"] = url
+    if notify_every is not None:
+        _start_notifying(s.db, url, notify_every)
     click.echo(f"serving the crew's web app at {url} (listening on {host}:{port}, {workers} worker(s))", err=True)
     uvicorn.run(
         "web.app:app_from_env",
@@ -76,3 +86,22 @@ def invite(s: Session, member_name: str, days: int, public_url: str | None) -> N
     link = invite_url(public_url or _public_url(), s.slug, made.invite.token)
     click.echo(f"invite for {made.name}, single use, expires {made.invite.expires_at:%Y-%m-%d %H:%M} UTC:")
     click.echo(link)
+
+
+def _start_notifying(db: str | None, url: str, minutes: int) -> None:
+    """The reminders' thread: in this process only, so several --workers still send from one place."""
+    import sys
+    import threading
+
+    from ledger.notify import Settings, notify_every
+
+    settings = Settings.from_env(os.environ, url)  # Misconfigured: one error line now, not a silent thread.
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=notify_every, args=(db, settings, minutes, stop, say), name="pot-notify", daemon=True
+    )
+    thread.start()

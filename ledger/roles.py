@@ -172,19 +172,26 @@ def set_up_roles(store: Store, *, owner: str, writer: str, password: str | None)
         raise BadInput("--owner and --writer must be two different roles")
     from ledger.accounts import metadata as accounts_metadata
     from ledger.app import Ledger
+    from ledger.contacts import ensure_tables
+    from ledger.contacts import metadata as contacts_metadata
 
     with _admin(store) as conn:
         _check_admin(conn, writer)
     ledger = Ledger(store)  # As the administrator: creates whatever the store lacks.
     try:
         ledger.accounts  # noqa: B018  (the web app's sign-in tables, made now so the owner owns them)
+        ensure_tables(ledger.engine)  # Reminders' addresses and sent notices (SPEC §8), likewise.
         recorder: Any = ledger.app.recorder
         events, snapshots = append_only_tables(ledger.app)
         names = _PotObjects(
             schema=recorder.datastore.schema,
             tables=[events, snapshots],
             # The sign-in tables (ledger.accounts) are not views, but the writer uses them alike.
-            views=[t.name for t in (*metadata.sorted_tables, *accounts_metadata.sorted_tables)],
+            # So are reminders' tables (ledger.contacts): `pot notify` claims, marks and releases sent notices.
+            views=[
+                t.name
+                for t in (*metadata.sorted_tables, *accounts_metadata.sorted_tables, *contacts_metadata.sorted_tables)
+            ],
             types=[recorder.stored_event_type_name],
             functions=[recorder.pg_function_name_insert_events, APPEND_ONLY_FUNCTION, LOCK_FUNCTION],
         )

@@ -306,6 +306,9 @@ def create_app(db: str | None, public_url: str) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    from web import contacts
+
+    app.include_router(contacts.router)
 
     @app.on_event("shutdown")
     def _close() -> None:

@@ -70,6 +70,7 @@ NAV = (
     ("pledges", "Pledges"),
     ("triggers", "Triggers"),
     ("members", "Members"),
+    ("reminders", "Reminders"),
     ("contributions", "Contributions"),
     ("verify", "Verify"),
     ("keys", "Keys"),
