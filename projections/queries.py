@@ -324,9 +324,11 @@ class Leavers:
             return False
         return end is None or left[0] < end[0]
 
-    def still_here(self, names: Iterable[str], as_of: date | None = None) -> list[str]:
-        """Those of `names` who had not left (by `as_of`)."""
-        return [n for n in names if not self._gone_before(n, None, as_of)]
+    def still_here(
+        self, names: Iterable[str], as_of: date | None = None, end: tuple[int, date] | None = None
+    ) -> list[str]:
+        """Those of `names` who had not left (by `as_of`; before `end`, the event that ended a proposal's voting)."""
+        return [n for n in names if not self._gone_before(n, end, as_of)]
 
 
 def _votes(conn: Connection, slug: str, proposal_no: int, leavers: Leavers) -> tuple[Votes, list[Ballot]]:
@@ -363,8 +365,7 @@ def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> Propos
     row = _proposal_row(r, votes, info.digits)
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
     found = ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
-    if found.status == "open":
-        return found.model_copy(update=_standing(conn, info, r, cast_ballots, leavers))
+    found = found.model_copy(update=_standing(conn, info, r, cast_ballots, leavers))
     if found.status == "approved":
         short = _payout_queue(conn, info.slug, leavers).get(found.no, 0)
         if short:
@@ -379,9 +380,14 @@ def eligible_of(conn: Connection, slug: str, event_no: int) -> list[str]:
 
 
 def _standing(conn: Connection, info: PotInfo, r: Any, cast: list[Ballot], leavers: Leavers) -> dict[str, Any]:
-    """Where an open proposal stands (SPEC §8), by the very tally and quorum a decision uses."""
-    voters = leavers.still_here(eligible_of(conn, info.slug, int(r["event_no"])))
+    """Where a proposal stands (SPEC §8), by the very tally and quorum a decision uses.
+
+    Once decided, it stood so at its end: nobody is waited for, and there is no "if closed now".
+    """
+    voters = leavers.still_here(eligible_of(conn, info.slug, int(r["event_no"])), end=leavers.ended.get(r["no"]))
     now = standing(voters, {b.member: b.position for b in cast}, Decimal(info.quorum))
+    if r["status"] != "open":
+        return {"quorum_reached": now.quorum_reached}
     return {
         "waiting": now.waiting,
         "quorum_reached": now.quorum_reached,
