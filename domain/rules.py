@@ -288,8 +288,6 @@ def vote(
         raise BadInput(f"vote {position!r} is not one of {', '.join(POSITIONS)}")
     why = parse_text(reason, "reason")
     open_ = pot.open_proposal(proposal_no)
-    if today is not None:
-        needs_reason(position, why)
     if voter.name not in open_.eligible:
         raise NotAuthorized(
             f"{voter.name} was not a member when proposal {proposal_no} was made, so may not vote on it"
@@ -302,6 +300,9 @@ def vote(
             f"voting on proposal {proposal_no} closed on {open_.closes}: "
             f"`pot close {proposal_no}` decides it on the votes cast"
         )
+    # Last, so that a vote refused for who or when says so, not that it lacks a reason.
+    if today is not None:
+        needs_reason(position, why)
     return voter, {"proposal_no": proposal_no, "member": voter.name, "position": position, "reason": why}
 
 
