@@ -20,6 +20,7 @@ from cli import (
 )
 from domain.consent import POSITIONS
 from domain.values import parse_text
+from projections.models import ProposalDetail
 
 
 # --------------------------------------------------------------------------- proposals
@@ -152,3 +153,23 @@ def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
         f"{v.agree} agree, {v.abstain} abstain, {v.disagree} disagree, {v.block} block"
     )
     table(None, ["on", "member", "position", "reason"], [(b.on, b.member, b.position, b.reason) for b in found.ballots])
+    for line in standing_lines(found, s.info.currency):
+        click.echo(line)
+
+
+def standing_lines(found: ProposalDetail, currency: str) -> list[str]:
+    """What an open proposal needs now, or what an approved one waits for, in a crew's words (SPEC §8, issue 21)."""
+    if found.status == "approved" and found.short is not None:
+        return [
+            f"approved and waiting for money: the pot lacks {found.short} {currency} once earlier approvals are paid"
+        ]
+    if found.status != "open":
+        return []
+    waiting = ", ".join(found.waiting) if found.waiting else "nobody: everyone has voted"
+    lines = [
+        f"waiting for: {waiting}",
+        f"quorum {'reached' if found.quorum_reached else 'not reached yet'}; if closed now: {found.if_closed_now}",
+    ]
+    if found.blocked_by:
+        lines.append(f"blocked by: {', '.join(found.blocked_by)}")
+    return lines

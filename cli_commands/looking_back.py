@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,9 @@ def balance(s: Session, as_of: date | None, as_json: bool) -> None:
         f"balance {report.balance}   reserved {report.reserved}   available {report.available}   "
         f"contributed {report.contributed}   paid out {report.paid_out}"
     )
+    # Available never shows below zero (issue 21): what approvals lack beyond the balance is said as such.
+    if Decimal(report.shortfall):
+        click.echo(f"short {report.shortfall}: approved proposals wait for more money than the pot holds")
     table(
         None,
         ["member", "contributed", "share %", "received"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,3 +37,31 @@ class Tally:
 def tally(positions: Iterable[str], eligible: int) -> Tally:
     counts = Counter(positions)
     return Tally(counts["agree"], counts["abstain"], counts["disagree"], counts["block"], eligible)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an open proposal stands now (SPEC §8): who it waits for, and what closing it now would give."""
+
+    waiting: list[str]
+    quorum_reached: bool
+    if_closed_now: str
+    blocked_by: list[str]
+
+
+def standing(voters: Iterable[str], latest: Mapping[str, str], quorum: Decimal) -> Standing:
+    """The standing of a proposal whose eligible voters still here are `voters`, in joining order.
+
+    `latest` is each member's latest position (members who left are ignored: SPEC §1,
+    a member who leaves takes their vote with them). The tally and the quorum are
+    the very ones a decision uses, so "if closed now" is what `close` would decide.
+    """
+    here = list(voters)
+    cast = [latest[n] for n in here if n in latest]
+    counted = tally(cast, len(here))
+    return Standing(
+        waiting=[n for n in here if n not in latest],
+        quorum_reached=counted.voted >= counted.needed(quorum),
+        if_closed_now=counted.outcome(quorum),
+        blocked_by=[n for n in here if latest.get(n) == "block"],
+    )

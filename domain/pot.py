@@ -489,6 +489,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             case ProposalDecided(proposal_no=no, outcome="approved"):
                 s.proposals[no].status = "approved"
                 s.proposals[no].decided = event.on
+                s.proposals[no].approved_no = event.no
             case ProposalDecided(proposal_no=no):
                 del s.proposals[no]
                 s.ended[no] = "rejected"

@@ -300,6 +300,9 @@ def vote(
             f"voting on proposal {proposal_no} closed on {open_.closes}: "
             f"`pot close {proposal_no}` decides it on the votes cast"
         )
+    # Last, so that a vote refused for who or when says so, not that it lacks a reason.
+    if today is not None:
+        needs_reason(position, why)
     return voter, {"proposal_no": proposal_no, "member": voter.name, "position": position, "reason": why}
 
 
@@ -343,11 +346,15 @@ def payout(
     # days between, never held it: `balance --as-of` would go below zero.
     if today is not None and approved.decided is not None and today < approved.decided:
         raise Refused(f"proposal {proposal_no} was approved on {approved.decided}: it cannot be paid on {today}")
+    if today is not None:
+        two_to_sign(pot, acting, approved)
     if funds and approved.amount_minor > pot.state.balance_minor:
         raise InsufficientFunds(
             f"insufficient funds: proposal {proposal_no} asks {pot.money(approved.amount_minor)} "
             f"but the pot holds {pot.money(pot.state.balance_minor)}"
         )
+    if funds:
+        in_order_of_approval(pot, approved)
     return acting, approved
 
 
@@ -519,3 +526,48 @@ def signature(
     )
     if not verifies(key.public_key, signed, given.sig):
         raise BadSignature(f"the signature by key {given.key_id} is not over this {kind} as recorded")
+
+
+# --------------------------------------------------------------------------- consent that carries a crew (SPEC §8)
+# These rules came after histories were recorded without them, so, like the rules that depend on the day,
+# they apply to the commands (a guard given `today`, or `funds`) and not to an import: a backup an older
+# `pot` made, with a block without a reason or a treasurer paying their own proposal, still restores.
+def needs_reason(position: str, reason: str) -> None:
+    """A `block` or `disagree` says why (SPEC §8); `agree` and `abstain` need not."""
+    if position == "block" and not reason:
+        raise BadInput("a block needs a reason: say what the crew would need to hear or change (--reason)")
+    if position == "disagree" and not reason:
+        raise BadInput("a disagree vote needs a reason: say why (--reason)")
+
+
+def two_to_sign(pot: Pot, acting: MemberState, proposal: ProposalState) -> None:
+    """A treasurer does not pay a proposal they made or receive, while another treasurer could (SPEC §8)."""
+    me = name_key(acting.name)
+    involved = [
+        why for who, why in ((proposal.proposer, "proposed"), (proposal.recipient, "receive")) if name_key(who) == me
+    ]
+    if not involved:
+        return
+    others = [
+        m.name
+        for m in pot.state.members.values()
+        if m.left is None and m.role == "treasurer" and name_key(m.name) != me
+    ]
+    if others:
+        did = "proposed it" if involved[0] == "proposed" else "receive it"
+        raise NotAuthorized(
+            f"{acting.name} may not pay proposal {proposal.no}: they {did}; "
+            f"another treasurer ({', '.join(others)}) pays it, so two people see the money go"
+        )
+
+
+def in_order_of_approval(pot: Pot, proposal: ProposalState) -> None:
+    """Money reserved for an earlier approval is not paid to a later one (issue 21: approved beyond the pot)."""
+    before = pot.reserved_before(proposal)
+    free = pot.state.balance_minor - before
+    if proposal.amount_minor > free:
+        raise InsufficientFunds(
+            f"insufficient funds: proposal {proposal.no} asks {pot.money(proposal.amount_minor)}; "
+            f"the pot holds {pot.money(pot.state.balance_minor)}, of which {pot.money(before)} is reserved "
+            "for proposals approved before it: payouts go in order of approval"
+        )

@@ -60,6 +60,10 @@ class ProposalState(_State):
     # them. None in snapshots taken before they were kept: those skip the check.
     proposed: date | None = None
     decided: date | None = None
+    # The number of the event that approved it: payouts go in order of approval (issue 21). None in
+    # snapshots taken before it was kept: those count as approved first. Left out of the state's digest,
+    # as `reasons` is, so a snapshot taken before it still matches the state the log gives.
+    approved_no: int | None = None
 
 
 class KeyState(_State):
@@ -106,6 +110,7 @@ class PotState(_State):
             data[name] = sorted(data[name])  # sets: their order in memory is not part of the state
         for proposal in data["proposals"].values():
             proposal.pop("reasons", None)  # see ProposalState.reasons
+            proposal.pop("approved_no", None)  # see ProposalState.approved_no
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -185,6 +190,14 @@ class PotLookups:
         reserved = sum(p.amount_minor for p in self.state.proposals.values() if p.status == "approved")
         return self.state.balance_minor - reserved
 
+    def reserved_before(self, proposal: ProposalState) -> int:
+        """What approved, unpaid proposals approved before `proposal` reserve: money it cannot be paid from.
+
+        Payouts go in order of approval (issue 21), so a later approval never takes
+        money an earlier one is waiting for.
+        """
+        return sum(p.amount_minor for p in self.state.proposals.values() if _approved_before(p, proposal))
+
     @property
     def proposal_count(self) -> int:
         """How many proposals were ever made: they are numbered 1, 2, 3…"""
@@ -253,6 +266,15 @@ class PotLookups:
             "eligible_count": counted.eligible,
             "all_voted": all(n in proposal.votes for n in proposal.eligible),
         }
+
+
+def _approval_order(p: ProposalState) -> tuple[int, int]:
+    # Approved before the approval's number was kept: first, in the order they were proposed.
+    return (p.approved_no or 0, p.no)
+
+
+def _approved_before(p: ProposalState, other: ProposalState) -> bool:
+    return p.status == "approved" and p.no != other.no and _approval_order(p) < _approval_order(other)
 
 
 def reversed_numbers(contributions: Any) -> list[int]:

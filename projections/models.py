@@ -33,6 +33,9 @@ class BalanceReport(Report):
     reserved: str
     available: str
     members: list[MemberShare]
+    # What approved, unpaid proposals reserve beyond the balance ("0.00" when covered): `available` never
+    # shows below zero, the shortfall is shown as such (issue 21). Text and web only, not in SPEC §4's JSON.
+    shortfall: str = Field(default="0", exclude=True)
 
 
 class MemberRow(Report):
@@ -78,6 +81,16 @@ class ProposalRow(Report):
 
 class ProposalDetail(ProposalRow):
     ballots: list[Ballot]
+    # SPEC §8, while it is open (SPEC §4 `proposal N`): the eligible current members who have not voted, in
+    # joining order; whether quorum is reached; how closing it now would end (null once decided).
+    waiting: list[str] = []
+    quorum_reached: bool = False
+    if_closed_now: str | None = None
+    # For people (text, web), not in SPEC §4's JSON: who blocks it now, and, approved but not yet
+    # payable, how much the pot lacks once the approvals before it are paid (issue 21).
+    blocked_by: list[str] = Field(default=[], exclude=True)
+    short_minor: int = Field(default=0, exclude=True)
+    short: str | None = Field(default=None, exclude=True)
 
 
 Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature"]

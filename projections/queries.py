@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from domain.consent import POSITIONS, tally
+from domain.consent import POSITIONS, standing, tally
 from domain.events import (
     ContributionRecorded,
     ContributionReversed,
@@ -154,7 +155,8 @@ def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) ->
         contributed=money(contributed),
         paid_out=money(paid),
         reserved=money(reserved),
-        available=money(bal - reserved),
+        available=money(max(bal - reserved, 0)),
+        shortfall=money(max(reserved - bal, 0)),
         members=[
             MemberShare(name=name, contributed=money(c), share_pct=str(share), received=money(r))
             for (name, c, r), share in zip(per_member, shares, strict=True)
@@ -322,9 +324,11 @@ class Leavers:
             return False
         return end is None or left[0] < end[0]
 
-    def still_here(self, names: Iterable[str], as_of: date | None = None) -> list[str]:
-        """Those of `names` who had not left (by `as_of`)."""
-        return [n for n in names if not self._gone_before(n, None, as_of)]
+    def still_here(
+        self, names: Iterable[str], as_of: date | None = None, end: tuple[int, date] | None = None
+    ) -> list[str]:
+        """Those of `names` who had not left (by `as_of`; before `end`, the event that ended a proposal's voting)."""
+        return [n for n in names if not self._gone_before(n, end, as_of)]
 
 
 def _votes(conn: Connection, slug: str, proposal_no: int, leavers: Leavers) -> tuple[Votes, list[Ballot]]:
@@ -360,7 +364,52 @@ def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> Propos
     votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers)
     row = _proposal_row(r, votes, info.digits)
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
-    return ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
+    found = ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
+    found = found.model_copy(update=_standing(conn, info, r, cast_ballots, leavers))
+    if found.status == "approved":
+        short = _payout_queue(conn, info.slug, leavers).get(found.no, 0)
+        if short:
+            return found.model_copy(update={"short_minor": short, "short": format_amount(short, info.digits)})
+    return found
+
+
+def eligible_of(conn: Connection, slug: str, event_no: int) -> list[str]:
+    """Who may vote on a proposal: the members when it was made, as its `withdrawal_proposed` event says."""
+    fields = conn.execute(select(history.c.fields).where(history.c.slug == slug, history.c.no == event_no)).scalar_one()
+    return [str(n) for n in json.loads(fields).get("eligible", [])]
+
+
+def _standing(conn: Connection, info: PotInfo, r: Any, cast: list[Ballot], leavers: Leavers) -> dict[str, Any]:
+    """Where a proposal stands (SPEC §8), by the very tally and quorum a decision uses.
+
+    Once decided, it stood so at its end: nobody is waited for, and there is no "if closed now".
+    """
+    voters = leavers.still_here(eligible_of(conn, info.slug, int(r["event_no"])), end=leavers.ended.get(r["no"]))
+    now = standing(voters, {b.member: b.position for b in cast}, Decimal(info.quorum))
+    if r["status"] != "open":
+        return {"quorum_reached": now.quorum_reached}
+    return {
+        "waiting": now.waiting,
+        "quorum_reached": now.quorum_reached,
+        "if_closed_now": now.if_closed_now,
+        "blocked_by": now.blocked_by,
+    }
+
+
+def _payout_queue(conn: Connection, slug: str, leavers: Leavers) -> dict[int, int]:
+    """What each approved, unpaid proposal lacks (minor units) once those approved before it are paid.
+
+    Payouts go in order of approval (issue 21), the order of their decisions in the log.
+    """
+    approved = conn.execute(
+        select(proposals.c.no, proposals.c.amount).where(proposals.c.slug == slug, proposals.c.status == "approved")
+    ).all()
+    left = int(conn.execute(select(pots.c.balance).where(pots.c.slug == slug)).scalar_one())
+    short: dict[int, int] = {}
+    for no, amount in sorted(approved, key=lambda a: (leavers.ended.get(int(a[0]), (0, date.min))[0], a[0])):
+        short[int(no)] = max(int(amount) - max(left, 0), 0)
+        left -= int(amount)
+    return short
 
 
 # The status each of these events gives its proposal; a decision gives its outcome.

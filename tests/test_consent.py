@@ -180,7 +180,7 @@ def decided(funded: Path) -> Path:
     pot(funded, "--as", "Bo", "propose", "80", "--purpose", "tea")
     for who in ("Ana", "Bo", "Cy", "Dee"):
         vote(funded, who, 1, "agree")
-        vote(funded, who, 2, "block" if who == "Cy" else "agree")
+        vote(funded, who, 2, *(["block", "--reason", "not yet"] if who == "Cy" else ["agree"]))
     return funded
 
 

@@ -93,7 +93,7 @@ def test_the_last_vote_decides_in_the_same_command(pot: Pot) -> None:
     pot.propose(actor="Bo", amount_minor=100, purpose="tea", recipient=None, closes=None, today=TODAY)
     pot.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=TODAY)
     assert pot.proposal_status(1) == "open"
-    status = pot.vote(actor="Bo", proposal_no=1, position="disagree", reason="", today=TODAY)
+    status = pot.vote(actor="Bo", proposal_no=1, position="disagree", reason="too much", today=TODAY)
     assert status == "rejected"
     assert [type(e).__name__ for e in pot.collect_events()][-2:] == ["VoteCast", "ProposalDecided"]
 

@@ -24,8 +24,8 @@ def funded(crew: Path) -> Path:
     return crew
 
 
-def vote(db: Path, who: str, n: int, position: str) -> None:
-    result = pot(db, "--as", who, "vote", str(n), position)
+def vote(db: Path, who: str, n: int, position: str, *reason: str) -> None:
+    result = pot(db, "--as", who, "vote", str(n), position, *reason)
     assert result.code == 0, result.err
 
 
@@ -47,7 +47,7 @@ def points(db: Path, level: str, today: str = "2026-03-01") -> dict[str, int]:
 # --------------------------------------------------------------------------- a leaver takes their vote
 def test_a_block_by_a_member_who_left_no_longer_counts(funded: Path) -> None:
     pot(funded, "--as", "Bo", "propose", "50", "--purpose", "tools")
-    vote(funded, "Cy", 1, "block")
+    vote(funded, "Cy", 1, "block", "--reason", "not yet")
     assert pot(funded, "--as", "Cy", "member", "remove", "Cy").code == 0
     for who in ("Ana", "Bo"):
         vote(funded, who, 1, "agree")
@@ -116,7 +116,7 @@ def test_an_older_history_that_counted_a_leaver_still_passes_the_import_check() 
     for name in ("Bo", "Cy"):
         crew.add_member(actor="Ana", name=name, treasurer=False, today=day)
     crew.propose(actor="Bo", amount_minor=500, purpose="x", recipient=None, closes=day, today=day)
-    crew.vote(actor="Cy", proposal_no=1, position="block", reason="", today=day)
+    crew.vote(actor="Cy", proposal_no=1, position="block", reason="not yet", today=day)
     crew.remove_member(actor="Cy", name="Cy", today=day)
     crew.vote(actor="Ana", proposal_no=1, position="agree", reason="", today=day)
     open_ = crew.state.proposals[1]
@@ -157,7 +157,7 @@ def test_a_paid_or_rejected_proposal_cannot_be_cancelled(funded: Path) -> None:
     assert pot(funded, "--as", "Ana", "pay", "1").code == 0
     refused(funded, "--as", "Bo", "cancel", "1", code=1, says="proposal 1 is paid")
     pot(funded, "--as", "Bo", "propose", "40", "--purpose", "more tools")
-    vote(funded, "Cy", 2, "block")
+    vote(funded, "Cy", 2, "block", "--reason", "not yet")
     for who in ("Ana", "Bo", "Dee"):
         vote(funded, who, 2, "agree")
     refused(funded, "--as", "Bo", "cancel", "2", code=1, says="proposal 2 is rejected")

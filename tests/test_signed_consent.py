@@ -554,7 +554,7 @@ def test_a_bad_signature_is_refused_alike_by_the_command_and_by_the_imports_chec
         case "signed with another member's key":
             signature = vote_signature(crew, signers["Bo"], "Cy")
         case "position changed after signing":
-            position = "block"
+            position = "abstain"
         case "signed with a key revoked before":
             crew.revoke_key(actor="Cy", key_id=signers["Cy"].key_id, today=DAY)
             crew.collect_events()

@@ -30,6 +30,8 @@ from projections import queries
 SLUG = "model-crew"
 NAMES = ["Ana", "Bo", "Cy", "Dee", "Eve", "Fin"]
 POSITIONS = ["agree", "abstain", "disagree", "block"]
+# SPEC §8: a block or disagree needs a reason; the same one each time, so the same vote again is a repeat.
+REASON = "as we said"
 # A small pool, so refs repeat: within a statement, across its parts, and against earlier contributions.
 REFS = st.sampled_from(["R1", "R2", "R3", "R4"])
 
@@ -42,6 +44,8 @@ class ModelProposal:
     closes: date
     votes: dict[str, str] = field(default_factory=dict)
     status: str = "open"
+    # When it was approved, as a count of approvals: payouts go in this order (issue 21).
+    approved: int = 0
 
 
 class PotModel:
@@ -56,6 +60,7 @@ class PotModel:
         self.balance = 0
         self.events = 2  # pot_opened, member_joined(Ana)
         self.received: dict[str, int] = {}
+        self.approvals = 0
 
     def current(self, name: str) -> bool:
         return name in self.members and not self.members[name]["left"]
@@ -68,6 +73,8 @@ class PotModel:
         needed = math.ceil(Fraction(1, 2) * len(still_here))
         p.status = "approved" if block == 0 and agree > disagree and len(latest) >= needed else "rejected"
         self.events += 1
+        self.approvals += p.status == "approved"
+        p.approved = self.approvals
 
     def complete(self, p: ModelProposal) -> bool:
         return all(n in p.votes for n in p.eligible if self.current(n))
@@ -75,6 +82,16 @@ class PotModel:
     @property
     def reserved(self) -> int:
         return sum(p.amount for p in self.proposals.values() if p.status == "approved")
+
+    def payable(self, p: ModelProposal) -> bool:
+        """Approved, and the balance covers it once every proposal approved before it is paid (issue 21)."""
+        before = sum(q.amount for q in self.proposals.values() if q.status == "approved" and q.approved < p.approved)
+        return p.status == "approved" and p.amount <= self.balance - before
+
+    def two_to_sign(self, treasurer: str, p: ModelProposal) -> bool:
+        """SPEC §8: a treasurer may not pay their own proposal while another current treasurer could."""
+        others = [n for n, m in self.members.items() if n != treasurer and m["role"] == "treasurer" and not m["left"]]
+        return p.proposer != treasurer or not others
 
 
 class LedgerBesideModel(RuleBasedStateMachine):
@@ -271,7 +288,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
         ok = p.status == "open" and self.model.current(name) and name in p.eligible and self.today <= p.closes
         self.attempt(
             ok,
-            lambda: self.ledger.vote(SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today),
+            lambda: self.ledger.vote(
+                SLUG, actor=name, proposal_no=n, position=position, reason=REASON, today=self.today
+            ),
         )
         if ok:
             # The same vote again (position and reason) stores nothing (issue 18, defect 9).
@@ -301,7 +320,13 @@ class LedgerBesideModel(RuleBasedStateMachine):
             self.attempt(
                 True,
                 partial(
-                    self.ledger.vote, SLUG, actor=name, proposal_no=n, position=position, reason="", today=self.today
+                    self.ledger.vote,
+                    SLUG,
+                    actor=name,
+                    proposal_no=n,
+                    position=position,
+                    reason=REASON,
+                    today=self.today,
                 ),
             )
             self.model.events += p.votes.get(name) != position
@@ -337,7 +362,8 @@ class LedgerBesideModel(RuleBasedStateMachine):
     def pay(self, data: st.DataObject) -> None:
         n = data.draw(st.sampled_from(sorted(self.model.proposals)))
         p = self.model.proposals[n]
-        ok = p.status == "approved" and p.amount <= self.model.balance
+        # Payouts go in order of approval, and Ana pays her own proposal only as the only treasurer.
+        ok = self.model.payable(p) and self.model.two_to_sign("Ana", p)
         self.attempt(ok, lambda: self.ledger.pay(SLUG, actor="Ana", proposal_no=n, today=self.today))
         if ok:
             p.status = "paid"
@@ -359,7 +385,9 @@ class LedgerBesideModel(RuleBasedStateMachine):
         m = self.model
         assert report.balance == f"{Decimal(m.balance) / 100:.2f}"
         assert report.reserved == f"{Decimal(m.reserved) / 100:.2f}"
-        assert report.available == f"{Decimal(m.balance - m.reserved) / 100:.2f}"
+        # Available never shows below zero: the shortfall is shown as such (issue 21).
+        assert report.available == f"{Decimal(max(m.balance - m.reserved, 0)) / 100:.2f}"
+        assert report.shortfall == f"{Decimal(max(m.reserved - m.balance, 0)) / 100:.2f}"
         assert m.balance >= 0
         assert numbers == list(range(1, m.events + 1)), "event numbers are contiguous from 1"
         assert statuses == {n: p.status for n, p in m.proposals.items()}

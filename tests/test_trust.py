@@ -130,7 +130,7 @@ def test_a_crew_of_four_over_six_months_earns_exactly_the_hand_computed_points(c
 
     ok(db, "2026-04-20", "propose", "300", "--purpose", "retreat", who="Dee")
     ok(db, "2026-04-20", "vote", "2", "agree")
-    ok(db, "2026-04-21", "vote", "2", "block", who="Cy")
+    ok(db, "2026-04-21", "vote", "2", "block", "--reason", "not now", who="Cy")
     assert "rejected" in ok(db, "2026-04-28", "close", "2")
 
     ok(db, "2026-05-02", "propose", "20", "--purpose", "snacks", who="Cy")
@@ -183,8 +183,8 @@ def test_a_listening_circle_earns_each_participant_one_point(crew: Path) -> None
 def test_a_proposal_everyone_voted_on_earns_each_eligible_member_one_listening_point(crew: Path) -> None:
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "tea", who="Bo")
     for who in ("Ana", "Bo", "Cy"):
-        ok(crew, "2026-02-01", "vote", "1", "disagree", who=who)
-    assert "rejected" in ok(crew, "2026-02-02", "vote", "1", "disagree", who="Dee")
+        ok(crew, "2026-02-01", "vote", "1", "disagree", "--reason", "not now", who=who)
+    assert "rejected" in ok(crew, "2026-02-02", "vote", "1", "disagree", "--reason", "not now", who="Dee")
     # Rejected with no agree: Bo's asking (5) is the only level-2 award.
     assert points(crew) == {
         "Ana": pts(l1=1, l3=IDLE),
@@ -196,7 +196,7 @@ def test_a_proposal_everyone_voted_on_earns_each_eligible_member_one_listening_p
 
 def test_a_proposal_closed_without_every_vote_earns_no_listening_point(crew: Path) -> None:
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "tea", "--closes", "2026-02-03", who="Bo")
-    ok(crew, "2026-02-01", "vote", "1", "disagree")
+    ok(crew, "2026-02-01", "vote", "1", "disagree", "--reason", "not now")
     ok(crew, "2026-02-04", "close", "1")
     assert points(crew) == {"Ana": pts(l3=IDLE), "Bo": pts(l2=5, l3=IDLE), "Cy": pts(l3=IDLE), "Dee": pts(l3=IDLE)}
 
@@ -214,10 +214,10 @@ def test_proposing_earns_five_when_decided_and_nothing_when_cancelled(crew: Path
 def test_a_final_agree_vote_on_a_decided_proposal_earns_five(crew: Path) -> None:
     ok(crew, "2026-02-01", "propose", "10", "--purpose", "tea", "--closes", "2026-02-03", who="Bo")
     ok(crew, "2026-02-01", "vote", "1", "agree", who="Ana")
-    ok(crew, "2026-02-01", "vote", "1", "disagree", who="Ana")  # changed: no longer an offer
-    ok(crew, "2026-02-01", "vote", "1", "disagree", who="Cy")
+    ok(crew, "2026-02-01", "vote", "1", "disagree", "--reason", "not now", who="Ana")  # changed: no longer an offer
+    ok(crew, "2026-02-01", "vote", "1", "disagree", "--reason", "not now", who="Cy")
     ok(crew, "2026-02-02", "vote", "1", "agree", who="Cy")  # changed to agree: counts
-    ok(crew, "2026-02-02", "vote", "1", "disagree", who="Dee")
+    ok(crew, "2026-02-02", "vote", "1", "disagree", "--reason", "not now", who="Dee")
     assert "rejected" in ok(crew, "2026-02-04", "close", "1")
     # One agree against two disagree: rejected, so no respect bonus.
     assert points(crew) == {
@@ -604,12 +604,12 @@ def play(ledger: Ledger, action: tuple[Any, ...], today: date, on: date) -> None
                 )
             case "vote":
                 no = nth(open_nos, args[1])
-                return pot.vote(actor=args[0], proposal_no=no, position=args[2], reason="", today=today)
+                return pot.vote(actor=args[0], proposal_no=no, position=args[2], reason="as said", today=today)
             case "everyone votes":
                 no = nth(open_nos, args[0])
                 for name in pot.state.proposals[no].eligible:
                     with suppress(PotError):  # a voter who left
-                        pot.vote(actor=name, proposal_no=no, position=args[1], reason="", today=today)
+                        pot.vote(actor=name, proposal_no=no, position=args[1], reason="as said", today=today)
                 return no
             case "close":
                 return pot.close(actor="Ana", proposal_no=nth(open_nos, args[0]), today=today)

@@ -26,6 +26,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -121,22 +122,8 @@ def _refused(error: PotError, again: Callable[[str, int], HTMLResponse]) -> HTML
     return again(" ".join(str(error).split()), status_of(error))
 
 
-def _eligible(request: Request, member: Member) -> dict[int, list[str]]:
-    """Who may vote on each proposal: the members when it was made, as its `withdrawal_proposed` event says."""
-    with web_of(request).using() as ledger:
-        items = ledger.history(member.pot, types=("withdrawal_proposed",))
-    return {int(i["proposal_no"]): list(i["eligible"]) for i in items}
-
-
-def _not_voted(eligible: list[str], ballots: list[str]) -> list[str]:
-    voted = {name_key(b) for b in ballots}
-    return [n for n in eligible if name_key(n) not in voted]
-
-
-def _waits_for(member: Member, eligible: list[str], ballots: list[str]) -> bool:
-    """Whether this member may vote on an open proposal and has not yet."""
-    me = name_key(member.name)
-    return me in {name_key(n) for n in eligible} and me not in {name_key(b) for b in ballots}
+def _mine(member: Member, names: list[str]) -> bool:
+    return name_key(member.name) in {name_key(n) for n in names}
 
 
 # --------------------------------------------------------------------------- overview
@@ -151,9 +138,11 @@ def overview_context(request: Request, member: Member) -> dict[str, Any]:
     with web.using() as ledger:
         report = ledger.balance(member.pot, as_of=None, today=web.today())
         open_ = [ledger.proposal(member.pot, p.no) for p in ledger.proposals(member.pot, status="open")]
-    eligible = _eligible(request, member)
-    waiting = [p for p in open_ if _waits_for(member, eligible.get(p.no, []), [b.member for b in p.ballots])]
-    return {"report": report, "waiting": waiting, "open_count": len(open_)}
+    # Who each proposal still waits for is the ledger's to say (SPEC §8): a page only asks whether it is me.
+    waiting = [p for p in open_ if _mine(member, p.waiting)]
+    # Approvals beyond the balance: `available` stops at zero and the shortfall is said as such (issue 21).
+    short = Decimal(report.shortfall) > 0
+    return {"report": report, "waiting": waiting, "open_count": len(open_), "short": short}
 
 
 # --------------------------------------------------------------------------- proposals
@@ -168,14 +157,12 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
     web = web_of(request)
     with web.using() as ledger:
         found = ledger.proposal(member.pot, no)
-        current = {name_key(m.name) for m in ledger.members(member.slug) if m.left is None}
-    # A member who has left since it was made no longer votes on it (SPEC §1): not waited for.
-    eligible = [n for n in _eligible(request, member).get(no, []) if name_key(n) in current]
     # The latest ballot of each member counts; earlier ones stay listed as the record of a changed mind.
     latest = {b.member: b for b in found.ballots}
     is_open = found.status == "open"
     mine = next((b for m, b in latest.items() if name_key(m) == name_key(member.name)), None)
-    not_voted = _not_voted(eligible, list(latest))
+    # Who has not voted, and what it needs now, are the ledger's (SPEC §8): a member who left is not waited for.
+    not_voted = found.waiting
     # What the live tally shows, in a few characters: a poll that has seen it already gets 204 and
     # htmx swaps nothing, so the page (and a screen reader's live region) changes only when a vote does.
     shown = json.dumps([found.status, [b.model_dump(mode="json") for b in found.ballots], not_voted])
@@ -185,7 +172,8 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
         "not_voted": not_voted,
         "mine": mine,
         "positions": POSITIONS,
-        "can_vote": is_open and _waits_for(member, eligible, []),
+        # An eligible member still here either waits to vote or has voted (and may change it).
+        "can_vote": is_open and (_mine(member, not_voted) or mine is not None),
         "can_cancel": is_open and name_key(found.proposer) == name_key(member.name),
         # SPEC §1: closes after its closing date, or sooner once everyone eligible has voted.
         "can_close": is_open and (web.today() > found.closes or not not_voted),

@@ -89,7 +89,9 @@ def client_work(client: SignedClient, index: int, start: threading.Barrier, tall
             with tally.lock:
                 known = SEEDED_PROPOSALS + len(tally.proposals)
             position = rng.choice(["agree", "agree", "abstain", "disagree"])
-            answer = client.post(f"proposals/{rng.randint(1, known)}/votes", {"position": position})
+            # SPEC §8: a disagree needs a reason; the same one for every vote, so a repeat is still a repeat.
+            vote = {"position": position, "reason": "as said"}
+            answer = client.post(f"proposals/{rng.randint(1, known)}/votes", vote)
             if answer.status_code == 201:
                 body = answer.json()
                 # The vote that completes a proposal's votes decides it: a second event.
