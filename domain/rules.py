@@ -519,3 +519,48 @@ def signature(
     )
     if not verifies(key.public_key, signed, given.sig):
         raise BadSignature(f"the signature by key {given.key_id} is not over this {kind} as recorded")
+
+
+# --------------------------------------------------------------------------- money back and receipts (SPEC §8)
+def refund(
+    pot: Pot, *, actor: str, proposal_no: int, amount_minor: int, reason: str, today: date | None
+) -> tuple[MemberState, Fields]:
+    """Money of a paid proposal that came back, recorded by a treasurer: the treasurer, and the event's fields.
+
+    At most what was paid, less what already came back; the payout itself stays in the log.
+    """
+    acting = pot.acting_treasurer(actor, "record money back")
+    why = parse_text(reason, "reason", required=True)
+    _money(pot, amount_minor, "amount")
+    status = pot.proposal_status(proposal_no)
+    if status != "paid":
+        raise Refused(f"proposal {proposal_no} is {status}, not paid: only money that was paid out can come back")
+    payout = pot.state.payouts.get(proposal_no)
+    if payout is None:
+        # Only a pot loaded from a snapshot taken before payouts were kept gets here.
+        raise Refused(
+            f"proposal {proposal_no} was paid before this store kept payouts in its snapshots: "
+            "run `pot rebuild`, then record the money back again"
+        )
+    left = payout.amount_minor - payout.refunded_minor
+    if amount_minor > left:
+        back = f", {pot.money(payout.refunded_minor)} of it already came back" if payout.refunded_minor else ""
+        raise Refused(
+            f"proposal {proposal_no} paid {pot.money(payout.amount_minor)}{back}: "
+            f"at most {pot.money(left)} can come back, not {pot.money(amount_minor)}"
+        )
+    if today is not None and today < payout.on:
+        raise Refused(f"proposal {proposal_no} was paid on {payout.on}: money back cannot be dated {today}")
+    return acting, {
+        "proposal_no": proposal_no,
+        "amount_minor": amount_minor,
+        "recipient": payout.recipient,
+        "reason": why,
+    }
+
+
+def receipt(sha256: str) -> str:
+    """A payout's receipt hash as recorded: 64 lowercase hex digits (the SHA-256 of the receipt's bytes)."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise BadInput(f"receipt hash {sha256[:80]!r} is not a SHA-256 (64 lowercase hex digits)")
+    return sha256

@@ -78,6 +78,10 @@ class ProposalRow(Report):
 
 class ProposalDetail(ProposalRow):
     ballots: list[Ballot]
+    # SPEC §8, for people and the web page (not in SPEC §4's JSON): money back since the payout, and the
+    # SHA-256 of the receipt kept with it.
+    refunded_minor: int = Field(default=0, exclude=True)
+    receipt_sha256: str | None = Field(default=None, exclude=True)
 
 
 Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature"]
