@@ -84,7 +84,7 @@ class ProposalDetail(ProposalRow):
     receipt_sha256: str | None = Field(default=None, exclude=True)
 
 
-Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature"]
+Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature", "receipt"]
 
 
 class VerifyReport(Report):
@@ -93,7 +93,8 @@ class VerifyReport(Report):
     head: str
     first_bad: int | None
     # What failed at `first_bad` (issue 23): "chain" (the event or its link changed), "rule" (no command
-    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view".
+    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view";
+    # "receipt" (SPEC §8): a payout's stored receipt is missing or its bytes no longer match its hash.
     why: Why | None = None
     # SPEC §7: events whose signature checks, signable events without one, and events whose signature
     # fails (or an unsigned vote where the pot takes signed votes only), by number.
