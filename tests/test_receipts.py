@@ -1,0 +1,92 @@
+"""Receipts kept with payouts (SPEC §8): `pot pay N --receipt FILE`, `pot receipt N -o FILE`, and `verify`."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ledger.receipts import MAX_RECEIPT_BYTES
+from tests.conftest import head, pot, refused
+
+PDF = b"%PDF-1.4\n% a till receipt\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def ok(db: Path, *args: str, today: str | None = "2026-03-01") -> str:
+    result = pot(db, *args, today=today)
+    assert result.code == 0, (args, result.code, result.out, result.err)
+    return result.out
+
+
+@pytest.fixture
+def approved(crew: Path) -> Path:
+    """The crew with 500.00 in, and proposal 1 (120.00 to Bo) approved, not yet paid."""
+    ok(crew, "--as", "Ana", "contribute", "Ana", "500")
+    ok(crew, "--as", "Bo", "propose", "120", "--purpose", "laptop")
+    for name in ("Ana", "Bo", "Cy", "Dee"):
+        ok(crew, "--as", name, "vote", "1", "agree")
+    return crew
+
+
+def test_a_receipt_is_kept_with_the_payout_and_given_back(approved: Path, tmp_path: Path) -> None:
+    receipt = tmp_path / "receipt.bin"  # the name says nothing; the content is a PDF
+    receipt.write_bytes(PDF)
+    ok(approved, "--as", "Ana", "pay", "1", "--receipt", str(receipt))
+    payout = pot(approved, "history", "--json", "--type", "withdrawal_paid").json()[0]
+    assert payout["receipt_sha256"] == hashlib.sha256(PDF).hexdigest()
+    out = tmp_path / "back.pdf"
+    assert "application/pdf" in ok(approved, "receipt", "1", "-o", str(out))
+    assert out.read_bytes() == PDF
+    assert pot(approved, "verify").code == 0
+    ok(approved, "rebuild")
+    out.unlink()
+    ok(approved, "receipt", "1", "-o", str(out))
+    assert out.read_bytes() == PDF
+
+
+def test_a_payout_without_a_receipt_keeps_its_old_shape(approved: Path, tmp_path: Path) -> None:
+    ok(approved, "--as", "Ana", "pay", "1")
+    payout = pot(approved, "history", "--json", "--type", "withdrawal_paid").json()[0]
+    assert "receipt_sha256" not in payout
+    refused(approved, "receipt", "1", "-o", str(tmp_path / "x.pdf"), code=2, says="proposal 1 has no receipt")
+
+
+def test_a_receipt_over_10_mb_is_refused(approved: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    big.write_bytes(PNG + b"\x00" * (MAX_RECEIPT_BYTES + 1 - len(PNG)))
+    before = head(approved)
+    refused(approved, "--as", "Ana", "pay", "1", "--receipt", str(big), code=2, says="at most 10 MB")
+    assert head(approved) == before
+    exactly = tmp_path / "exactly.png"
+    exactly.write_bytes(PNG + b"\x00" * (MAX_RECEIPT_BYTES - len(PNG)))
+    ok(approved, "--as", "Ana", "pay", "1", "--receipt", str(exactly))
+
+
+def test_a_text_file_named_pdf_is_refused(approved: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "receipt.pdf"
+    fake.write_text("this is not a PDF\n")
+    before = head(approved)
+    refused(approved, "--as", "Ana", "pay", "1", "--receipt", str(fake), code=2, says="not a PDF, PNG or JPEG")
+    assert head(approved) == before
+    assert pot(approved, "proposal", "1", "--json").json()["status"] == "approved"
+
+
+def test_a_receipt_changed_in_the_database_makes_verify_name_the_payout(approved: Path, tmp_path: Path) -> None:
+    receipt = tmp_path / "r.pdf"
+    receipt.write_bytes(PDF)
+    ok(approved, "--as", "Ana", "pay", "1", "--receipt", str(receipt))
+    payout_no = pot(approved, "history", "--json", "--type", "withdrawal_paid").json()[0]["no"]
+    before = head(approved)
+    with sqlite3.connect(approved) as conn:
+        conn.execute("UPDATE receipts SET bytes = ?", (PDF.replace(b"till", b"fake"),))
+    result = pot(approved, "verify", "--json")
+    assert result.code == 1
+    report = result.json()
+    assert (report["ok"], report["first_bad"], report["why"]) == (False, payout_no, "receipt")
+    text = pot(approved, "verify")
+    assert f"payout {payout_no} (proposal 1) was changed" in text.err
+    assert head(approved) == before
+    refused(approved, "receipt", "1", "-o", str(tmp_path / "x.pdf"), code=1, says="missing or changed")
