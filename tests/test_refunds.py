@@ -68,7 +68,17 @@ def test_money_back_is_refused_to_members_unpaid_proposals_and_without_a_reason(
     ok(paid, "--as", "Bo", "propose", "10", "--purpose", "train")
     refused(paid, "--as", "Ana", "refund", "2", "10", "--reason", "x", code=1, says="is open, not paid")
     refused(
-        paid, "--as", "Ana", "refund", "1", "10", "--reason", "x", code=1, says="money back cannot be dated", today="2026-02-09"
+        paid,
+        "--as",
+        "Ana",
+        "refund",
+        "1",
+        "10",
+        "--reason",
+        "x",
+        code=1,
+        says="money back cannot be dated",
+        today="2026-02-09",
     )
     assert head(paid) != before  # only the proposal was stored
     assert pot(paid, "proposals", "--json").code == 0
