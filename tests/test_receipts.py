@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -90,3 +91,49 @@ def test_a_receipt_changed_in_the_database_makes_verify_name_the_payout(approved
     assert f"payout {payout_no} (proposal 1) was changed" in text.err
     assert head(approved) == before
     refused(approved, "receipt", "1", "-o", str(tmp_path / "x.pdf"), code=1, says="missing or changed")
+
+
+def test_an_export_with_receipts_carries_them_to_an_offline_verify_and_an_import(
+    approved: Path, tmp_path: Path
+) -> None:
+    receipt = tmp_path / "r.pdf"
+    receipt.write_bytes(PDF)
+    ok(approved, "--as", "Ana", "pay", "1", "--receipt", str(receipt))
+    plain, carrying = tmp_path / "plain.jsonl", tmp_path / "carrying.jsonl"
+    ok(approved, "export", "--format", "jsonl", "-o", str(plain))
+    ok(approved, "export", "--format", "jsonl", "--with-receipts", "-o", str(carrying))
+    # The plain export is as before: one line per event, no receipt bytes.
+    assert all('"receipt":' not in line for line in plain.read_text().splitlines())
+    assert len(carrying.read_text().splitlines()) == len(plain.read_text().splitlines()) + 1
+    assert pot(tmp_path / "nowhere.sqlite", "verify", "--file", str(carrying)).code == 0
+    assert pot(tmp_path / "nowhere.sqlite", "verify", "--file", str(plain)).code == 0
+    copy = tmp_path / "copy.sqlite"
+    ok(copy, "import", str(carrying))
+    assert pot(copy, "verify").code == 0
+    back = tmp_path / "back.pdf"
+    ok(copy, "receipt", "1", "-o", str(back))
+    assert back.read_bytes() == PDF
+    # One changed byte in the carried receipt: the offline verify names the payout, and an import refuses it.
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(
+        carrying.read_text().replace(base64.b64encode(PDF).decode(), base64.b64encode(PDF.upper()).decode())
+    )
+    result = pot(tmp_path / "nowhere.sqlite", "verify", "--file", str(changed), "--json")
+    assert result.code == 1
+    payout_no = pot(approved, "history", "--json", "--type", "withdrawal_paid").json()[0]["no"]
+    assert (result.json()["first_bad"], result.json()["why"]) == (payout_no, "receipt")
+    other = tmp_path / "other.sqlite"
+    assert pot(other, "import", str(changed)).code == 1
+    assert not other.exists() or pot(other, "verify").code != 0
+
+
+def test_with_receipts_goes_with_jsonl_only(approved: Path) -> None:
+    refused(
+        approved,
+        "export",
+        "--format",
+        "journal",
+        "--with-receipts",
+        code=2,
+        says="--with-receipts goes with --format jsonl",
+    )
