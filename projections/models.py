@@ -81,6 +81,7 @@ class ProposalDetail(ProposalRow):
     # SPEC §8, for people and the web page (not in SPEC §4's JSON): money back since the payout, and the
     # SHA-256 of the receipt kept with it.
     refunded_minor: int = Field(default=0, exclude=True)
+    refunded: str = Field(default="0.00", exclude=True)
     receipt_sha256: str | None = Field(default=None, exclude=True)
 
 

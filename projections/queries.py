@@ -366,8 +366,10 @@ def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> Propos
     money_back: dict[str, Any] = {}
     if r["status"] == "paid":
         found = paid_and_refunded(conn, info.slug, int(r["no"]))
+        back = found[3] if found else 0
         money_back = {
-            "refunded_minor": found[3] if found else 0,
+            "refunded_minor": back,
+            "refunded": format_amount(back, info.digits),
             "receipt_sha256": payout_receipt(conn, info.slug, r["no"]),
         }
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
