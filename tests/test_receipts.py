@@ -11,6 +11,7 @@ import pytest
 
 from ledger.receipts import MAX_RECEIPT_BYTES
 from tests.conftest import head, pot, refused
+from tests.test_roles import Roles, roles, setup, try_as  # noqa: F401  (roles: a fixture)
 
 PDF = b"%PDF-1.4\n% a till receipt\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -137,3 +138,29 @@ def test_with_receipts_goes_with_jsonl_only(approved: Path) -> None:
         code=2,
         says="--with-receipts goes with --format jsonl",
     )
+
+
+def test_on_a_shared_postgresql_store_the_writer_keeps_receipts_and_cannot_change_them(
+    roles: Roles,  # noqa: F811  (the fixture imported from tests.test_roles)
+    tmp_path: Path,
+) -> None:
+    setup(roles)
+    db = roles.as_writer
+    ok(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01")
+    ok(db, "--as", "Ana", "member", "add", "Bo", today="2026-01-01")
+    ok(db, "--as", "Ana", "contribute", "Ana", "50")
+    ok(db, "--as", "Bo", "propose", "20", "--purpose", "paint")
+    for name in ("Ana", "Bo"):
+        ok(db, "--as", name, "vote", "1", "agree")
+    receipt = tmp_path / "r.png"
+    receipt.write_bytes(PNG)
+    ok(db, "--as", "Ana", "pay", "1", "--receipt", str(receipt))
+    ok(db, "--as", "Ana", "refund", "1", "5", "--reason", "change")
+    out = tmp_path / "back.png"
+    ok(db, "receipt", "1", "-o", str(out))
+    assert out.read_bytes() == PNG
+    assert pot(db, "verify").code == 0
+    for statement in ("UPDATE receipts SET bytes = bytes", "DELETE FROM receipts", "TRUNCATE receipts"):
+        refusal = try_as(db, statement)
+        assert refusal is not None, statement
+        assert "permission denied" in refusal, refusal
