@@ -514,7 +514,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                 s.payouts[no] = PayoutState(amount_minor=amount, recipient=recipient, on=on)
             case WithdrawalRefunded(proposal_no=no, amount_minor=amount):
                 s.balance_minor += amount
-                # A payout a snapshot older than `payouts` lacks is looked up by rules.refund, never here.
+                # A payout a snapshot older than `payouts` lacks is given back by the ledger before a refund
+                # (Commands._recall_payout), with what came back since: nothing to add to here.
                 if (payout := s.payouts.get(no)) is not None:
                     payout.refunded_minor += amount
             case ReflectionNoted():

@@ -537,11 +537,9 @@ def refund(
         raise Refused(f"proposal {proposal_no} is {status}, not paid: only money that was paid out can come back")
     payout = pot.state.payouts.get(proposal_no)
     if payout is None:
-        # Only a pot loaded from a snapshot taken before payouts were kept gets here.
-        raise Refused(
-            f"proposal {proposal_no} was paid before this store kept payouts in its snapshots: "
-            "run `pot rebuild`, then record the money back again"
-        )
+        # A pot loaded from a snapshot taken before payouts were kept gets them from the ledger
+        # (Commands._recall_payout); only a store whose views lost the payout gets here.
+        raise Refused(f"the payout of proposal {proposal_no} is not in this pot's state: run `pot verify`")
     left = payout.amount_minor - payout.refunded_minor
     if amount_minor > left:
         back = f", {pot.money(payout.refunded_minor)} of it already came back" if payout.refunded_minor else ""
