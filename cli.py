@@ -65,6 +65,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("proposal", "proposal"),
         ),
     ),
+    ("Money back", "money_back", (("refund", "refund"), ("receipt", "receipt"))),
     (
         "Looking back",
         "looking_back",

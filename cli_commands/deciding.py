@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -104,14 +105,23 @@ def cancel(s: Session, proposal_no: int) -> None:
 
 @click.command()
 @click.argument("proposal_no", metavar="N", type=NUMBER)
+@click.option(
+    "--receipt",
+    "receipt_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep this receipt with the payout: a PDF, PNG or JPEG of at most 10 MB.",
+)
 @as_option
 @pass_session
-def pay(s: Session, proposal_no: int) -> None:
+def pay(s: Session, proposal_no: int, receipt_file: Path | None) -> None:
     """Pay out an approved proposal, in full, once (treasurers only).
 
-    Example: pot --as Ana pay 1
+    Example: pot --as Ana pay 1 --receipt laptop-repair.pdf
     """
-    paid = s.ledger.pay(s.slug, actor=s.actor, proposal_no=proposal_no, today=s.today)
+    from ledger.receipts import read_file
+
+    receipt = None if receipt_file is None else read_file(receipt_file)
+    paid = s.ledger.pay(s.slug, actor=s.actor, proposal_no=proposal_no, today=s.today, receipt=receipt)
     confirm(s, paid.events)
 
 
@@ -153,6 +163,12 @@ def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
         f"{v.agree} agree, {v.abstain} abstain, {v.disagree} disagree, {v.block} block"
     )
     table(None, ["on", "member", "position", "reason"], [(b.on, b.member, b.position, b.reason) for b in found.ballots])
+    if found.refunded_minor:
+        click.echo(
+            f"money back: {s.money(found.refunded_minor)} {s.info.currency} (see `pot history --type money back`)"
+        )
+    if found.receipt_sha256:
+        click.echo(f"receipt kept, sha256 {found.receipt_sha256}: `pot receipt {found.no} -o FILE` saves it")
     for line in standing_lines(found, s.info.currency):
         click.echo(line)
 

@@ -159,9 +159,12 @@ PROGRESS_ROWS = 2000
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "journal"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@click.option(
+    "--with-receipts", is_flag=True, help="jsonl: carry the payouts' receipts too, so `verify --file` checks them."
+)
 @json_option
 @pass_session
-def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
+def export_(s: Session, fmt: str, output: Path | None, with_receipts: bool, as_json: bool) -> None:
     """Export the pot: every event with its digest (jsonl), the audit trail (csv) or an hledger journal.
 
     Example: pot export --format journal | hledger -f - bal
@@ -174,7 +177,7 @@ def export_(s: Session, fmt: str, output: Path | None, as_json: bool) -> None:
         refuse_writing_over_store(s.db, output)
     # The jsonl export reads the log alone: it gets a pot's evidence out even when the views cannot fold it.
     info = s.ledger.resolve_pot(s.pot_slug, even_if_views_fail=fmt == "jsonl")
-    done = s.ledger.export(info, fmt, output, sys.stdout)
+    done = s.ledger.export(info, fmt, output, sys.stdout, with_receipts=with_receipts)
     if output is None:
         return None
     if as_json:

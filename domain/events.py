@@ -184,6 +184,8 @@ class WithdrawalPaid(PotEvent):
     recipient: str
     # The actor's signature (SPEC §7), None when unsigned.
     signature: Signature | None = None
+    # SHA-256 (hex) of the receipt kept with the payout (SPEC §8), None without one; the bytes are in the store.
+    receipt_sha256: str | None = None
 
 
 class PledgeSet(PotEvent):
@@ -257,6 +259,18 @@ class MemberKeyRevoked(PotEvent):
     key_id: str
 
 
+class WithdrawalRefunded(PotEvent):
+    """Money of a paid withdrawal that came back (SPEC §8): the payout stays, this adds the amount back."""
+
+    TYPE: ClassVar[str] = "withdrawal_refunded"
+    WORD: ClassVar[str] = "money back"
+    proposal_no: int
+    amount_minor: int
+    # Who the payout went to, who now gives the money back (their `received` goes down).
+    recipient: str
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[PotEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -276,6 +290,7 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
         ReflectionNoted,
         MemberKeyAdded,
         MemberKeyRevoked,
+        WithdrawalRefunded,
     )
 }
 
@@ -299,7 +314,7 @@ def type_named(word: str) -> str | None:
 
 # The events that move money into or out of the pot: a view of money sums exactly these.
 CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)
-MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid)
+MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid, WithdrawalRefunded)
 # The events that may carry a `signature` (SPEC §7): by their member, or by the treasurer recording them.
 SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = (
     VoteCast,
@@ -323,7 +338,7 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 # Fields added after events of their class were first stored: left out of the payload (so of the
 # chain digest, the history view and an export) while they hold their default, so an event stored
 # before they existed keeps its digest. A signature that is there is in the payload: the chain covers it.
-_LATER_DEFAULTS: dict[str, Any] = {"signature": None, "signed_votes": False}
+_LATER_DEFAULTS: dict[str, Any] = {"signature": None, "signed_votes": False, "receipt_sha256": None}
 
 
 def payload(event: PotEvent) -> dict[str, Any]:

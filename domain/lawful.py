@@ -54,6 +54,7 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    WithdrawalRefunded,
     payload,
 )
 from domain.pot import Pot
@@ -215,6 +216,8 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
             _, paying = rules.payout(pot, actor=by, proposal_no=event.proposal_no, today=None, funds=False)
             if (paying.amount_minor, paying.recipient) != (event.amount_minor, event.recipient):
                 raise Refused(f"proposal {paying.no} pays {pot.money(paying.amount_minor)} to {paying.recipient}")
+            if event.receipt_sha256 is not None:
+                rules.receipt(event.receipt_sha256)
         case PledgeSet():
             _, fields = rules.pledge(
                 pot,
@@ -253,6 +256,16 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
             _as_recorded(event, fields, member="member (a member registers keys only for themself)")
         case MemberKeyRevoked():
             _, fields = rules.key_revoked(pot, actor=by, key_id=event.key_id)
+            _as_recorded(event, fields)
+        case WithdrawalRefunded():
+            _, fields = rules.refund(
+                pot,
+                actor=by,
+                proposal_no=event.proposal_no,
+                amount_minor=event.amount_minor,
+                reason=event.reason,
+                today=None,
+            )
             _as_recorded(event, fields)
         case PotOpened():
             raise Refused("a pot's history starts with pot_opened, and only once")

@@ -43,11 +43,12 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    WithdrawalRefunded,
     record_of,
 )
 from domain.past import Contribution, RemembersContributions
 from domain.signing import Signature, Signer, signed_fields
-from domain.state import KeyState, MemberState, PotLookups, PotState, ProposalState
+from domain.state import KeyState, MemberState, PayoutState, PotLookups, PotState, ProposalState
 from domain.values import name_key
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
@@ -316,8 +317,10 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         today: date,
         signature: Signature | Signer | None = None,
         seen_no: int | None = None,
+        receipt_sha256: str | None = None,
     ) -> int:
         acting, proposal = rules.payout(self, actor=actor, proposal_no=proposal_no, today=today, funds=True)
+        receipt = {} if receipt_sha256 is None else {"receipt_sha256": rules.receipt(receipt_sha256)}
         signed = self._signed(WithdrawalPaid, acting.name, {"proposal_no": proposal_no}, signature, seen_no)
         self._emit(
             WithdrawalPaid,
@@ -327,7 +330,16 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             amount_minor=proposal.amount_minor,
             recipient=proposal.recipient,
             **signed,
+            **receipt,
         )
+        return self.version
+
+    def refund(self, *, actor: str, proposal_no: int, amount_minor: int, reason: str, today: date) -> int:
+        """Money of a paid proposal that came back (SPEC §8): recorded by a treasurer, the payout stays."""
+        acting, fields = rules.refund(
+            self, actor=actor, proposal_no=proposal_no, amount_minor=amount_minor, reason=reason, today=today
+        )
+        self._emit(WithdrawalRefunded, actor=acting.name, on=today, **fields)
         return self.version
 
     def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
@@ -496,10 +508,17 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             case ProposalCancelled(proposal_no=no):
                 del s.proposals[no]
                 s.ended[no] = "cancelled"
-            case WithdrawalPaid(proposal_no=no, amount_minor=amount):
+            case WithdrawalPaid(proposal_no=no, amount_minor=amount, recipient=recipient, on=on):
                 del s.proposals[no]
                 s.ended[no] = "paid"
                 s.balance_minor -= amount
+                s.payouts[no] = PayoutState(amount_minor=amount, recipient=recipient, on=on)
+            case WithdrawalRefunded(proposal_no=no, amount_minor=amount):
+                s.balance_minor += amount
+                # A payout a snapshot older than `payouts` lacks is given back by the ledger before a refund
+                # (Commands._recall_payout), with what came back since: nothing to add to here.
+                if (payout := s.payouts.get(no)) is not None:
+                    payout.refunded_minor += amount
             case ReflectionNoted():
                 s.reflection_nos.add(event.no)
             case MemberKeyAdded(member=member, key_id=key_id, public_key=public_key):

@@ -571,3 +571,46 @@ def in_order_of_approval(pot: Pot, proposal: ProposalState) -> None:
             f"the pot holds {pot.money(pot.state.balance_minor)}, of which {pot.money(before)} is reserved "
             "for proposals approved before it: payouts go in order of approval"
         )
+
+
+# --------------------------------------------------------------------------- money back and receipts (SPEC §8)
+def refund(
+    pot: Pot, *, actor: str, proposal_no: int, amount_minor: int, reason: str, today: date | None
+) -> tuple[MemberState, Fields]:
+    """Money of a paid proposal that came back, recorded by a treasurer: the treasurer, and the event's fields.
+
+    At most what was paid, less what already came back; the payout itself stays in the log.
+    """
+    acting = pot.acting_treasurer(actor, "record money back")
+    why = parse_text(reason, "reason", required=True)
+    _money(pot, amount_minor, "amount")
+    status = pot.proposal_status(proposal_no)
+    if status != "paid":
+        raise Refused(f"proposal {proposal_no} is {status}, not paid: only money that was paid out can come back")
+    payout = pot.state.payouts.get(proposal_no)
+    if payout is None:
+        # A pot loaded from a snapshot taken before payouts were kept gets them from the ledger
+        # (Commands._recall_payout); only a store whose views lost the payout gets here.
+        raise Refused(f"the payout of proposal {proposal_no} is not in this pot's state: run `pot verify`")
+    left = payout.amount_minor - payout.refunded_minor
+    if amount_minor > left:
+        back = f", {pot.money(payout.refunded_minor)} of it already came back" if payout.refunded_minor else ""
+        raise Refused(
+            f"proposal {proposal_no} paid {pot.money(payout.amount_minor)}{back}: "
+            f"at most {pot.money(left)} can come back, not {pot.money(amount_minor)}"
+        )
+    if today is not None and today < payout.on:
+        raise Refused(f"proposal {proposal_no} was paid on {payout.on}: money back cannot be dated {today}")
+    return acting, {
+        "proposal_no": proposal_no,
+        "amount_minor": amount_minor,
+        "recipient": payout.recipient,
+        "reason": why,
+    }
+
+
+def receipt(sha256: str) -> str:
+    """A payout's receipt hash as recorded: 64 lowercase hex digits (the SHA-256 of the receipt's bytes)."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise BadInput(f"receipt hash {sha256[:80]!r} is not a SHA-256 (64 lowercase hex digits)")
+    return sha256

@@ -75,6 +75,15 @@ class KeyState(_State):
     revoked: int | None = None
 
 
+class PayoutState(_State):
+    """A paid proposal's payout (SPEC §8 money back): what was paid, to whom, when, and how much came back."""
+
+    amount_minor: int
+    recipient: str
+    on: date
+    refunded_minor: int = 0
+
+
 class PotState(_State):
     slug: str
     name: str
@@ -97,6 +106,9 @@ class PotState(_State):
     # SPEC §7: the rule `signed_votes`, and every key ever registered, by key id (a revoked one stays).
     signed_votes: bool = False
     keys: dict[str, KeyState] = {}
+    # SPEC §8: every paid proposal's payout, by proposal number, so money back is capped by what was
+    # paid. Missing from snapshots taken before it was kept (see `digest` and rules.refund).
+    payouts: dict[int, PayoutState] = {}
 
     def digest(self) -> str:
         """SHA-256 of the state in a canonical JSON form: what a snapshot records, and `verify` compares."""
@@ -111,6 +123,11 @@ class PotState(_State):
         for proposal in data["proposals"].values():
             proposal.pop("reasons", None)  # see ProposalState.reasons
             proposal.pop("approved_no", None)  # see ProposalState.approved_no
+        # Payouts are a later field a snapshot may lack although the log paid them: only money that came
+        # back (which no older snapshot can hold) is in the digest, so those snapshots still match.
+        refunds = {no: p["refunded_minor"] for no, p in data.pop("payouts").items() if p["refunded_minor"]}
+        if refunds:
+            data["refunds"] = refunds
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -43,6 +43,7 @@ from projections.trust import TrustProjection
 
 if TYPE_CHECKING:  # argon2 loads only when a command signs someone in.
     from ledger.accounts import Accounts, Invitation, SignedIn, WebSession
+    from ledger.receipts import Receipts
 
 T = TypeVar("T")
 
@@ -192,6 +193,15 @@ class LedgerBase:
     def close(self) -> None:
         self.engine.dispose()
         self.app.close()
+
+    @cached_property
+    def receipts(self) -> Receipts:
+        """The payouts' receipts (SPEC §8): a table beside the views, never rebuilt (ledger.receipts)."""
+        from ledger.receipts import Receipts
+
+        receipts = Receipts(self.engine, self.reader)
+        receipts.create_table()
+        return receipts
 
     # ------------------------------------------------------------------ views
     def catch_up(self) -> int:

@@ -21,6 +21,7 @@ from domain.events import PotEvent, ProposalDecided, WithdrawalPaid
 from domain.pot import Pot
 from domain.signing import Signature, Signer, b64url, proof_message
 from domain.values import currency_digits
+from projections.queries import paid_and_refunded
 
 if TYPE_CHECKING:
     from ledger.app import LedgerBase as _Base
@@ -326,16 +327,69 @@ class Commands(_Base):
 
         return self.change(slug, decide)
 
-    def pay(self, slug: str, *, actor: str, proposal_no: int, today: date, signature: Signature | None = None) -> Paid:
+    def pay(
+        self,
+        slug: str,
+        *,
+        actor: str,
+        proposal_no: int,
+        today: date,
+        signature: Signature | None = None,
+        receipt: bytes | None = None,
+    ) -> Paid:
+        """Pay an approved proposal; `receipt` (PDF, PNG or JPEG bytes) is kept with the payout (SPEC §8)."""
+        from ledger import receipts
+
+        # Checked before the pot is loaded: a file that is not a receipt changes nothing.
+        sha = None if receipt is None else receipts.checked(receipt)
+
         def decide(pot: Pot) -> Paid:
             signed, seen_no = self._signing(pot, actor, signature)
-            no = pot.pay(actor=actor, proposal_no=proposal_no, today=today, signature=signed, seen_no=seen_no)
+            no = pot.pay(
+                actor=actor,
+                proposal_no=proposal_no,
+                today=today,
+                signature=signed,
+                seen_no=seen_no,
+                receipt_sha256=sha,
+            )
+            if receipt is not None:
+                # Kept once the rules passed, before the event is saved: a payout never names missing bytes.
+                # Should the save then fail, the row is an unnamed receipt, which changes no pot.
+                self.receipts.keep(receipt)
             paid = pot.pending_events[-1]
             if not isinstance(paid, WithdrawalPaid):
                 raise RuntimeError(f"pay stored a {type(paid).__name__}, not a payout")
             return Paid(no, proposal_no, paid.amount_minor, paid.recipient, events=_stored(pot))
 
         return self.change(slug, decide)
+
+    def refund(
+        self, slug: str, *, actor: str, proposal_no: int, amount_minor: int, reason: str, today: date
+    ) -> Recorded:
+        """Money of a paid proposal that came back (SPEC §8), recorded by a treasurer; `name` is who gave it back."""
+
+        def decide(pot: Pot) -> Recorded:
+            self._recall_payout(pot, proposal_no)
+            no = pot.refund(actor=actor, proposal_no=proposal_no, amount_minor=amount_minor, reason=reason, today=today)
+            refunded = pot.pending_events[-1]
+            return Recorded(no, getattr(refunded, "recipient", ""), events=_stored(pot))
+
+        return self.change(slug, decide)
+
+    def _recall_payout(self, pot: Pot, proposal_no: int) -> None:
+        """Give a pot loaded from a snapshot older than `PotState.payouts` the payout it lacks, from the views."""
+        if pot.state.ended.get(proposal_no) != "paid" or proposal_no in pot.state.payouts:
+            return
+        from domain.state import PayoutState
+
+        with self.read() as conn:
+            found = paid_and_refunded(conn, pot.slug, proposal_no)
+        if found is not None:
+            amount, recipient, on, back = found
+            pot.state.payouts[proposal_no] = PayoutState(
+                amount_minor=amount, recipient=recipient, on=on, refunded_minor=back
+            )
 
     # ------------------------------------------------------------------ pledges, the game, reflection
     def set_pledge(

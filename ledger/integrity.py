@@ -12,6 +12,7 @@ database.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from domain import chain
 from domain.errors import PotError
-from domain.events import SIGNABLE_EVENTS, PotEvent, record_of
+from domain.events import SIGNABLE_EVENTS, PotEvent, WithdrawalPaid, record_of
 from domain.lawful import check_signature, follow
 from domain.pot import Pot, pot_id
 from ledger.app import Ledger
@@ -197,6 +198,7 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
                     raise _Failure(expected, "rule", f"event {expected} could not have been recorded: {e}") from None
                 signatures.chained(expected, running)
                 _compare_snapshot(ledger, snapshots.pop(expected, None), pot)
+                _check_receipt(ledger, event)
                 written_down.see(running)
                 batch.append(event)
                 if len(batch) == FOLD_BATCH:
@@ -231,6 +233,25 @@ def verify(ledger: Ledger, info: PotInfo, digest_prefix: str | None = None) -> V
         problem=problem,
         **signatures.counts(),
     )
+
+
+def _check_receipt(ledger: Ledger, event: PotEvent) -> None:
+    """A payout's receipt (SPEC §8) must be in the store with exactly the bytes its hash names."""
+    sha = getattr(event, "receipt_sha256", None)
+    if not isinstance(event, WithdrawalPaid) or sha is None:
+        return
+    data = ledger.receipts.get(sha)
+    if data is None:
+        raise _Failure(
+            event.no, "receipt", f"the receipt of payout {event.no} (proposal {event.proposal_no}) is missing"
+        )
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise _Failure(
+            event.no,
+            "receipt",
+            f"the receipt of payout {event.no} (proposal {event.proposal_no}) was changed: its bytes no longer hash to"
+            f" {sha[: chain.SHORT]}",
+        )
 
 
 def _chained(ledger: Ledger, stored: StoredEvent, expected: int, running: str) -> PotEvent:

@@ -27,10 +27,14 @@ def guess_format(path: Path) -> str:
     return "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "csv"
 
 
-def write_export(ledger: Ledger, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO) -> Exported:
-    """Write one export format to `output` (whole or not at all) or to `stdout`."""
+def write_export(
+    ledger: Ledger, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO, *, with_receipts: bool = False
+) -> Exported:
+    """Write one export format to `output` (whole or not at all) or to `stdout`; `with_receipts` (jsonl only)."""
+    if with_receipts and fmt != "jsonl":
+        raise BadInput("--with-receipts goes with --format jsonl: only that format carries receipts")
     writers: dict[str, Callable[[TextIO], Exported]] = {
-        "jsonl": lambda out: export_jsonl(ledger, info.slug, out),
+        "jsonl": lambda out: export_jsonl(ledger, info.slug, out, with_receipts=with_receipts),
         "csv": lambda out: export_csv(ledger, info, out),
         "journal": lambda out: export_journal(ledger, info, out),
     }

@@ -16,7 +16,7 @@ from domain.values import format_amount
 from ledger.app import Ledger
 from ledger.fileio import Exported
 from projections.models import PotInfo
-from projections.queries import MONEY_TYPES, history_items
+from projections.queries import MONEY_TYPES, PAYOUT_TYPES, REFUND_TYPE, history_items
 
 # Characters that hledger reads as syntax inside a posting (subaccounts, comments,
 # virtual postings, prices, assertions, status marks): they become spaces.
@@ -80,6 +80,10 @@ def _accounts(item: dict[str, Any], accounts: _Accounts) -> tuple[str, str, str,
         member = accounts.of[item["member"]]
         head = f"reversal of contribution {item['contribution_no']} from {item['member']}"
         return head, item["reason"], f"{INCOME}:{member}", "assets:pot"
+    if kind == REFUND_TYPE:
+        # Money back (SPEC §8) undoes part of the withdrawal's expense; the payout's transaction stays.
+        head = f"money back of proposal {item['proposal_no']} from {item['recipient']}"
+        return head, item["reason"], "assets:pot", f"{EXPENSES}:{accounts.of[item['recipient']]}"
     head = f"payout of proposal {item['proposal_no']} to {item['recipient']}"
     return head, "", f"{EXPENSES}:{accounts.of[item['recipient']]}", "assets:pot"
 
@@ -107,7 +111,7 @@ def export_journal(ledger: Ledger, info: PotInfo, out: TextIO) -> Exported:
             if item["type"] == WithdrawalProposed.TYPE:
                 purposes[int(item["proposal_no"])] = item["purpose"]
                 continue
-            paid = item["type"] == WithdrawalPaid.TYPE
+            paid = item["type"] in PAYOUT_TYPES
             accounts.add(item["recipient"] if paid else item["member"])
             _head, _comment, debit, credit = _accounts(item, accounts)
             used.update({debit: None, credit: None})

@@ -9,6 +9,9 @@ them, so the head digest is unchanged.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -21,7 +24,7 @@ from eventsourcing.utils import get_topic
 
 from domain import chain
 from domain.errors import BadInput, PotError, Refused, Tampered
-from domain.events import EVENT_TYPES, PotEvent, PotOpened, record_of
+from domain.events import EVENT_TYPES, PotEvent, PotOpened, WithdrawalPaid, record_of
 from domain.lawful import Unfoldable, follow
 from domain.pot import Pot, pot_id
 from domain.signing import Seen
@@ -35,6 +38,10 @@ from projections.models import VerifyReport, Why
 # The keys of one JSON Lines record: the canonical chain record and its digest.
 RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")
 LINE_KEYS = frozenset((*RECORD_KEYS, "digest"))
+# SPEC §8 `export --with-receipts`: after a payout's line, a line `{"receipt": SHA-256, "base64": bytes}` carries
+# the receipt its event names. Not an event and not chained (the payout's hash pins the bytes), so the plain
+# export is unchanged and a file with receipts verifies its chain exactly as one without.
+RECEIPT_KEYS = frozenset(("receipt", "base64"))
 
 
 # --------------------------------------------------------------------------- export
@@ -50,15 +57,36 @@ def _pot_events(ledger: Ledger, slug: str) -> Iterator[PotEvent]:
         yield event
 
 
-def export_jsonl(ledger: Ledger, slug: str, out: TextIO) -> Exported:
-    """One line per event: its canonical chain record (SPEC §1 Integrity) plus `digest`."""
+def export_jsonl(ledger: Ledger, slug: str, out: TextIO, *, with_receipts: bool = False) -> Exported:
+    """One line per event: its canonical chain record (SPEC §1 Integrity) plus `digest`.
+
+    `with_receipts`: each payout's receipt follows its line, as a receipt line (`RECEIPT_KEYS`).
+    """
     count, digest = 0, chain.GENESIS
     for event in _pot_events(ledger, slug):
         record = record_of(event)
         digest = chain.digest(record)
         out.write(json.dumps({**record, "digest": digest}, ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
+        if with_receipts and isinstance(event, WithdrawalPaid) and event.receipt_sha256 is not None:
+            data = ledger.receipts.get(event.receipt_sha256)
+            if data is None:
+                raise Tampered(f"the receipt of payout {event.no} is missing from the store: run `pot verify`")
+            text = base64.b64encode(data).decode("ascii")
+            out.write(json.dumps({"receipt": event.receipt_sha256, "base64": text}, separators=(",", ":")) + "\n")
     return Exported(count, digest[: chain.SHORT])
+
+
+def _receipt_line(obj: dict[str, Any], line_no: int, no: int, receipts: dict[str, bytes]) -> None:
+    """Keep a receipt line's bytes under the hash it names; a line that is not a receipt is refused."""
+    sha, text = obj["receipt"], obj["base64"]
+    try:
+        if not isinstance(sha, str) or not isinstance(text, str):
+            raise ValueError
+        data = base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raise BrokenLine(line_no, no, "a receipt line holds a hash and base64 text") from None
+    receipts[sha] = data
 
 
 # --------------------------------------------------------------------------- the chain in a file
@@ -70,8 +98,12 @@ class BrokenLine(Tampered):
         self.line, self.no = line, no
 
 
-def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
-    """Each line's canonical record and digest, checked against the chain; raise at the first bad one."""
+def _walk(path: Path, receipts: dict[str, bytes] | None = None) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """Each line's canonical record and digest, checked against the chain; raise at the first bad one.
+
+    Receipt lines (`--with-receipts`) go into `receipts` by the hash they name, unchecked: whoever
+    reads the payouts checks each against its event.
+    """
     running, expected = chain.GENESIS, 0
     for line_no, line in utf8_lines(path):
         if line is None:
@@ -83,6 +115,10 @@ def _walk(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
             obj = json.loads(line)
         except ValueError:
             raise BrokenLine(line_no, expected, "not a JSON object") from None
+        if isinstance(obj, dict) and set(obj) == RECEIPT_KEYS and receipts is not None:
+            expected -= 1
+            _receipt_line(obj, line_no, expected, receipts)
+            continue
         if not isinstance(obj, dict) or set(obj) != LINE_KEYS:
             keys = ", ".join(sorted(obj)) if isinstance(obj, dict) else type(obj).__name__
             raise BrokenLine(line_no, expected, f"expected the keys {', '.join(sorted(LINE_KEYS))}, found {keys}")
@@ -111,7 +147,9 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
     # The signatures are checked as `verify` checks a store's: each against the keys in force then.
     signatures = SignatureCheck()
     pot: Pot | None = None
-    lines = _walk(path)
+    receipts: dict[str, bytes] = {}
+    named: list[tuple[int, WithdrawalPaid]] = []
+    lines = _walk(path, receipts)
     try:
         for line, record, digest in lines:
             count, head = count + 1, digest
@@ -128,8 +166,14 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
                     "rule",
                 )
                 break
+            if isinstance(event, WithdrawalPaid) and event.receipt_sha256 is not None:
+                named.append((line, event))
     except BrokenLine as e:
         first_bad, problem, why = e.no, str(e), "chain"
+    # A file exported with its receipts (it holds any) must hold each payout's, with the bytes its hash names.
+    bad_receipt = _receipt_problem(named, receipts) if receipts and problem is None else None
+    if bad_receipt is not None:
+        first_bad, problem, why = bad_receipt[0], bad_receipt[1], "receipt"
     if signatures.bad and (first_bad is None or signatures.bad[0] < first_bad):
         first_bad, problem, why = signatures.bad[0], signatures.first_problem, "signature"
     if problem is None and count == 0:
@@ -146,6 +190,21 @@ def verify_file(path: Path, digest_prefix: str | None = None) -> VerifyReport:
         problem=problem,
         **signatures.counts(),
     )
+
+
+def _receipt_problem(named: list[tuple[int, WithdrawalPaid]], receipts: dict[str, bytes]) -> tuple[int, str] | None:
+    """The first payout whose receipt the file lacks or carries changed: (its event number, why)."""
+    for line, paid in named:
+        sha = paid.receipt_sha256
+        data = receipts.get(sha) if sha is not None else None
+        if data is None:
+            return paid.no, f"line {line} (event {paid.no}): the receipt of payout {paid.no} is not in the file"
+        if hashlib.sha256(data).hexdigest() != sha:
+            return paid.no, (
+                f"line {line} (event {paid.no}): the receipt of payout {paid.no} (proposal {paid.proposal_no})"
+                " was changed: its bytes no longer hash to what the payout recorded"
+            )
+    return None
 
 
 # --------------------------------------------------------------------------- import a whole pot
@@ -188,7 +247,9 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     Refused when the chain in the file is broken or the store already holds the pot.
     The events are stored a part at a time in one transaction: all of them or none.
     """
-    lines = _walk(path)
+    receipts: dict[str, bytes] = {}
+    named: list[tuple[int, WithdrawalPaid]] = []
+    lines = _walk(path, receipts)
     first = next(lines, None)
     if first is None:
         raise BadInput(f"{path} holds no events")
@@ -207,15 +268,41 @@ def import_jsonl(ledger: Ledger, path: Path) -> tuple[str, Exported]:
     try:
         with ledger.bulk_save(pot) as flush:
             for line, record, digest in lines:
-                _follow(pot, _event_from(line, record, digest, pot.slug), line, digests.get)
+                event = _event_from(line, record, digest, pot.slug)
+                _follow(pot, event, line, digests.get)
                 count += 1
                 digests[digest] = count
+                if isinstance(event, WithdrawalPaid) and event.receipt_sha256 is not None:
+                    named.append((line, event))
                 if count % fileio.CHUNK == 0:
                     flush()
+            _keep_receipts(ledger, named, receipts)
     except IntegrityError:
         raise Refused(f"this store already holds pot {pot.slug!r}: import into another store") from None
     ledger.catch_up()
     return pot.slug, Exported(count, pot.state.head[: chain.SHORT])
+
+
+def _keep_receipts(ledger: Ledger, named: list[tuple[int, WithdrawalPaid]], receipts: dict[str, bytes]) -> None:
+    """Store the receipts a file carries (SPEC §8), each checked against its payout, before its events are saved.
+
+    A file without receipt lines (a plain export) brings none: its payouts name receipts this store lacks,
+    which `verify` reports, until they are imported from a file that carries them.
+    """
+    from ledger.receipts import checked
+
+    if not receipts:
+        return
+    bad = _receipt_problem(named, receipts)
+    if bad is not None:
+        raise Tampered(bad[1])
+    for line, paid in named:
+        data = receipts[str(paid.receipt_sha256)]
+        try:
+            checked(data, f"the receipt of payout {paid.no}")
+        except BadInput as e:
+            raise BrokenLine(line, paid.no, str(e)) from None
+        ledger.receipts.keep(data)
 
 
 # Beside a SQLite store: what SQLite keeps while it is open, and the writers' lock file (`LedgerBase.writer_turn`).

@@ -198,10 +198,12 @@ class Reads(_Base):
         return self.rebuild()
 
     # ------------------------------------------------------------------ interchange
-    def export(self, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO) -> Exported:
+    def export(
+        self, info: PotInfo, fmt: str, output: Path | None, stdout: TextIO, *, with_receipts: bool = False
+    ) -> Exported:
         from ledger.interchange import write_export
 
-        return write_export(self._ledger, info, fmt, output, stdout)
+        return write_export(self._ledger, info, fmt, output, stdout, with_receipts=with_receipts)
 
     def import_jsonl(self, path: Path) -> tuple[str, Exported]:
         from ledger.jsonl import import_jsonl

@@ -41,6 +41,7 @@ MARKED = {
     ContributionRecorded.TYPE: ("contribution", "^", "#2e7d32"),
     ContributionReversed.TYPE: ("reversal", "x", "#ef6c00"),
     WithdrawalPaid.TYPE: ("payout", "v", "#c62828"),
+    "withdrawal_refunded": ("money back", "^", "#1565c0"),
 }
 
 

@@ -43,6 +43,8 @@ APPEND_ONLY_FUNCTION = "pot_append_only"
 VIEW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 # Tables beside the views whose rows are numbered by a sequence the writer must be able to use.
 SERIAL_COLUMNS = (("web_failed_sign_ins", "id"),)
+# The payouts' receipts (SPEC §8, ledger.receipts): kept like events, SELECT and INSERT only.
+RECEIPTS_TABLE = "receipts"
 
 
 def _ask_admin(problem: str) -> Refused:
@@ -181,11 +183,13 @@ def set_up_roles(store: Store, *, owner: str, writer: str, password: str | None)
     try:
         ledger.accounts  # noqa: B018  (the web app's sign-in tables, made now so the owner owns them)
         ensure_tables(ledger.engine)  # Reminders' addresses and sent notices (SPEC §8), likewise.
+        ledger.receipts  # noqa: B018  (the payouts' receipts, likewise)
         recorder: Any = ledger.app.recorder
         events, snapshots = append_only_tables(ledger.app)
         names = _PotObjects(
             schema=recorder.datastore.schema,
-            tables=[events, snapshots],
+            # Receipts (ledger.receipts) are only ever added, as events are: the writer may read and add them.
+            tables=[events, snapshots, RECEIPTS_TABLE],
             # The sign-in tables (ledger.accounts) are not views, but the writer uses them alike.
             # So are reminders' tables (ledger.contacts): `pot notify` claims, marks and releases sent notices.
             views=[

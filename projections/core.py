@@ -34,6 +34,7 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    WithdrawalRefunded,
     payload,
     record_of,
 )
@@ -291,6 +292,13 @@ class CoreProjection:
                 if found is not None:
                     self._member(slug, recipient, received=amount)
                 return found, -amount
+            case WithdrawalRefunded(amount_minor=amount, recipient=recipient):
+                # Money back (SPEC §8): the payout row stays; the pot's and the recipient's figures are net of it.
+                self._money(slug, balance=amount, paid=-amount)
+                found = self._member_name(conn, slug, recipient)
+                if found is not None:
+                    self._member(slug, recipient, received=-amount)
+                return found, amount
         return None, 0
 
 

@@ -76,13 +76,19 @@ def _sentence(item: dict[str, Any], currency: str | None) -> str:
         case ProposalCancelled.TYPE:
             return f"{actor} cancelled proposal {item['proposal_no']}"
         case WithdrawalPaid.TYPE:
-            return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']})"
+            receipt = ", receipt kept" if item.get("receipt_sha256") else ""
+            return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']}{receipt})"
         case PledgeSet.TYPE:
             return _pledge(actor, item)
         case GamePlayed.TYPE:
             return _game(actor, item)
         case ReflectionNoted.TYPE:
             return f"{item['member']} reflected on event {item['event_no']}: {item['feeling']}{note}"
+        case "withdrawal_refunded":
+            return (
+                f"{actor} recorded {item['amount']} back from {item['recipient']} "
+                f"(proposal {item['proposal_no']}): {item['reason']}"
+            )
         case "member_key_added":
             return f"{actor} registered signing key {item['key_id']}"
         case "member_key_revoked":

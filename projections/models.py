@@ -91,9 +91,14 @@ class ProposalDetail(ProposalRow):
     blocked_by: list[str] = Field(default=[], exclude=True)
     short_minor: int = Field(default=0, exclude=True)
     short: str | None = Field(default=None, exclude=True)
+    # SPEC §8, for people and the web page (not in SPEC §4's JSON): money back since the payout, and the
+    # SHA-256 of the receipt kept with it.
+    refunded_minor: int = Field(default=0, exclude=True)
+    refunded: str = Field(default="0.00", exclude=True)
+    receipt_sha256: str | None = Field(default=None, exclude=True)
 
 
-Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature"]
+Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature", "receipt"]
 
 
 class VerifyReport(Report):
@@ -102,7 +107,8 @@ class VerifyReport(Report):
     head: str
     first_bad: int | None
     # What failed at `first_bad` (issue 23): "chain" (the event or its link changed), "rule" (no command
-    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view".
+    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view";
+    # "receipt" (SPEC §8): a payout's stored receipt is missing or its bytes no longer match its hash.
     why: Why | None = None
     # SPEC §7: events whose signature checks, signable events without one, and events whose signature
     # fails (or an unsigned vote where the pot takes signed votes only), by number.

@@ -26,6 +26,7 @@ from domain.events import (
     ProposalDecided,
     WithdrawalPaid,
     WithdrawalProposed,
+    WithdrawalRefunded,
 )
 from domain.values import format_amount
 from projections.models import (
@@ -45,7 +46,10 @@ from projections.tables import ballots, history, members, pots, proposals
 # or lists money: a contribution and its reversal, and a payout.
 CONTRIBUTION_TYPES = (ContributionRecorded.TYPE, ContributionReversed.TYPE)
 PAYOUT_TYPE = WithdrawalPaid.TYPE
-MONEY_TYPES = (*CONTRIBUTION_TYPES, PAYOUT_TYPE)
+# Money of a payout that came back (SPEC §8): sums with the payouts, so `paid_out` and `received` are net.
+REFUND_TYPE = WithdrawalRefunded.TYPE
+PAYOUT_TYPES = (PAYOUT_TYPE, REFUND_TYPE)
+MONEY_TYPES = (*CONTRIBUTION_TYPES, *PAYOUT_TYPES)
 
 
 def pot_slugs(conn: Connection) -> list[str]:
@@ -167,7 +171,7 @@ def balance(conn: Connection, info: PotInfo, as_of: date | None, today: date) ->
 def _balance_as_of(conn: Connection, slug: str, as_of: date) -> tuple[int, int, int, int, list[tuple[str, int, int]]]:
     dated = and_(history.c.slug == slug, history.c.on <= as_of)
     is_contribution = history.c.type.in_(CONTRIBUTION_TYPES)
-    is_payout = history.c.type == PAYOUT_TYPE
+    is_payout = history.c.type.in_(PAYOUT_TYPES)
     totals = conn.execute(
         select(
             func.coalesce(func.sum(history.c.delta), 0),
@@ -363,8 +367,17 @@ def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail 
 def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
     votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers)
     row = _proposal_row(r, votes, info.digits)
+    money_back: dict[str, Any] = {}
+    if r["status"] == "paid":
+        paid = paid_and_refunded(conn, info.slug, int(r["no"]))
+        back = paid[3] if paid else 0
+        money_back = {
+            "refunded_minor": back,
+            "refunded": format_amount(back, info.digits),
+            "receipt_sha256": payout_receipt(conn, info.slug, r["no"]),
+        }
     # model_dump leaves out `ended` (it is not in the JSON), so it is passed on by hand.
-    found = ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots)
+    found = ProposalDetail(**row.model_dump(), ended=row.ended, ballots=cast_ballots, **money_back)
     found = found.model_copy(update=_standing(conn, info, r, cast_ballots, leavers))
     if found.status == "approved":
         short = _payout_queue(conn, info.slug, leavers).get(found.no, 0)
@@ -410,6 +423,39 @@ def _payout_queue(conn: Connection, slug: str, leavers: Leavers) -> dict[int, in
         short[int(no)] = max(int(amount) - max(left, 0), 0)
         left -= int(amount)
     return short
+
+
+def _proposal_events(
+    conn: Connection, slug: str, no: int, types: tuple[str, ...]
+) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """The events of these types about proposal `no`, in order: (type, value date, stored fields)."""
+    # A pot has few payouts and refunds, so their fields are read rather than indexed.
+    query = select(history.c.type, history.c.on, history.c.fields).where(
+        history.c.slug == slug, history.c.type.in_(types)
+    )
+    for kind, on, fields in conn.execute(query.order_by(history.c.no)):
+        stored = json.loads(fields)
+        if int(stored["proposal_no"]) == no:
+            yield str(kind), on, stored
+
+
+def paid_and_refunded(conn: Connection, slug: str, no: int) -> tuple[int, str, date, int] | None:
+    """Proposal `no`'s payout (amount, recipient, day) and the money that came back since; None if unpaid."""
+    paid: tuple[int, str, date] | None = None
+    back = 0
+    for kind, on, fields in _proposal_events(conn, slug, no, PAYOUT_TYPES):
+        if kind == PAYOUT_TYPE:
+            paid = (int(fields["amount_minor"]), str(fields["recipient"]), on)
+        else:
+            back += int(fields["amount_minor"])
+    return None if paid is None else (*paid, back)
+
+
+def payout_receipt(conn: Connection, slug: str, no: int) -> str | None:
+    """The SHA-256 of the receipt kept with proposal `no`'s payout, None without one (SPEC §8)."""
+    for _, _, fields in _proposal_events(conn, slug, no, (PAYOUT_TYPE,)):
+        return None if fields.get("receipt_sha256") is None else str(fields["receipt_sha256"])
+    return None
 
 
 # The status each of these events gives its proposal; a decision gives its outcome.

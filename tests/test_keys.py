@@ -212,7 +212,8 @@ def test_a_state_without_keys_hashes_as_before_keys_existed() -> None:
 
     state = opened().state
     data = state.model_dump(mode="json")
-    for name in ("keys", "signed_votes"):
+    # `payouts` (SPEC §8) is later still, and likewise out of the hash while no money came back.
+    for name in ("keys", "signed_votes", "payouts"):
         del data[name]
     for name in ("reversed_nos", "reflection_nos"):
         data[name] = sorted(data[name])

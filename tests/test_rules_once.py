@@ -48,6 +48,7 @@ from domain.events import (
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
+    WithdrawalRefunded,
 )
 from domain.lawful import check_follows, check_opening
 from domain.pot import Pot
@@ -56,7 +57,7 @@ START = date(2026, 3, 1)
 # The refusals an import leaves to the day a command ran (domain.lawful's docstring).
 DAY_RULES = re.compile(
     r"is in the future|is in the past|a vote cannot be dated|voting on proposal \d+ closed on"
-    r"|open for votes until|cannot be (paid|reversed) on|after the current month"
+    r"|open for votes until|cannot be (paid|reversed) on|after the current month|money back cannot be dated"
     # SPEC §8's rules, which came after histories were recorded without them: commands only (domain.rules).
     r"|needs a reason|may not pay proposal \d+: they"
 )
@@ -119,6 +120,10 @@ STEPS = st.one_of(
     step("close", actor=ACTORS, proposal_no=PROPOSALS),
     step("cancel", actor=ACTORS, proposal_no=PROPOSALS),
     step("pay", actor=TREASURER, proposal_no=PROPOSALS),
+    # SPEC §8 money back: at most what was paid, less what already came back.
+    step("refund", actor=TREASURER, proposal_no=PROPOSALS, amount_minor=AMOUNTS, reason=TEXTS),
+    # A payout, then money of it back at once: so refunds meet paid proposals, not only refusals.
+    step("pay_then_refund", proposal_no=PROPOSALS, amount_minor=mostly([1, 250, 2_000], [0, 10**9]), reason=TEXTS),
     step(
         "set_pledge",
         actor=ACTORS,
@@ -179,6 +184,10 @@ class Beside:
     def attempt(self, s: Step) -> None:
         if s.command == "wait":
             self.today += timedelta(days=s.args["days"])
+            return
+        if s.command == "pay_then_refund":
+            self.attempt(Step("pay", {"actor": "Ana", "proposal_no": s.args["proposal_no"]}))
+            self.attempt(Step("refund", {"actor": "Ana", **s.args}))
             return
         if s.command == "everyone_votes":
             for voter in self.pot.current_names():
@@ -288,6 +297,11 @@ def would_record(pot: Pot, s: Step, today: date) -> PotEvent:
             return forged(
                 pot, WithdrawalPaid, a["actor"], today, proposal_no=a["proposal_no"], amount_minor=amount, recipient=to
             )
+        case "refund":
+            payout = pot.state.payouts.get(a["proposal_no"])
+            fields = {"proposal_no": a["proposal_no"], "amount_minor": a["amount_minor"], "reason": a["reason"]}
+            to = payout.recipient if payout is not None else "Ana"
+            return forged(pot, WithdrawalRefunded, a["actor"], today, recipient=to, **fields)
         case "set_pledge":
             share = a["share"]
             terms: dict[str, Any] = {"kind": "percent", "percent": share, "monthly_minor": None}

@@ -301,10 +301,11 @@ def create_app(db: str | None, public_url: str) -> FastAPI:
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    from web import api, pages, signin
+    from web import api, money_back, pages, signin
 
     app.include_router(signin.router)
     app.include_router(api.router)
+    app.include_router(money_back.router)
     app.include_router(pages.router)
     from web import contacts
 

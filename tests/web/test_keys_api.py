@@ -246,7 +246,9 @@ def test_a_signature_that_does_not_hold_is_refused_and_nothing_is_stored(server:
     good = signature(bo, bo_key, "vote_cast", vote)
     with stores_nothing(server):
         # Over other fields than the ones sent: signed "agree", sent "abstain".
-        refuses(bo.post("proposals/1/votes", {"position": "abstain", "signature": good}), 409, "not over this vote_cast")
+        refuses(
+            bo.post("proposals/1/votes", {"position": "abstain", "signature": good}), 409, "not over this vote_cast"
+        )
         # Bo's signature and key sent by Cy: the key is Bo's.
         cy_says = signature(cy, bo_key, "vote_cast", vote)
         refuses(cy.post("proposals/1/votes", {"position": "agree", "signature": cy_says}), 409, "is Bo's")
