@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from domain import chain
 from domain.consent import tally
 from domain.errors import NotAuthorized, NotFound, Refused
-from domain.events import Role, Status
+from domain.events import Role, RuleSet, Status
 from domain.values import format_amount, name_key
 
 Ended = Literal["rejected", "cancelled", "paid"]
@@ -60,6 +60,15 @@ class ProposalState(_State):
     # them. None in snapshots taken before they were kept: those skip the check.
     proposed: date | None = None
     decided: date | None = None
+    # SPEC §8: the rules in force when it was made, under which it is decided and replayed. None while
+    # they are still the pot's rules: a rules change writes them onto every proposal still in play
+    # first, so a pot whose rules never changed folds (and snapshots) exactly as before.
+    quorum: str | None = None
+    voting_days: int | None = None
+    signed_votes: bool | None = None
+    # A rule-change proposal's rules to set (None: a withdrawal), and whether they came into force.
+    changes: RuleSet | None = None
+    enacted: bool = False
 
 
 class KeyState(_State):
@@ -69,6 +78,16 @@ class KeyState(_State):
     public_key: str
     added: int
     revoked: int | None = None
+
+
+# ProposalState's fields added with rule changes (SPEC §8), and their defaults: out of the digest while unset.
+_RULE_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("quorum", None),
+    ("voting_days", None),
+    ("signed_votes", None),
+    ("changes", None),
+    ("enacted", False),
+)
 
 
 class PotState(_State):
@@ -106,6 +125,10 @@ class PotState(_State):
             data[name] = sorted(data[name])  # sets: their order in memory is not part of the state
         for proposal in data["proposals"].values():
             proposal.pop("reasons", None)  # see ProposalState.reasons
+            # Kept since rules change by consent (SPEC §8): left out while unset, as above.
+            for name, default in _RULE_FIELDS:
+                if proposal.get(name, default) == default:
+                    proposal.pop(name, None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -218,6 +241,22 @@ class PotLookups:
     def everyone_voted(self, proposal: ProposalState) -> bool:
         return all(n in proposal.votes for n in self.voters(proposal))
 
+    def quorum_of(self, proposal: ProposalState) -> str:
+        """The quorum the proposal is decided under: the one in force when it was made (SPEC §8)."""
+        return proposal.quorum if proposal.quorum is not None else self.state.quorum
+
+    def signed_votes_for(self, proposal_no: int | None) -> bool:
+        """Whether votes on this proposal must be signed: the rule in force when it was made (SPEC §8)."""
+        proposal = None if proposal_no is None else self.state.proposals.get(proposal_no)
+        if proposal is None or proposal.signed_votes is None:
+            return self.state.signed_votes
+        return proposal.signed_votes
+
+    def rules_due(self) -> ProposalState | None:
+        """An approved rule-change proposal whose rules are not in force yet: they come in with its decision."""
+        waiting = (p for p in self.state.proposals.values() if p.changes is not None and not p.enacted)
+        return next((p for p in waiting if p.status == "approved"), None)
+
     def decision(self, proposal: ProposalState) -> dict[str, Any]:
         """The fields of the decision the votes cast so far give (SPEC §1 Decision).
 
@@ -228,7 +267,7 @@ class PotLookups:
         counted = tally((proposal.votes[n] for n in still_here if n in proposal.votes), len(still_here))
         return {
             "proposal_no": proposal.no,
-            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
             "agree": counted.agree,
             "abstain": counted.abstain,
             "disagree": counted.disagree,
@@ -245,7 +284,7 @@ class PotLookups:
         counted = tally(proposal.votes.values(), len(proposal.eligible))
         return {
             "proposal_no": proposal.no,
-            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
             "agree": counted.agree,
             "abstain": counted.abstain,
             "disagree": counted.disagree,
