@@ -37,6 +37,7 @@ from projections.models import (
     ProposalRow,
     Votes,
 )
+from projections.rules import with_rules
 from projections.shares import largest_remainder
 from projections.tables import ballots, history, members, pots, proposals
 
@@ -348,12 +349,12 @@ def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) ->
     for r in conn.execute(query).mappings():
         votes, _ = _votes(conn, info.slug, r["no"], leavers)
         rows.append(_proposal_row(r, votes, info.digits))
-    return rows
+    return with_rules(conn, info.slug, rows)
 
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    return None if r is None else _detail(conn, info, r, Leavers(conn, info.slug))
+    return None if r is None else with_rules(conn, info.slug, [_detail(conn, info, r, Leavers(conn, info.slug))])[0]
 
 
 def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
@@ -364,7 +365,12 @@ def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> Propos
 
 
 # The status each of these events gives its proposal; a decision gives its outcome.
-_STATUS_AFTER = {WithdrawalProposed.TYPE: "open", ProposalCancelled.TYPE: "cancelled", WithdrawalPaid.TYPE: "paid"}
+_STATUS_AFTER = {
+    WithdrawalProposed.TYPE: "open",
+    ProposalCancelled.TYPE: "cancelled",
+    WithdrawalPaid.TYPE: "paid",
+    "rule_change_proposed": "open",
+}
 
 
 def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None) -> list[ProposalDetail]:
@@ -376,7 +382,7 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     """
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
     leavers = Leavers(conn, info.slug)
-    found = [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()]
+    found = with_rules(conn, info.slug, [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()])
     if as_of is None:
         return found
     status: dict[int, str] = {}
