@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import event as count
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -247,6 +248,7 @@ class RulesModel:
         p = self.proposals[no]
         p.status = self.outcome(p)
         if p.status == "approved" and p.rules is not None:
+            count("a rule change came into force")
             if "quorum" in p.rules:
                 self.quorum = Fraction(p.rules["quorum"])
             if "voting_days" in p.rules:
@@ -360,7 +362,9 @@ class RulesBesideModel(RuleBasedStateMachine):
         data=st.data(), who=st.sampled_from(CREW), position=st.sampled_from(["agree", "abstain", "disagree", "block"])
     )
     def vote(self, data: st.DataObject, who: str, position: str) -> None:
-        no = data.draw(st.sampled_from(sorted(self.model.proposals)))
+        self.vote_on(data.draw(st.sampled_from(sorted(self.model.proposals))), who, position)
+
+    def vote_on(self, no: int, who: str, position: str) -> None:
         p = self.model.proposals[no]
         ok = p.status == "open" and self.today <= p.closes
         repeat = p.votes.get(who) == position
@@ -375,6 +379,14 @@ class RulesBesideModel(RuleBasedStateMachine):
             p.votes[who] = position
             if len(p.votes) == len(CREW):
                 self.model.decide(no)
+
+    @precondition(lambda self: any(p.status == "open" for p in self.model.proposals.values()))
+    @rule(data=st.data())
+    def everyone_agrees(self, data: st.DataObject) -> None:
+        """The crew agrees on an open proposal, one vote at a time: the last vote decides it (often a rule change)."""
+        no = data.draw(st.sampled_from(sorted(n for n, p in self.model.proposals.items() if p.status == "open")))
+        for who in CREW:
+            self.vote_on(no, who, "agree")
 
     @precondition(lambda self: bool(self.model.proposals))
     @rule(data=st.data())
@@ -401,7 +413,7 @@ class RulesBesideModel(RuleBasedStateMachine):
 
 
 RulesBesideModel.TestCase.settings = settings(
-    max_examples=15, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=15, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestRulesBesideModel = RulesBesideModel.TestCase
 
