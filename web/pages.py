@@ -62,6 +62,7 @@ NAV = (
     ("triggers", "Triggers"),
     ("members", "Members"),
     ("contributions", "Contributions"),
+    ("rules", "Rules"),
     ("verify", "Verify"),
     ("report", "Report"),
 )
@@ -104,7 +105,7 @@ def _refused(error: PotError, again: Callable[[str, int], HTMLResponse]) -> HTML
 def _eligible(request: Request, member: Member) -> dict[int, list[str]]:
     """Who may vote on each proposal: the members when it was made, as its `withdrawal_proposed` event says."""
     with web_of(request).using() as ledger:
-        items = ledger.history(member.pot, types=("withdrawal_proposed",))
+        items = ledger.history(member.pot, types=("withdrawal_proposed", "rule_change_proposed"))
     return {int(i["proposal_no"]): list(i["eligible"]) for i in items}
 
 
@@ -169,7 +170,8 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
         "can_cancel": is_open and name_key(found.proposer) == name_key(member.name),
         # SPEC §1: closes after its closing date, or sooner once everyone eligible has voted.
         "can_close": is_open and (web.today() > found.closes or not not_voted),
-        "can_pay": found.status == "approved" and member.is_treasurer,
+        # A rule change (SPEC §8) has nothing to pay.
+        "can_pay": found.status == "approved" and member.is_treasurer and found.rules is None,
     }
 
 
