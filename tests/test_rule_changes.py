@@ -20,19 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import event as count
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.errors import PotError, Refused
-from domain.events import RulesChanged
+from domain.events import RuleChangeProposed, RulesChanged, RuleSet
 from domain.lawful import check_follows
 from domain.pot import Pot, pot_id
 from ledger import jsonl
 from ledger.app import Ledger
 from ledger.store import resolve
 from tests.conftest import head, pot, refused
+from tests.test_rules_once import ACTORS, PROPOSALS, TEXTS, TREASURER, Step, a_crew, forged, mostly, step
 
 DAY = "2026-01-02"
 
@@ -214,11 +215,85 @@ def test_an_import_refuses_rules_changed_that_no_approval_put_in_force(crew: Pat
         check_follows(state, forged)
 
 
+# --------------------------------------------------------------------------- each rule once
+POSITIONS = ["agree", "abstain", "disagree", "block"]
+RULE_STEPS = st.fixed_dictionaries(
+    {
+        "actor": ACTORS,
+        "purpose": TEXTS,
+        "quorum": st.one_of(st.none(), mostly(["0.75", "1", "0.5", "0.50"], ["2", "-1", "0.33333", "half", ""])),
+        "voting_days": st.one_of(st.none(), mostly([3, 7, 14], [0, 366, -2])),
+        "signed_votes": st.one_of(st.none(), st.booleans()),
+    }
+).map(lambda drawn: Step("propose_rules", drawn))
+# Rule changes among the steps that decide them: votes, closings, cancellations, payouts, time passing.
+DECIDING = st.one_of(
+    step("vote", actor=ACTORS, proposal_no=PROPOSALS, position=st.sampled_from(POSITIONS), reason=TEXTS),
+    step("everyone_votes", proposal_no=PROPOSALS, position=st.sampled_from(["agree", "agree", "block"])),
+    step("close", actor=ACTORS, proposal_no=PROPOSALS),
+    step("cancel", actor=ACTORS, proposal_no=PROPOSALS),
+    step("pay", actor=TREASURER, proposal_no=PROPOSALS),
+    step("wait", days=st.integers(1, 9)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.one_of(RULE_STEPS, DECIDING), min_size=10, max_size=30))
+def test_rule_changes_are_refused_alike_by_the_command_and_the_import(steps: list[Step]) -> None:
+    """Each rule once (tests/test_rules_once.py): a refused rule change reads the same from a file; an accepted
+    one, its decision and its `rules_changed` pass the import's checks; paying one is refused alike."""
+    crew = a_crew()
+    for s in steps:
+        if s.command != "propose_rules":
+            crew.attempt(s)
+            continue
+        a = s.args
+        changes = RuleSet(quorum=a["quorum"], voting_days=a["voting_days"], signed_votes=a["signed_votes"])
+        try:
+            crew.pot.propose_rules(
+                actor=a["actor"], purpose=a["purpose"], changes=changes, closes=None, today=crew.today
+            )
+        except PotError as refusal:
+            count(f"propose_rules refused: {type(refusal).__name__}")
+            assert crew.pot.pending_events == []
+            event = forged(
+                crew.mirror,
+                RuleChangeProposed,
+                a["actor"],
+                crew.today,
+                proposal_no=crew.mirror.proposal_count + 1,
+                purpose=a["purpose"],
+                closes=crew.today + timedelta(days=crew.mirror.state.voting_days),
+                eligible=crew.mirror.current_names(),
+                rules=changes,
+            )
+            crew.refused_alike(refusal, event)
+        else:
+            count("propose_rules accepted")
+            crew.follow(crew.pot.collect_events())
+    if any(isinstance(p.changes, RuleSet) and p.enacted for p in crew.pot.state.proposals.values()):
+        count("a rule change came into force")
+
+
+def test_paying_a_rule_change_is_refused_alike_by_the_command_and_the_import() -> None:
+    crew = a_crew()
+    made = crew.pot.propose_rules(actor="Cy", purpose="all", changes=RuleSet(quorum="1"), closes=None, today=crew.today)
+    crew.follow(crew.pot.collect_events())
+    pay = Step("pay", {"actor": "Ana", "proposal_no": made})
+    with pytest.raises(Refused, match="there is nothing to pay"):
+        crew.pot.pay(actor="Ana", proposal_no=made, today=crew.today)
+    crew.attempt(pay)  # refused, and the forged payout is refused by the import's checks with the same words
+    crew.attempt(Step("everyone_votes", {"proposal_no": made, "position": "agree"}))
+    assert crew.pot.state.quorum == "1"
+    assert crew.mirror.state.quorum == "1"
+    crew.attempt(pay)
+    assert "pay: refused" in crew.seen
+
+
 # --------------------------------------------------------------------------- stateful
 SLUG = "rules-crew"
 CREW = ["Ana", "Bo", "Cy", "Dee"]
 QUORUMS = ["0", "0.25", "0.5", "0.75", "1"]
-POSITIONS = ["agree", "abstain", "disagree", "block"]
 
 
 @dataclass
