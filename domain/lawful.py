@@ -120,9 +120,10 @@ def check_follows(pot: Pot, event: PotEvent, *, seen: Seen | None = None, signat
     if due is not None:
         if not (isinstance(event, RulesChanged) and event.proposal_no == due.no):
             raise Refused(f"proposal {due.no} was approved: its rules come into force next, at once")
-        if pot.find_member(event.actor) is None:
+        decider = pot.find_member(event.actor)
+        if decider is None:
             raise NotFound(f"{event.actor!r} is not a member of pot {pot.slug!r}")
-        _as_recorded(event, rules.rules_in_force(pot, proposal_no=due.no))
+        _as_recorded(event, {"actor": decider.name, **rules.rules_in_force(pot, proposal_no=due.no)})
         return
     # A proposal whose every voter still here has voted is decided by the command that
     # made it so (the last vote, or a member leaving), before anything else happens.

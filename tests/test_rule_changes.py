@@ -65,6 +65,10 @@ def test_propose_rule_prints_its_number_and_is_listed_with_the_rules_it_would_se
     assert shown["rules"] == {"quorum": "0.75", "voting_days": 10}
     # Open for as long as a withdrawal made that day: the voting days in force (7).
     assert shown["closes"] == "2026-03-08"
+    assert "most of us (sets quorum 0.75, voting days 10)" in pot(crew, "proposals").out
+    assert pot(crew, "proposal", "2").out.startswith(
+        "proposal 2 by Cy: a rule change for most of us (sets quorum 0.75, voting days 10)\n"
+    )
 
 
 def test_an_approved_rule_change_is_in_force_from_its_decision(crew: Path) -> None:
