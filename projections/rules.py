@@ -22,13 +22,21 @@ from projections.tables import history
 Row = TypeVar("Row", bound=ProposalRow)
 
 
-def rules_as_of(conn: Connection, info: PotInfo, as_of: date | None) -> RulesReport | None:
-    """The rules in force on `as_of` (None: now); None if the pot was not open yet that day."""
+def rules_as_of(
+    conn: Connection, info: PotInfo, as_of: date | None, *, before_event: int | None = None
+) -> RulesReport | None:
+    """The rules in force on `as_of` (None: now); None if the pot was not open yet that day.
+
+    `before_event`: the rules in force when that event was recorded, e.g. a proposal's: what it is
+    decided under (SPEC §8). A day is not enough there, as rules may change on the day it was made.
+    """
     query = select(history.c.no, history.c.on, history.c.fields).where(
         history.c.slug == info.slug, history.c.type.in_((PotOpened.TYPE, RulesChanged.TYPE))
     )
     if as_of is not None:
         query = query.where(history.c.on <= as_of)
+    if before_event is not None:
+        query = query.where(history.c.no < before_event)
     last = conn.execute(query.order_by(history.c.no.desc()).limit(1)).first()
     if last is None:
         return None

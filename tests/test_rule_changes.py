@@ -32,6 +32,7 @@ from domain.pot import Pot, pot_id
 from ledger import jsonl
 from ledger.app import Ledger
 from ledger.store import resolve
+from projections.rules import rules_as_of
 from tests.conftest import head, pot, refused
 from tests.test_rules_once import ACTORS, PROPOSALS, TEXTS, TREASURER, Step, a_crew, forged, mostly, step
 
@@ -187,6 +188,18 @@ def test_quorum_changed_mid_history_rebuilds_and_replays_to_the_same_outcomes(cr
     assert pot(crew, "rules", "--as-of", "2026-01-01", "--json").json()["quorum"] == "0.5"
     assert pot(crew, "rules", "--as-of", "2026-01-02", "--json").json()["quorum"] == "1"
     assert pot(crew, "rules", "--as-of", "2026-01-21", "--json").json()["quorum"] == "0.5"
+
+    # What each proposal is decided under, by its event (the rules may change on the day it is made).
+    proposed = ("withdrawal_proposed", "rule_change_proposed")
+    made = [(i["proposal_no"], i["no"]) for i in pot(crew, "history", "--json").json() if i["type"] in proposed]
+    ledger = Ledger(resolve(str(crew)))
+    try:
+        info = ledger.resolve_pot("maastricht-crew")
+        with ledger.read() as conn:
+            under = {no: rules_as_of(conn, info, None, before_event=event) for no, event in made}
+    finally:
+        ledger.close()
+    assert {no: None if r is None else r.quorum for no, r in under.items()} == {1: "0.5", 2: "0.5", 3: "1", 4: "1"}
 
     # Its backup imports (every event passes the import's checks) and reads the same.
     backup = tmp_path / "backup.jsonl"
