@@ -78,6 +78,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("report", "report_"),
         ),
     ),
+    ("The crew's rules", "rules", (("propose-rule", "propose_rule"), ("rules", "rules"))),
     ("The game", "game", (("game", "game"), ("trust", "trust"))),
     ("Signing", "keys", (("key", "key"),)),
     ("The web app", "serving", (("serve", "serve"), ("invite", "invite"))),

@@ -21,7 +21,7 @@ from cli import (
 )
 from domain.consent import POSITIONS
 from domain.values import parse_text
-from projections.models import ProposalDetail
+from projections.models import ProposalDetail, ProposalRow
 
 
 # --------------------------------------------------------------------------- proposals
@@ -140,7 +140,7 @@ def proposals(s: Session, status: str | None, as_json: bool) -> None:
     table(
         None,
         ["no", "amount", "purpose", "recipient", "when", "status", "agree", "abstain", "disagree", "block"],
-        [(p.no, p.amount, p.purpose, p.recipient, p.when, p.status, *p.votes.model_dump().values()) for p in rows],
+        [(p.no, p.amount, _purpose(p), p.recipient, p.when, p.status, *p.votes.model_dump().values()) for p in rows],
     )
 
 
@@ -157,9 +157,11 @@ def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
     if as_json:
         return emit_json(found)
     v = found.votes
+    # A rule change (SPEC §8) pays nobody: it says which rules it would set instead.
+    what = f"{found.amount} {s.info.currency} to {found.recipient}" if found.rules is None else "a rule change"
     click.echo(
-        f"proposal {found.no} by {found.proposer}: {found.amount} {s.info.currency} to {found.recipient} "
-        f"for {found.purpose}\nstatus {found.status}, {found.when}; "
+        f"proposal {found.no} by {found.proposer}: {what} "
+        f"for {_purpose(found)}\nstatus {found.status}, {found.when}; "
         f"{v.agree} agree, {v.abstain} abstain, {v.disagree} disagree, {v.block} block"
     )
     table(None, ["on", "member", "position", "reason"], [(b.on, b.member, b.position, b.reason) for b in found.ballots])
@@ -189,3 +191,12 @@ def standing_lines(found: ProposalDetail, currency: str) -> list[str]:
     if found.blocked_by:
         lines.append(f"blocked by: {', '.join(found.blocked_by)}")
     return lines
+
+
+def _purpose(p: ProposalRow) -> str:
+    """The purpose, and for a rule change (SPEC §8) the rules it would set: "faster (sets voting days 3)"."""
+    if p.rules is None:
+        return p.purpose
+    from projections.describe import rule_words
+
+    return f"{p.purpose} (sets {rule_words(p.rules)})"

@@ -361,3 +361,52 @@ def record_of(event: PotEvent) -> dict[str, Any]:
         prev=event.prev,
         fields=payload(event),
     )
+
+
+class RuleSet(BaseModel):
+    """The rules a rule-change proposal would set (SPEC §8): each None where it leaves the rule as it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quorum: str | None = None
+    voting_days: int | None = None
+    signed_votes: bool | None = None
+
+    def given(self) -> dict[str, str | int | bool]:
+        """Only the rules it sets, by name: what a crew reads ("quorum 0.75")."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class RuleChangeProposed(PotEvent):
+    """A proposal to change the pot's rules (SPEC §8): numbered and decided like a withdrawal, with nothing to pay."""
+
+    TYPE: ClassVar[str] = "rule_change_proposed"
+    WORD: ClassVar[str] = "rule change proposal"
+    proposal_no: int
+    purpose: str
+    closes: date
+    eligible: tuple[str, ...]
+    # Nested rather than three top-level fields: `payload` leaves a top-level `signed_votes: false` out,
+    # which here would read back as "leave it as it is".
+    rules: RuleSet
+
+
+class RulesChanged(PotEvent):
+    """The rules in force from this event on, set by an approved rule-change proposal, with its decision.
+
+    It holds every rule, not only those the proposal changed, so a reader needs no earlier event.
+    """
+
+    TYPE: ClassVar[str] = "rules_changed"
+    WORD: ClassVar[str] = "rules change"
+    proposal_no: int
+    quorum: str
+    voting_days: int
+    signed_votes: bool = False
+
+
+# Added at the end of the file so that parallel additions merge cleanly: registered like the rest.
+for _cls in (RuleChangeProposed, RulesChanged):
+    EVENT_TYPES[_cls.TYPE] = _cls
+    WORDS[_cls.TYPE] = _cls.WORD
+    TYPES_BY_WORD[_cls.WORD] = _cls.TYPE

@@ -51,6 +51,8 @@ from domain.events import (
     ProposalDecided,
     ReflectionNoted,
     RoleChanged,
+    RuleChangeProposed,
+    RulesChanged,
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
@@ -114,6 +116,16 @@ def check_follows(pot: Pot, event: PotEvent, *, seen: Seen | None = None, signat
             raise Refused("a pot's second event is its opener joining as treasurer")
         return
     rules.in_range(event.on)
+    # An approved rule change comes into force with its decision, by whoever decided it (SPEC §8).
+    due = pot.rules_due()
+    if due is not None:
+        if not (isinstance(event, RulesChanged) and event.proposal_no == due.no):
+            raise Refused(f"proposal {due.no} was approved: its rules come into force next, at once")
+        decider = pot.find_member(event.actor)
+        if decider is None:
+            raise NotFound(f"{event.actor!r} is not a member of pot {pot.slug!r}")
+        _as_recorded(event, {"actor": decider.name, **rules.rules_in_force(pot, proposal_no=due.no)})
+        return
     # A proposal whose every voter still here has voted is decided by the command that
     # made it so (the last vote, or a member leaving), before anything else happens.
     owed = next((p for p in pot.state.proposals.values() if p.status == "open" and pot.everyone_voted(p)), None)
@@ -140,8 +152,10 @@ def check_signature(pot: Pot, event: PotEvent, seen: Seen | None = None) -> None
     if given is None and not isinstance(event, VoteCast):
         return
     if given is None:
-        # Only the rule `signed_votes` can refuse it: no fields or digests to look at.
-        rules.signature(pot, kind=event.TYPE, actor=event.actor, fields={}, given=None, seen_no=None)
+        # Only the rule `signed_votes` can refuse it: no fields or digests to look at, but which
+        # proposal it is on (the rule in force when that was made, SPEC §8).
+        on_proposal = {"proposal_no": getattr(event, "proposal_no", None)}
+        rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=on_proposal, given=None, seen_no=None)
         return
     seen_no = pot.version if given.seen == pot.state.head else seen(given.seen) if seen is not None else None
     fields = {**payload(event), "on": event.on}
@@ -269,6 +283,18 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
             _as_recorded(event, fields)
         case PotOpened():
             raise Refused("a pot's history starts with pot_opened, and only once")
+        case RuleChangeProposed():
+            _, fields = rules.rule_change(
+                pot, actor=by, purpose=event.purpose, changes=event.rules, closes=event.closes, today=None
+            )
+            if event.proposal_no != fields["proposal_no"]:
+                raise Refused(f"the next proposal is number {fields['proposal_no']}, not {event.proposal_no}")
+            if event.eligible != fields["eligible"]:
+                raise Refused(f"the eligible voters are the members then ({', '.join(fields['eligible'])})")
+            _as_recorded(event, fields)
+        case RulesChanged():
+            # Only right after its approval, which check_follows handles before it gets here.
+            raise Refused(f"rules change only with the approval of a rule-change proposal ({event.proposal_no})")
         case _:
             raise Refused(f"no command records an event of type {event.TYPE!r}")
 

@@ -39,6 +39,9 @@ from domain.events import (
     ProposalDecided,
     ReflectionNoted,
     RoleChanged,
+    RuleChangeProposed,
+    RulesChanged,
+    RuleSet,
     Status,
     VoteCast,
     WithdrawalPaid,
@@ -342,8 +345,27 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         self._emit(WithdrawalRefunded, actor=acting.name, on=today, **fields)
         return self.version
 
+    def propose_rules(
+        self,
+        *,
+        actor: str,
+        purpose: str,
+        changes: RuleSet,
+        closes: date | None,
+        today: date,
+    ) -> int:
+        """Propose new rules (SPEC §8), decided like a withdrawal; returns its proposal number."""
+        proposer, fields = rules.rule_change(
+            self, actor=actor, purpose=purpose, changes=changes, closes=closes, today=today
+        )
+        self._emit(RuleChangeProposed, actor=proposer.name, on=today, **fields)
+        return int(fields["proposal_no"])
+
     def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
         self._emit(ProposalDecided, actor=actor, on=today, **self.decision(proposal))
+        # An approved rule change is in force at once, from the command that decided it (SPEC §8).
+        if self.rules_due() is proposal:
+            self._emit(RulesChanged, actor=actor, on=today, **rules.rules_in_force(self, proposal_no=proposal.no))
 
     # ------------------------------------------------------------- pledges, the game, reflections
     def set_pledge(
@@ -495,7 +517,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             case VoteCast(proposal_no=no, member=member, position=position, reason=reason, signature=signature):
                 # Under `signed_votes` a decision counts signed votes only (SPEC §7): an unsigned
                 # one, which no command takes, stays in the log for `verify` to name, uncounted.
-                if signature is not None or not s.signed_votes:
+                # The rule is the one in force when the proposal was made (SPEC §8).
+                if signature is not None or not self.signed_votes_for(no):
                     s.proposals[no].votes[member] = position
                     s.proposals[no].reasons[member] = reason
             case ProposalDecided(proposal_no=no, outcome="approved"):
@@ -525,6 +548,25 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                 s.keys[key_id] = KeyState(member=member, public_key=public_key, added=event.no)
             case MemberKeyRevoked(key_id=key_id):
                 s.keys[key_id].revoked = event.no
+            case RuleChangeProposed():
+                s.proposals[event.proposal_no] = ProposalState(
+                    no=event.proposal_no,
+                    proposer=event.actor,
+                    amount_minor=0,
+                    purpose=event.purpose,
+                    recipient="",
+                    closes=event.closes,
+                    eligible=list(event.eligible),
+                    proposed=event.on,
+                    changes=event.rules,
+                )
+            case RulesChanged(proposal_no=no):
+                # Every proposal still in play keeps the rules it was made under (see ProposalState.quorum).
+                for live in s.proposals.values():
+                    if live.quorum is None:
+                        live.quorum, live.voting_days, live.signed_votes = s.quorum, s.voting_days, s.signed_votes
+                s.quorum, s.voting_days, s.signed_votes = event.quorum, event.voting_days, event.signed_votes
+                s.proposals[no].enacted = True
             case PledgeSet() | GamePlayed():
                 pass  # Views read these; no rule depends on them.
         s.head = chain.digest(record_of(event))

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import BadInput, InsufficientFunds, NotAuthorized, NotFound, Refused
-from domain.events import POSITIONS
+from domain.events import POSITIONS, RuleSet
 from domain.game import check_game
 from domain.past import Contribution
 from domain.pledges import check_pledge_terms, index_of, month_index, month_named
@@ -326,6 +326,11 @@ def cancelling(pot: Pot, *, actor: str, proposal_no: int) -> MemberState:
     if status not in ("open", "approved"):
         raise Refused(f"proposal {proposal_no} is {status}: only an open or approved, unpaid proposal is cancelled")
     open_ = pot.state.proposals[proposal_no]
+    if open_.enacted:
+        raise Refused(
+            f"proposal {proposal_no} changed the pot's rules when it was approved: "
+            "to undo it, propose another rule change"
+        )
     if name_key(canceller.name) != name_key(open_.proposer):
         raise NotAuthorized(f"only {open_.proposer}, who proposed it, may cancel proposal {proposal_no}")
     return canceller
@@ -339,6 +344,7 @@ def payout(
     status = pot.proposal_status(proposal_no)
     if status == "paid":
         raise Refused(f"proposal {proposal_no} is already paid")
+    _not_a_rule_change(pot, proposal_no, "paid: there is nothing to pay")
     if status != "approved":
         raise Refused(f"proposal {proposal_no} is {status}, not approved: only approved proposals are paid")
     approved = pot.state.proposals[proposal_no]
@@ -503,7 +509,7 @@ def signature(
     Unsigned is fine, but for a vote in a pot with the rule `signed_votes`.
     """
     if given is None:
-        if kind == "vote_cast" and pot.state.signed_votes:
+        if kind == "vote_cast" and pot.signed_votes_for(fields.get("proposal_no")):
             raise BadSignature(
                 f"pot {pot.slug!r} takes signed votes only, and this vote is unsigned: "
                 "register a key (`pot key new`) and vote with it"
@@ -614,3 +620,62 @@ def receipt(sha256: str) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise BadInput(f"receipt hash {sha256[:80]!r} is not a SHA-256 (64 lowercase hex digits)")
     return sha256
+
+
+# --------------------------------------------------------------------------- rules changed by consent (SPEC §8)
+def rule_change(
+    pot: Pot, *, actor: str, purpose: str, changes: RuleSet, closes: date | None, today: date | None
+) -> tuple[MemberState, Fields]:
+    """New rules proposed by a member: the proposer, and the proposal's fields.
+
+    Numbered with the withdrawals and open for as long as one would be; it must change
+    at least one rule, each to a value `pot init` would take.
+    """
+    proposer = pot.current_member(actor)
+    why = parse_text(purpose, "purpose", required=True)
+    quorum = None if changes.quorum is None else str(parse_quorum(changes.quorum))
+    if changes.voting_days is not None and not 1 <= changes.voting_days <= 365:
+        raise BadInput(f"voting days {changes.voting_days} must be between 1 and 365")
+    if changes.given() == {}:
+        raise BadInput("a rule change sets at least one rule: --quorum, --voting-days or --signed-votes")
+    now = pot.state
+    same = []
+    if quorum is not None and Decimal(quorum) == Decimal(now.quorum):
+        same.append(f"the quorum is {now.quorum}")
+    if changes.voting_days is not None and changes.voting_days == now.voting_days:
+        same.append(f"voting lasts {now.voting_days} days")
+    if changes.signed_votes is not None and changes.signed_votes == now.signed_votes:
+        same.append(f"signed votes are {'on' if now.signed_votes else 'off'}")
+    if len(same) == len(changes.given()):
+        raise Refused(f"nothing to change: {' and '.join(same)} already")
+    if closes is None:
+        if today is None:
+            raise BadInput("a proposal needs a closing date")
+        closes = today + timedelta(days=now.voting_days)
+    in_range(closes, "closing date")
+    if today is not None and closes < today:
+        raise BadInput(f"closing date {closes} is in the past (today is {today})")
+    rules_set = RuleSet(quorum=quorum, voting_days=changes.voting_days, signed_votes=changes.signed_votes)
+    fields = {"proposal_no": pot.proposal_count + 1, "purpose": why, "closes": closes}
+    return proposer, {**fields, "eligible": pot.current_names(), "rules": rules_set}
+
+
+def rules_in_force(pot: Pot, *, proposal_no: int) -> Fields:
+    """The rules an approved rule-change proposal puts in force, with its decision: every rule, changed or not."""
+    due = pot.rules_due()
+    if due is None or due.no != proposal_no:
+        raise Refused(f"proposal {proposal_no} is not an approved rule change waiting to come into force")
+    now, changes = pot.state, due.changes or RuleSet()
+    return {
+        "proposal_no": proposal_no,
+        "quorum": now.quorum if changes.quorum is None else changes.quorum,
+        "voting_days": now.voting_days if changes.voting_days is None else changes.voting_days,
+        "signed_votes": now.signed_votes if changes.signed_votes is None else changes.signed_votes,
+    }
+
+
+def _not_a_rule_change(pot: Pot, proposal_no: int, doing: str) -> None:
+    """Refuse to treat a rule-change proposal as a withdrawal (pay it, say)."""
+    live = pot.state.proposals.get(proposal_no)
+    if live is not None and live.changes is not None:
+        raise Refused(f"proposal {proposal_no} changes the pot's rules, so it is never {doing}")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from domain import chain
 from domain.consent import tally
 from domain.errors import NotAuthorized, NotFound, Refused
-from domain.events import Role, Status
+from domain.events import Role, RuleSet, Status
 from domain.values import format_amount, name_key
 
 Ended = Literal["rejected", "cancelled", "paid"]
@@ -64,6 +64,15 @@ class ProposalState(_State):
     # snapshots taken before it was kept: those count as approved first. Left out of the state's digest,
     # as `reasons` is, so a snapshot taken before it still matches the state the log gives.
     approved_no: int | None = None
+    # SPEC §8: the rules in force when it was made, under which it is decided and replayed. None while
+    # they are still the pot's rules: a rules change writes them onto every proposal still in play
+    # first, so a pot whose rules never changed folds (and snapshots) exactly as before.
+    quorum: str | None = None
+    voting_days: int | None = None
+    signed_votes: bool | None = None
+    # A rule-change proposal's rules to set (None: a withdrawal), and whether they came into force.
+    changes: RuleSet | None = None
+    enacted: bool = False
 
 
 class KeyState(_State):
@@ -82,6 +91,16 @@ class PayoutState(_State):
     recipient: str
     on: date
     refunded_minor: int = 0
+
+
+# ProposalState's fields added with rule changes (SPEC §8), and their defaults: out of the digest while unset.
+_RULE_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("quorum", None),
+    ("voting_days", None),
+    ("signed_votes", None),
+    ("changes", None),
+    ("enacted", False),
+)
 
 
 class PotState(_State):
@@ -123,6 +142,10 @@ class PotState(_State):
         for proposal in data["proposals"].values():
             proposal.pop("reasons", None)  # see ProposalState.reasons
             proposal.pop("approved_no", None)  # see ProposalState.approved_no
+            # Kept since rules change by consent (SPEC §8): left out while unset, as above.
+            for name, default in _RULE_FIELDS:
+                if proposal.get(name, default) == default:
+                    proposal.pop(name, None)
         # Payouts are a later field a snapshot may lack although the log paid them: only money that came
         # back (which no older snapshot can hold) is in the digest, so those snapshots still match.
         refunds = {no: p["refunded_minor"] for no, p in data.pop("payouts").items() if p["refunded_minor"]}
@@ -248,6 +271,22 @@ class PotLookups:
     def everyone_voted(self, proposal: ProposalState) -> bool:
         return all(n in proposal.votes for n in self.voters(proposal))
 
+    def quorum_of(self, proposal: ProposalState) -> str:
+        """The quorum the proposal is decided under: the one in force when it was made (SPEC §8)."""
+        return proposal.quorum if proposal.quorum is not None else self.state.quorum
+
+    def signed_votes_for(self, proposal_no: int | None) -> bool:
+        """Whether votes on this proposal must be signed: the rule in force when it was made (SPEC §8)."""
+        proposal = None if proposal_no is None else self.state.proposals.get(proposal_no)
+        if proposal is None or proposal.signed_votes is None:
+            return self.state.signed_votes
+        return proposal.signed_votes
+
+    def rules_due(self) -> ProposalState | None:
+        """An approved rule-change proposal whose rules are not in force yet: they come in with its decision."""
+        waiting = (p for p in self.state.proposals.values() if p.changes is not None and not p.enacted)
+        return next((p for p in waiting if p.status == "approved"), None)
+
     def decision(self, proposal: ProposalState) -> dict[str, Any]:
         """The fields of the decision the votes cast so far give (SPEC §1 Decision).
 
@@ -258,7 +297,7 @@ class PotLookups:
         counted = tally((proposal.votes[n] for n in still_here if n in proposal.votes), len(still_here))
         return {
             "proposal_no": proposal.no,
-            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
             "agree": counted.agree,
             "abstain": counted.abstain,
             "disagree": counted.disagree,
@@ -275,7 +314,7 @@ class PotLookups:
         counted = tally(proposal.votes.values(), len(proposal.eligible))
         return {
             "proposal_no": proposal.no,
-            "outcome": counted.outcome(Decimal(self.state.quorum)),
+            "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
             "agree": counted.agree,
             "abstain": counted.abstain,
             "disagree": counted.disagree,

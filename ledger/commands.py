@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from domain.errors import Refused
-from domain.events import PotEvent, ProposalDecided, WithdrawalPaid
+from domain.events import PotEvent, ProposalDecided, RuleSet, WithdrawalPaid
 from domain.pot import Pot
 from domain.signing import Signature, Signer, b64url, proof_message
 from domain.values import currency_digits
@@ -526,3 +526,26 @@ class Commands(_Base):
                 return None if found is None else int(found)
             self.catch_up()  # The views may not have folded what another process stored.
         return None
+
+    # ------------------------------------------------------------------ rules changed by consent (SPEC §8)
+    def propose_rules(
+        self,
+        slug: str,
+        *,
+        actor: str,
+        purpose: str,
+        quorum: Decimal | None = None,
+        voting_days: int | None = None,
+        signed_votes: bool | None = None,
+        today: date,
+    ) -> Proposed:
+        """Propose new rules; `None` leaves a rule as it is. Decided like a withdrawal, with nothing to pay."""
+        changes = RuleSet(
+            quorum=None if quorum is None else str(quorum), voting_days=voting_days, signed_votes=signed_votes
+        )
+
+        def decide(pot: Pot) -> Proposed:
+            number = pot.propose_rules(actor=actor, purpose=purpose, changes=changes, closes=None, today=today)
+            return Proposed(pot.version, number, pot.available_minor, 0, events=_stored(pot))
+
+        return self.change(slug, decide)

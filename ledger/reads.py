@@ -23,6 +23,7 @@ from projections.models import (
     PotInfo,
     ProposalDetail,
     ProposalRow,
+    RulesReport,
     VerifyReport,
 )
 
@@ -108,6 +109,16 @@ class Reads(_Base):
             found = queries.proposal_detail(conn, info, no)
         if found is None:
             raise NotFound(f"there is no proposal {no} in pot {info.slug!r}")
+        return found
+
+    def rules(self, info: PotInfo, *, as_of: date | None = None) -> RulesReport:
+        """The rules in force now, or on `as_of` (SPEC §8): quorum, voting days, signed votes."""
+        from projections.rules import rules_as_of
+
+        with self.read() as conn:
+            found = rules_as_of(conn, info, as_of)
+        if found is None:
+            raise BadInput(f"pot {info.slug!r} was not open yet on {as_of}: it had no rules then")
         return found
 
     def pledges(self, info: PotInfo, *, as_of: date | None, today: date) -> PledgesReport:

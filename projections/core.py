@@ -31,6 +31,8 @@ from domain.events import (
     ProposalCancelled,
     ProposalDecided,
     RoleChanged,
+    RuleChangeProposed,
+    RulesChanged,
     VoteCast,
     WithdrawalPaid,
     WithdrawalProposed,
@@ -75,6 +77,7 @@ _set_decided = (
 )
 _set_cancelled = update(proposals).where(_proposal_where).values(status="cancelled", decided_on=bindparam("on"))
 _set_paid = update(proposals).where(_proposal_where).values(status="paid", paid_on=bindparam("on"))
+_set_rules = update(pots).where(pots.c.slug == bindparam("s")).values(quorum=bindparam("q"), voting_days=bindparam("d"))
 _member_name = select(members.c.name).where(_member_where)
 _proposal_amount = select(proposals.c.amount).where(_proposal_where)
 _proposal_status_amount = select(proposals.c.status, proposals.c.amount).where(_proposal_where)
@@ -299,6 +302,29 @@ class CoreProjection:
                 if found is not None:
                     self._member(slug, recipient, received=-amount)
                 return found, amount
+            case RuleChangeProposed():
+                # Listed with the withdrawals (SPEC §8), for 0.00 and to nobody; the rules it would set
+                # are read from its history row.
+                self._batch.proposals[(slug, event.proposal_no)] = {
+                    "slug": slug,
+                    "no": event.proposal_no,
+                    "event_no": event.no,
+                    "proposer": event.actor,
+                    "amount": 0,
+                    "purpose": event.purpose,
+                    "recipient": "",
+                    "proposed_on": event.on,
+                    "closes": event.closes,
+                    "status": "open",
+                    "decided_on": None,
+                    "approved": None,
+                    "paid_on": None,
+                }
+                return event.actor, 0
+            case RulesChanged(quorum=quorum, voting_days=days):
+                # The pot's row shows the rules in force now; `pot rules --as-of` reads the history.
+                conn.execute(_set_rules, {"s": slug, "q": quorum, "d": days})
+                return None, 0
         return None, 0
 
 

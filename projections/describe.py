@@ -93,7 +93,26 @@ def _sentence(item: dict[str, Any], currency: str | None) -> str:
             return f"{actor} registered signing key {item['key_id']}"
         case "member_key_revoked":
             return f"{actor} revoked signing key {item['key_id']}"
+        case "rule_change_proposed":
+            rules = rule_words(item["rules"])
+            return f"{actor} proposed new rules ({rules}) for {item['purpose']} (proposal {item['proposal_no']})"
+        case "rules_changed":
+            return f"rules in force from now (proposal {item['proposal_no']}): {rule_words(item, every=True)}"
     return f"{actor}: {kind}"
+
+
+def rule_words(rules: dict[str, Any], *, every: bool = False) -> str:
+    """The rules set, in words: "quorum 0.75, voting days 10, signed votes on" (only those present)."""
+    words = []
+    if rules.get("quorum") is not None:
+        words.append(f"quorum {rules['quorum']}")
+    if rules.get("voting_days") is not None:
+        words.append(f"voting days {rules['voting_days']}")
+    # Every rule in force is shown; a rules_changed payload leaves signed_votes out while it is off
+    # (events.payload's later defaults), so its absence there reads "off".
+    if rules.get("signed_votes") is not None or every:
+        words.append(f"signed votes {'on' if rules.get('signed_votes') else 'off'}")
+    return ", ".join(words)
 
 
 def _pledge(actor: str, item: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Report(BaseModel):
@@ -70,6 +70,16 @@ class ProposalRow(Report):
     votes: Votes
     # The day it was decided or cancelled: for people (text), not in SPEC §4's JSON.
     ended: date | None = Field(default=None, exclude=True)
+    # A rule-change proposal's rules to set (SPEC §8), e.g. {"quorum": "0.75"}; None for a withdrawal,
+    # whose JSON then has no `rules` at all, as before rules could change.
+    rules: dict[str, str | int | bool] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_rules(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("rules", 0) is None:
+            del data["rules"]
+        return data
 
     @property
     def when(self) -> str:
@@ -131,3 +141,17 @@ class PotInfo(Report):
     voting_days: int
     events: int
     head: str
+
+
+class RulesReport(Report):
+    """The rules in force on a day (SPEC §8 `pot rules`), and the event that set them."""
+
+    pot: str
+    as_of: date | None
+    quorum: str
+    voting_days: int
+    signed_votes: bool
+    # The event that put them in force (1, the pot opened, or a rules_changed), its day, and its proposal.
+    since_event: int
+    since: date
+    proposal_no: int | None

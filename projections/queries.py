@@ -39,6 +39,7 @@ from projections.models import (
     ProposalRow,
     Votes,
 )
+from projections.rules import with_rules
 from projections.shares import largest_remainder
 from projections.tables import ballots, history, members, pots, proposals
 
@@ -356,12 +357,12 @@ def proposal_rows(conn: Connection, info: PotInfo, status: str | None = None) ->
     for r in conn.execute(query).mappings():
         votes, _ = _votes(conn, info.slug, r["no"], leavers)
         rows.append(_proposal_row(r, votes, info.digits))
-    return rows
+    return with_rules(conn, info.slug, rows)
 
 
 def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail | None:
     r = conn.execute(select(proposals).where(proposals.c.slug == info.slug, proposals.c.no == no)).mappings().first()
-    return None if r is None else _detail(conn, info, r, Leavers(conn, info.slug))
+    return None if r is None else with_rules(conn, info.slug, [_detail(conn, info, r, Leavers(conn, info.slug))])[0]
 
 
 def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
@@ -398,7 +399,12 @@ def _standing(conn: Connection, info: PotInfo, r: Any, cast: list[Ballot], leave
     Once decided, it stood so at its end: nobody is waited for, and there is no "if closed now".
     """
     voters = leavers.still_here(eligible_of(conn, info.slug, int(r["event_no"])), end=leavers.ended.get(r["no"]))
-    now = standing(voters, {b.member: b.position for b in cast}, Decimal(info.quorum))
+    # Decided under the rules in force when it was made (SPEC §8), not the pot's rules now.
+    from projections.rules import rules_as_of
+
+    made_under = rules_as_of(conn, info, None, before_event=int(r["event_no"]))
+    quorum = Decimal(made_under.quorum if made_under is not None else info.quorum)
+    now = standing(voters, {b.member: b.position for b in cast}, quorum)
     if r["status"] != "open":
         return {"quorum_reached": now.quorum_reached}
     return {
@@ -459,7 +465,12 @@ def payout_receipt(conn: Connection, slug: str, no: int) -> str | None:
 
 
 # The status each of these events gives its proposal; a decision gives its outcome.
-_STATUS_AFTER = {WithdrawalProposed.TYPE: "open", ProposalCancelled.TYPE: "cancelled", WithdrawalPaid.TYPE: "paid"}
+_STATUS_AFTER = {
+    WithdrawalProposed.TYPE: "open",
+    ProposalCancelled.TYPE: "cancelled",
+    WithdrawalPaid.TYPE: "paid",
+    "rule_change_proposed": "open",
+}
 
 
 def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None) -> list[ProposalDetail]:
@@ -471,7 +482,7 @@ def proposal_details(conn: Connection, info: PotInfo, as_of: date | None = None)
     """
     query = select(proposals).where(proposals.c.slug == info.slug).order_by(proposals.c.no)
     leavers = Leavers(conn, info.slug)
-    found = [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()]
+    found = with_rules(conn, info.slug, [_detail(conn, info, r, leavers) for r in conn.execute(query).mappings().all()])
     if as_of is None:
         return found
     status: dict[int, str] = {}

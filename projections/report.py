@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from domain.events import WithdrawalProposed, plain_word
+from domain.events import RuleChangeProposed, WithdrawalProposed, plain_word
 from domain.values import format_amount
 from projections.describe import describe
 from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
@@ -177,9 +177,9 @@ def _waiting(
     conn: Connection, info: PotInfo, shown: list[ProposalDetail], items: Trail, as_of: date | None
 ) -> dict[int, list[str]]:
     """Who has not voted on each open proposal: its eligible voters still here, without a ballot."""
-    eligible = {
-        int(item["proposal_no"]): list(item["eligible"]) for item, _ in items if item["type"] == WithdrawalProposed.TYPE
-    }
+    # A rule change (SPEC §8) is voted on like a withdrawal, by the members when it was made.
+    proposed = (WithdrawalProposed.TYPE, RuleChangeProposed.TYPE)
+    eligible = {int(item["proposal_no"]): list(item["eligible"]) for item, _ in items if item["type"] in proposed}
     leavers = Leavers(conn, info.slug)
     waiting = {}
     for p in shown:

@@ -21,7 +21,15 @@ from pydantic import ValidationError
 from domain.errors import BadInput
 from domain.pledges import month_of
 from domain.signing import Signature, key_id_of, parse_public_key
-from domain.values import MAX_MAJOR_UNITS, parse_amount, parse_date, parse_name, parse_percent, parse_text
+from domain.values import (
+    MAX_MAJOR_UNITS,
+    parse_amount,
+    parse_date,
+    parse_name,
+    parse_percent,
+    parse_quorum,
+    parse_text,
+)
 from ledger.accounts import Invitation
 from ledger.commands import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
 from web.app import Member, Web
@@ -254,4 +262,46 @@ def change_role(web: Web, member: Member, *, name: str, treasurer: bool) -> Reco
     with web.using() as ledger:
         return ledger.change_role(
             member.slug, actor=member.name, name=parse_name(name), treasurer=treasurer, today=web.today()
+        )
+
+
+def propose_rules(
+    web: Web,
+    member: Member,
+    *,
+    purpose: str,
+    quorum: str | None,
+    voting_days: str | int | None,
+    signed_votes: str | bool | None,
+) -> Proposed:
+    """New rules proposed (SPEC §8): a form sends text ("" leaves a rule as it is), the API a number and a boolean."""
+    why = parse_text(purpose, "purpose", required=True)
+    fraction = None if quorum is None or not quorum.strip() else parse_quorum(quorum)
+    days: int | None
+    if isinstance(voting_days, int) or voting_days is None:
+        days = voting_days
+    elif not voting_days.strip():
+        days = None
+    elif voting_days.strip().isascii() and voting_days.strip().isdigit() and len(voting_days.strip()) <= 6:
+        days = int(voting_days.strip())
+    else:
+        raise BadInput(f"voting days {voting_days!r} must be a whole number of days, e.g. 7")
+    signed: bool | None
+    if isinstance(signed_votes, bool) or signed_votes is None:
+        signed = signed_votes
+    elif signed_votes.strip() in ("", "same"):
+        signed = None
+    elif signed_votes.strip() in ("on", "off"):
+        signed = signed_votes.strip() == "on"
+    else:
+        raise BadInput(f"signed votes {signed_votes!r} must be on or off")
+    with web.using() as ledger:
+        return ledger.propose_rules(
+            member.slug,
+            actor=member.name,
+            purpose=why,
+            quorum=fraction,
+            voting_days=days,
+            signed_votes=signed,
+            today=web.today(),
         )

@@ -311,6 +311,10 @@ def create_app(db: str | None, public_url: str) -> FastAPI:
 
     app.include_router(contacts.router)
 
+    from web import rules as rule_routes  # SPEC §8: the rules page and API
+
+    app.include_router(rule_routes.router)
+
     @app.on_event("shutdown")
     def _close() -> None:
         ledger.close()

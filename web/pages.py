@@ -73,6 +73,7 @@ NAV = (
     ("members", "Members"),
     ("reminders", "Reminders"),
     ("contributions", "Contributions"),
+    ("rules", "Rules"),
     ("verify", "Verify"),
     ("keys", "Keys"),
     ("report", "Report"),
@@ -177,7 +178,8 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
         "can_cancel": is_open and name_key(found.proposer) == name_key(member.name),
         # SPEC §1: closes after its closing date, or sooner once everyone eligible has voted.
         "can_close": is_open and (web.today() > found.closes or not not_voted),
-        "can_pay": found.status == "approved" and member.is_treasurer,
+        # A rule change (SPEC §8) has nothing to pay.
+        "can_pay": found.status == "approved" and member.is_treasurer and found.rules is None,
     }
 
 
