@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, get_args
@@ -293,25 +294,18 @@ class PotLookups:
         Only the voters still here count: a member who left is not in the tally,
         not a block, not among the eligible for quorum or for "everyone voted".
         """
-        still_here = self.voters(proposal)
-        counted = tally((proposal.votes[n] for n in still_here if n in proposal.votes), len(still_here))
-        return {
-            "proposal_no": proposal.no,
-            "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
-            "agree": counted.agree,
-            "abstain": counted.abstain,
-            "disagree": counted.disagree,
-            "block": counted.block,
-            "eligible_count": counted.eligible,
-            "all_voted": all(n in proposal.votes for n in still_here),
-        }
+        return self._decided_by(proposal, self.voters(proposal))
 
     def decision_before_leavers_stopped_counting(self, proposal: ProposalState) -> dict[str, Any]:
         """The decision as `pot` took it before SPEC §1's turn-2 edge cases: every eligible member counted.
 
         Only an import's check asks this, so that a history an older `pot` recorded still imports.
         """
-        counted = tally(proposal.votes.values(), len(proposal.eligible))
+        return self._decided_by(proposal, proposal.eligible)
+
+    def _decided_by(self, proposal: ProposalState, voters: Sequence[str]) -> dict[str, Any]:
+        """The decision's fields when `voters` are the ones who count."""
+        counted = tally((proposal.votes[n] for n in voters if n in proposal.votes), len(voters))
         return {
             "proposal_no": proposal.no,
             "outcome": counted.outcome(Decimal(self.quorum_of(proposal))),
@@ -320,7 +314,7 @@ class PotLookups:
             "disagree": counted.disagree,
             "block": counted.block,
             "eligible_count": counted.eligible,
-            "all_voted": all(n in proposal.votes for n in proposal.eligible),
+            "all_voted": all(n in proposal.votes for n in voters),
         }
 
 
