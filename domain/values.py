@@ -84,6 +84,10 @@ def parse_amount(text: str, digits: int) -> int:
             # "more than 0 decimals" reads oddly (issue 18): a yen amount is a whole number.
             raise BadInput(f"amount {text!r} has decimals, but this currency has no decimals: give a whole number")
         raise BadInput(f"amount {text!r} has more than {digits} decimal{'s' if digits != 1 else ''} for this currency")
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > len(str(MAX_MAJOR_UNITS)):
+        # Above the ceiling whatever its digits: refused before int(), which stops at 4,300 digits.
+        raise BadInput(f"amount {text[:40]!r}… is above the limit of {MAX_MAJOR_UNITS:,}")
     minor = int(whole) * int(10**digits) + (int(frac.ljust(digits, "0")) if digits else 0)
     if minor == 0:
         raise BadInput(f"amount {text!r} is zero: amounts must be above zero")

@@ -200,3 +200,13 @@ def test_undecodable_bytes_in_text_are_bad_input() -> None:
 def test_dates_after_2999_are_refused_as_typos(text: str) -> None:
     with pytest.raises(BadInput, match="after 2999"):
         parse_date(text)
+
+
+def test_an_amount_of_thousands_of_digits_is_above_the_limit_not_a_crash() -> None:
+    from domain.values import parse_amount
+
+    with pytest.raises(BadInput, match="above the limit"):
+        parse_amount("1" + "0" * 5000, 2)
+    with pytest.raises(BadInput, match="above the limit"):
+        parse_amount("0" * 5000 + "9" * 20, 2)
+    assert parse_amount("0" * 5000 + "25.50", 2) == 2550
