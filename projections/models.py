@@ -57,6 +57,8 @@ class Ballot(Report):
     position: str
     reason: str
     on: date
+    # SPEC §7, for people (the proposal page), not in SPEC §4's JSON: the key that signed it, None unsigned.
+    key_id: str | None = Field(default=None, exclude=True)
 
 
 class ProposalRow(Report):

@@ -336,14 +336,27 @@ class Leavers:
         return [n for n in names if not self._gone_before(n, end, as_of)]
 
 
-def _votes(conn: Connection, slug: str, proposal_no: int, leavers: Leavers) -> tuple[Votes, list[Ballot]]:
-    cast_ballots = [
-        Ballot(member=r["member"], position=r["position"], reason=r["reason"], on=r["on"])
-        for r in conn.execute(
-            select(ballots)
+def _votes(
+    conn: Connection, slug: str, proposal_no: int, leavers: Leavers, *, with_keys: bool = False
+) -> tuple[Votes, list[Ballot]]:
+    """A proposal's tally and ballots; `with_keys`: each ballot's signing key, read from its history row."""
+    query = select(ballots).where(ballots.c.slug == slug, ballots.c.proposal_no == proposal_no)
+    if with_keys:
+        on_row = (history.c.slug == ballots.c.slug) & (history.c.no == ballots.c.event_no)
+        query = (
+            select(ballots, history.c.fields)
+            .join(history, on_row)
             .where(ballots.c.slug == slug, ballots.c.proposal_no == proposal_no)
-            .order_by(ballots.c.event_no)
-        ).mappings()
+        )
+    cast_ballots = [
+        Ballot(
+            member=r["member"],
+            position=r["position"],
+            reason=r["reason"],
+            on=r["on"],
+            key_id=(json.loads(r["fields"]).get("signature") or {}).get("key_id") if with_keys else None,
+        )
+        for r in conn.execute(query.order_by(ballots.c.event_no)).mappings()
     ]
     return votes_of(leavers.counted(proposal_no, cast_ballots)), cast_ballots
 
@@ -366,7 +379,7 @@ def proposal_detail(conn: Connection, info: PotInfo, no: int) -> ProposalDetail 
 
 
 def _detail(conn: Connection, info: PotInfo, r: Any, leavers: Leavers) -> ProposalDetail:
-    votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers)
+    votes, cast_ballots = _votes(conn, info.slug, r["no"], leavers, with_keys=True)
     row = _proposal_row(r, votes, info.digits)
     money_back: dict[str, Any] = {}
     if r["status"] == "paid":

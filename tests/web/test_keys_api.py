@@ -321,6 +321,11 @@ def test_the_vote_form_carries_a_signature_from_the_page_and_refuses_a_broken_on
     assert ok(bo.get("proposals/1"))["ballots"][-1]["reason"] == "on second thought\nnot yet"
     checked = verify(server)
     assert (checked["signed"], checked["bad_signatures"]) == (1, [])
+    # The page shows each ballot as signed, with the key's id, or as unsigned (issue 20); the JSON stays SPEC §4's.
+    shown = bo.http.get(f"/p/{server.slug}/proposals/1").text
+    assert f"signed with key {key_id(key)}" in shown
+    assert "unsigned" in shown
+    assert "key_id" not in ok(bo.get("proposals/1"))["ballots"][0]
 
 
 def test_the_keys_page_lists_only_my_keys_and_revokes_one(sqlite_server: Server) -> None:
