@@ -210,20 +210,11 @@ class Session:
             from ledger.store import resolve
 
             self._ledger = Ledger(resolve(self.db, create=self.may_create))
-            click.get_current_context().call_on_close(self._settle)
+            click.get_current_context().call_on_close(self._ledger.close)
             from ledger.keys import LocalKeys
 
             self._ledger.keyring = LocalKeys(_key_path(self.key_file), self.no_sign)
         return self._ledger
-
-    def _settle(self) -> None:
-        """Before the store closes: fold what this command wrote, so the next read answers quickly (issue 22)."""
-        if self._ledger is None:
-            return
-        # The write itself succeeded; a history the views cannot fold is named by the next read or `verify`.
-        with contextlib.suppress(PotError):
-            self._ledger.catch_up()
-        self._ledger.close()
 
     @property
     def reads(self) -> ViewReads:

@@ -131,7 +131,7 @@ def create_view_tables(engine: Engine) -> None:
 
 
 def mark_laid_out(engine: Engine) -> None:
-    """Say in the SQLite store that this version has set it up (`projections.sql.STORE_LAYOUT`): quick reads trust it."""
+    """Mark the SQLite store as set up by this version (`projections.sql.STORE_LAYOUT`): quick reads trust it."""
     with engine.begin() as conn:
         conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
 
