@@ -3,6 +3,7 @@
     .venv/bin/python -m bench                      # 10k and 100k events
     .venv/bin/python -m bench --big                # and 1M
     .venv/bin/python -m bench --sizes 10k --runs 3 --write docs/benchmarks.md
+    .venv/bin/python -m bench --sizes demo,10k --instant   # issue 22's rows only: reads, help, writes
 
 Each row times one `pot` command (a whole process, as a person runs it) and its
 anchor in alternating order, `--runs` pairs: the median and min–max of each,
@@ -13,6 +14,7 @@ Nothing here asserts a time; the figures are for people to read.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -32,7 +34,9 @@ DATA = [sys.executable, "-m", "bench.data"]
 
 
 def size(label: str) -> int:
-    """ "10k" -> 10,000; "1M" -> 1,000,000; a plain number as it is."""
+    """ "10k" -> 10,000; "1M" -> 1,000,000; a plain number as it is; "demo" (the demo crew's pot) 0."""
+    if label == "demo":
+        return 0
     factor = {"k": 1_000, "K": 1_000, "M": 1_000_000}.get(label[-1:], 1)
     return int(label[:-1] if factor > 1 else label) * factor
 
@@ -103,9 +107,66 @@ def peak(runs: list[Run]) -> str:
     return f"{max(r.peak_mb for r in runs):.0f}"
 
 
-def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None]) -> list[Row]:
+# Issue 22's reads, each with --json as a script reads it: (row name, arguments after `--db DB`).
+INSTANT_READS = (
+    ("balance", ["balance", "--json"]),
+    ("members", ["members", "--json"]),
+    ("proposals", ["proposals", "--json"]),
+    ("history --since (a month)", ["history", "--since", "2025-12-01", "--until", "2025-12-31", "--json"]),
+    ("trust", ["trust", "--json"]),
+    ("pledges", ["pledges", "--json"]),
+)
+
+
+def measure_instant(label: str, db: Path, runs: int, work: Path, log: Callable[[str], None]) -> list[Row]:
+    """Issue 22: a crew's everyday commands against the least a process could do for the same answer."""
     rows: list[Row] = []
     hledger = shutil.which("hledger")
+    journal = work / "instant.journal"
+    subprocess.run([*POT, "--db", str(db), "export", "--format", "journal", "-o", str(journal)], check=True)
+    run([*POT, "--db", str(db), "balance"])  # the views caught up, as after any command
+    for what, args in INSTANT_READS:
+        log(f"[{label}] pot {what}")
+        argv = [*POT, "--db", str(db), *args]
+        mine, theirs = pairs(runs, argv, [*FLOOR, "view", str(db)])
+        rows.append(Row(label, f"pot {what}", "python+sqlite3 SELECT on the view", mine, theirs))
+        if hledger:
+            mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
+            rows.append(Row(label, f"pot {what}", "hledger bal", mine, theirs))
+    click = [sys.executable, "-c", "import click"]
+    for args in (["--help"], ["vote", "--help"]):
+        log(f"[{label}] pot {' '.join(args)}")
+        mine, theirs = pairs(runs, [*POT, *args], click)
+        rows.append(Row(label, f"pot {' '.join(args)}", 'python -c "import click"', mine, theirs))
+    scratch = work / "insert-floor.sqlite"
+    log(f"[{label}] pot contribute, pot vote")
+    mine, theirs = pairs(
+        runs, [*POT, "--db", str(db), "--as", "Ana", "contribute", "Bo", "10"], [*FLOOR, "insert", str(scratch)]
+    )
+    rows.append(Row(label, "pot contribute (one event)", "python+sqlite3 INSERT", mine, theirs))
+    subprocess.run(
+        [*POT, "--db", str(db), "--as", "Bo", "propose", "5", "--purpose", "bench"], check=True, capture_output=True
+    )
+    listed = subprocess.run([*POT, "--db", str(db), "proposals", "--json"], check=True, capture_output=True, text=True)
+    proposal = str(max(p["no"] for p in json.loads(listed.stdout)))
+    # Each vote stores an event: the same vote again would store nothing.
+    positions = iter(["agree", "abstain"] * runs)
+    mine, theirs = [], []
+    for _ in range(runs):
+        vote = [*POT, "--db", str(db), "--as", "Cy", "vote", proposal, next(positions)]
+        mine.append(run(vote))
+        theirs.append(run([*FLOOR, "insert", str(scratch)]))
+    rows.append(Row(label, "pot vote (one event)", "python+sqlite3 INSERT", mine, theirs))
+    return rows
+
+
+def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None], *, instant: bool) -> list[Row]:
+    rows: list[Row] = []
+    hledger = shutil.which("hledger")
+    if n == 0:
+        demo = work / "demo.sqlite"
+        subprocess.run([*POT, "--db", str(demo), "demo"], check=True, capture_output=True)
+        return measure_instant(label, demo, runs, work, log)
 
     log(f"[{label}] setting up: crew pot, {n:,}-row statement, {n:,}-event pot")
     crew = work / "crew.sqlite"
@@ -125,6 +186,8 @@ def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None
     )
     floor = work / "floor.sqlite"
     subprocess.run([*DATA, "floor", str(floor), str(full)], check=True)
+    if instant:
+        return measure_instant(label, full, runs, work, log)
 
     # import: a fresh copy of the crew pot for every run, copied before the clock starts.
     target, floor_target = work / "import.sqlite", work / "import-floor.sqlite"
@@ -167,7 +230,8 @@ def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None
     log(f"[{label}] pot rebuild")
     mine, theirs = pairs(runs, [*POT, "--db", str(full), "rebuild"], [*FLOOR, "readlog", str(full)])
     rows.append(Row(label, f"pot rebuild ({events:,} events)", "read + decode the log", mine, theirs))
-    return rows
+    # Issue 22's rows at a crew's scale (the demo pot and up to 10k events), after the others.
+    return rows + (measure_instant(label, full, runs, work, log) if n <= 10_000 else [])
 
 
 def table(rows: list[Row]) -> str:
@@ -205,10 +269,13 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1M (default 10k,100k)")
+    parser.add_argument(
+        "--sizes", default="demo,10k,100k", help="comma-separated: demo, 10k, 100k, 1M (default demo,10k,100k)"
+    )
     parser.add_argument("--big", action="store_true", help="add the 1M size (slow)")
     parser.add_argument("--runs", type=int, default=5, help="pairs per row (default 5)")
     parser.add_argument("--write", type=Path, metavar="FILE", help="also write the table as markdown to FILE")
+    parser.add_argument("--instant", action="store_true", help="only issue 22's rows (reads, help, writes)")
     args = parser.parse_args()
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if args.big and "1M" not in labels:
@@ -221,11 +288,16 @@ def main() -> None:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    # What an installed `pot` runs: compiled bytecode (pip compiles it on install). A session with
+    # PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every timed process.
+    root = Path(__file__).resolve().parent.parent
+    sources = [str(root / name) for name in ("cli.py", "cli_commands", "domain", "ledger", "projections", "web")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], check=True, capture_output=True)
     started = time.perf_counter()
     rows: list[Row] = []
     for label in labels:
         with tempfile.TemporaryDirectory(prefix=f"pot-bench-{label}-") as work:
-            rows += measure(label, sizes[label], args.runs, Path(work), log)
+            rows += measure(label, sizes[label], args.runs, Path(work), log, instant=args.instant)
     took = time.perf_counter() - started
     report = (
         f"Machine: {machine()}\n\n"

@@ -132,8 +132,11 @@ def create_view_tables(engine: Engine) -> None:
 
 def mark_laid_out(engine: Engine) -> None:
     """Mark the SQLite store as set up by this version (`projections.sql.STORE_LAYOUT`): quick reads trust it."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
+    with engine.execution_options(pot_read_only=True).connect() as conn:
+        marked = conn.exec_driver_sql("PRAGMA user_version").scalar() == STORE_LAYOUT
+    if not marked:  # Written once per layout: a write lock on every open would make readers queue behind writers.
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
 
 
 def append_only_sqlite(engine: Engine) -> None:
