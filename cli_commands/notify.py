@@ -35,8 +35,8 @@ def notify(s: Session, public_url: str | None) -> None:
     """
     from datetime import UTC, datetime
 
-    from ledger.notify import Settings
     from ledger.notify import notify as send_due
+    from ledger.notify_channels import Settings
 
     settings = Settings.from_env(os.environ, public_url or _public_url())
     slugs = None if s.pot_slug is None else [s.slug]

@@ -93,7 +93,8 @@ def _start_notifying(db: str | None, url: str, minutes: int) -> None:
     import sys
     import threading
 
-    from ledger.notify import Settings, notify_every
+    from ledger.notify import notify_every
+    from ledger.notify_channels import Settings
 
     settings = Settings.from_env(os.environ, url)  # Misconfigured: one error line now, not a silent thread.
 

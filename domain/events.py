@@ -56,9 +56,9 @@ class PotEvent(BaseModel, CanMutateAggregate[UUID]):
     on: date
     prev: str
 
-    def apply(self, aggregate: Any) -> None:
-        # Every state change lives in Pot.evolve, so a reader finds the fold in one place.
-        pot: Pot = aggregate
+    def apply(self, aggregate: Pot) -> None:
+        # Every state change lives in Pot.evolve (domain.fold), so a reader finds the fold in one place.
+        pot = aggregate
         try:
             pot.evolve(self)
         except (KeyError, IndexError) as e:

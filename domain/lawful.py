@@ -3,7 +3,7 @@
 A jsonl export's hash chain proves that a file has not changed since it was
 written, not that `pot` wrote it: anyone can edit an event and compute the chain
 again. So an import checks each event before folding it, with the very guards
-the commands call (domain.rules): its people are members at that point, its
+the commands call (domain.rules and its siblings): its people are members at that point, its
 actor may do what it records, its money keeps the money rules, what it refers to
 (a contribution, a proposal, an earlier event) exists and is in the state it
 needs, and it holds exactly what the command would have stored; a signed event's
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain import rules
+from domain import key_rules, proposal_rules, rules
 from domain.errors import BadInput, NotFound, PotError, Refused
 from domain.events import (
     ContributionRecorded,
@@ -124,7 +124,7 @@ def check_follows(pot: Pot, event: PotEvent, *, seen: Seen | None = None, signat
         decider = pot.find_member(event.actor)
         if decider is None:
             raise NotFound(f"{event.actor!r} is not a member of pot {pot.slug!r}")
-        _as_recorded(event, {"actor": decider.name, **rules.rules_in_force(pot, proposal_no=due.no)})
+        _as_recorded(event, {"actor": decider.name, **proposal_rules.rules_in_force(pot, proposal_no=due.no)})
         return
     # A proposal whose every voter still here has voted is decided by the command that
     # made it so (the last vote, or a member leaving), before anything else happens.
@@ -142,7 +142,7 @@ def check_follows(pot: Pot, event: PotEvent, *, seen: Seen | None = None, signat
 
 
 def check_signature(pot: Pot, event: PotEvent, seen: Seen | None = None) -> None:
-    """Refuse the event's signature as its command would (domain.rules.signature), against the pot before it.
+    """Refuse the event's signature as its command would (domain.key_rules.signature), against the pot before it.
 
     `seen` gives the number of the event in the chain so far with a digest, or None:
     an import or `verify` knows every digest before the event; without it, only the
@@ -155,11 +155,11 @@ def check_signature(pot: Pot, event: PotEvent, seen: Seen | None = None) -> None
         # Only the rule `signed_votes` can refuse it: no fields or digests to look at, but which
         # proposal it is on (the rule in force when that was made, SPEC §8).
         on_proposal = {"proposal_no": getattr(event, "proposal_no", None)}
-        rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=on_proposal, given=None, seen_no=None)
+        key_rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=on_proposal, given=None, seen_no=None)
         return
     seen_no = pot.version if given.seen == pot.state.head else seen(given.seen) if seen is not None else None
     fields = {**payload(event), "on": event.on}
-    rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=fields, given=given, seen_no=seen_no)
+    key_rules.signature(pot, kind=event.TYPE, actor=event.actor, fields=fields, given=given, seen_no=seen_no)
 
 
 def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
@@ -197,7 +197,7 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
                 raise Refused(f"contribution {no} was {pot.money(found.amount_minor)} from {found.member}")
             _as_recorded(event, {"reason": why})
         case WithdrawalProposed():
-            _, fields = rules.proposal(
+            _, fields = proposal_rules.proposal(
                 pot,
                 actor=by,
                 amount_minor=event.amount_minor,
@@ -212,26 +212,28 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
                 raise Refused(f"the eligible voters are the members then ({', '.join(fields['eligible'])})")
             _as_recorded(event, fields)
         case VoteCast():
-            _, fields = rules.vote(
+            _, fields = proposal_rules.vote(
                 pot, actor=by, proposal_no=event.proposal_no, position=event.position, reason=event.reason, today=None
             )
             _as_recorded(event, fields, member="voter (a member votes only as themselves)")
         case ProposalDecided():
             # Owed, it is decided at once by whoever completed it; otherwise a member closes it.
             no = event.proposal_no
-            deciding = pot.open_proposal(no) if owed else rules.closing(pot, actor=by, proposal_no=no, today=None)[1]
+            deciding = (
+                pot.open_proposal(no) if owed else proposal_rules.closing(pot, actor=by, proposal_no=no, today=None)[1]
+            )
             recorded = {key: getattr(event, key) for key in pot.decision(deciding)}
             # A history an older `pot` recorded may count a member who left (see decision_before_leavers_…).
             if recorded not in (pot.decision(deciding), pot.decision_before_leavers_stopped_counting(deciding)):
                 raise Refused(f"the votes cast decide proposal {no} otherwise")
         case ProposalCancelled():
-            rules.cancelling(pot, actor=by, proposal_no=event.proposal_no)
+            proposal_rules.cancelling(pot, actor=by, proposal_no=event.proposal_no)
         case WithdrawalPaid():
-            _, paying = rules.payout(pot, actor=by, proposal_no=event.proposal_no, today=None, funds=False)
+            _, paying = proposal_rules.payout(pot, actor=by, proposal_no=event.proposal_no, today=None, funds=False)
             if (paying.amount_minor, paying.recipient) != (event.amount_minor, event.recipient):
                 raise Refused(f"proposal {paying.no} pays {pot.money(paying.amount_minor)} to {paying.recipient}")
             if event.receipt_sha256 is not None:
-                rules.receipt(event.receipt_sha256)
+                proposal_rules.receipt(event.receipt_sha256)
         case PledgeSet():
             _, fields = rules.pledge(
                 pot,
@@ -264,15 +266,15 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
             _, fields = rules.reflection(pot, actor=by, event_no=event.event_no, feeling=event.feeling, note=event.note)
             _as_recorded(event, fields, member="member (a member reflects only as themselves)")
         case MemberKeyAdded():
-            _, fields = rules.key_added(
+            _, fields = key_rules.key_added(
                 pot, actor=by, member=event.member, public_key=event.public_key, proof=event.proof
             )
             _as_recorded(event, fields, member="member (a member registers keys only for themself)")
         case MemberKeyRevoked():
-            _, fields = rules.key_revoked(pot, actor=by, key_id=event.key_id)
+            _, fields = key_rules.key_revoked(pot, actor=by, key_id=event.key_id)
             _as_recorded(event, fields)
         case WithdrawalRefunded():
-            _, fields = rules.refund(
+            _, fields = proposal_rules.refund(
                 pot,
                 actor=by,
                 proposal_no=event.proposal_no,
@@ -284,7 +286,7 @@ def _follows(pot: Pot, event: PotEvent, owed: bool) -> None:
         case PotOpened():
             raise Refused("a pot's history starts with pot_opened, and only once")
         case RuleChangeProposed():
-            _, fields = rules.rule_change(
+            _, fields = proposal_rules.rule_change(
                 pot, actor=by, purpose=event.purpose, changes=event.rules, closes=event.closes, today=None
             )
             if event.proposal_no != fields["proposal_no"]:

@@ -1,10 +1,12 @@
-"""The Pot aggregate: one crew's pot, its commands and its fold.
+"""The Pot aggregate: one crew's pot, its identity, its snapshot, and its commands.
 
-Each command asks its guard in domain.rules whether SPEC §1 allows it, which
-raises before anything changes, then triggers the event with the fields the
-guard returned. `evolve` is the fold: the one place where an event changes
-state, run both when the event is new and on every replay, so it holds no rule
-checks and no I/O. The state it folds into is domain.state's `PotState`.
+Each command asks its guard in domain.rules (or domain.key_rules) whether SPEC §1
+allows it, which raises before anything changes, then triggers the event with
+the fields the guard returned. The commands on proposals are in
+domain.proposal_commands, and the fold (`evolve`, the one place where an event
+changes state) in domain.fold: both are bases of `Pot`. `Pot` and
+`Pot.Snapshot` stay in this module, since their module paths are stored (as the
+topics of its events and snapshots).
 
 Single past contributions (for a reversal, or a repeated `ref`) are not in the
 state: the pot keeps those it folded itself, and asks the rest of `past`, a
@@ -22,7 +24,7 @@ from eventsourcing.domain import BaseAggregate, CanSnapshotAggregate
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
-from domain import chain, rules
+from domain import chain, key_rules, rules
 from domain.errors import Tampered
 from domain.events import (
     ContributionRecorded,
@@ -35,24 +37,14 @@ from domain.events import (
     PledgeSet,
     PotEvent,
     PotOpened,
-    ProposalCancelled,
-    ProposalDecided,
     ReflectionNoted,
     RoleChanged,
-    RuleChangeProposed,
-    RulesChanged,
-    RuleSet,
-    Status,
-    VoteCast,
-    WithdrawalPaid,
-    WithdrawalProposed,
-    WithdrawalRefunded,
-    record_of,
 )
-from domain.past import Contribution, RemembersContributions
+from domain.fold import FoldsEvents
+from domain.past import RemembersContributions
+from domain.proposal_commands import ProposalCommands
 from domain.signing import Signature, Signer, signed_fields
-from domain.state import KeyState, MemberState, PayoutState, PotLookups, PotState, ProposalState
-from domain.values import name_key
+from domain.state import PotLookups, PotState
 
 # Pots are natural keys: the same slug always maps to the same aggregate id.
 POT_NAMESPACE = uuid.UUID("0b6f4a52-2f3c-4d84-9a55-6c0a3f1e9d21")
@@ -62,11 +54,12 @@ def pot_id(slug: str) -> uuid.UUID:
     return uuid.uuid5(POT_NAMESPACE, slug)
 
 
-class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
+class Pot(ProposalCommands, FoldsEvents, PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
     """A crew's pot. Its event numbers are the aggregate's versions, from 1.
 
     What its rules ask of its state (members, proposals, decisions) is in `PotLookups`,
-    how it looks up single past contributions in `RemembersContributions`.
+    how it looks up single past contributions in `RemembersContributions`, its commands
+    on proposals in `ProposalCommands`, and its fold in `FoldsEvents`.
     """
 
     class Snapshot(BaseModel, CanSnapshotAggregate[uuid.UUID]):
@@ -83,8 +76,9 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         state_hash: str = ""
 
         @classmethod
-        def take(cls, aggregate: Any) -> Pot.Snapshot:
-            pot: Pot = aggregate
+        # The library snapshots only the aggregate it was given, a Pot: narrower than its signature.
+        def take(cls, aggregate: Pot) -> Pot.Snapshot:  # type: ignore[override]
+            pot = aggregate
             return cls(
                 originator_id=pot.id,
                 originator_version=pot.version,
@@ -95,7 +89,7 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
                 state_hash=pot.state.digest(),
             )
 
-        def mutate(self, _: Any) -> Any:
+        def mutate(self, _: None) -> Pot:
             if self.state_hash and self.state.digest() != self.state_hash:
                 raise Tampered(
                     f"the stored snapshot of pot {self.state.slug!r} at event {self.originator_version} was changed"
@@ -253,120 +247,6 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         )
         return self.version
 
-    # ------------------------------------------------------------- proposals
-    def propose(
-        self,
-        *,
-        actor: str,
-        amount_minor: int,
-        purpose: str,
-        recipient: str | None,
-        closes: date | None,
-        today: date,
-        signature: Signature | Signer | None = None,
-        seen_no: int | None = None,
-    ) -> int:
-        proposer, fields = rules.proposal(
-            self,
-            actor=actor,
-            amount_minor=amount_minor,
-            purpose=purpose,
-            recipient=recipient,
-            closes=closes,
-            today=today,
-        )
-        signed = self._signed(WithdrawalProposed, proposer.name, {**fields, "on": today}, signature, seen_no)
-        self._emit(WithdrawalProposed, actor=proposer.name, on=today, **fields, **signed)
-        return int(fields["proposal_no"])
-
-    def vote(
-        self,
-        *,
-        actor: str,
-        proposal_no: int,
-        position: str,
-        reason: str,
-        today: date,
-        signature: Signature | Signer | None = None,
-        seen_no: int | None = None,
-    ) -> Status:
-        voter, fields = rules.vote(
-            self, actor=actor, proposal_no=proposal_no, position=position, reason=reason, today=today
-        )
-        proposal = self.state.proposals[proposal_no]
-        # The same vote again (position and reason) changes nothing, so nothing is stored (issue 18, defect 9).
-        if self.repeats_vote(proposal, voter.name, fields["position"], fields["reason"]):
-            return proposal.status
-        signed = self._signed(VoteCast, voter.name, {**fields, "on": today}, signature, seen_no)
-        self._emit(VoteCast, actor=voter.name, on=today, **fields, **signed)
-        if self.everyone_voted(proposal):
-            self._decide(proposal, actor=voter.name, today=today)
-        return self.proposal_status(proposal_no)
-
-    def close(self, *, actor: str, proposal_no: int, today: date) -> Status:
-        closer, proposal = rules.closing(self, actor=actor, proposal_no=proposal_no, today=today)
-        self._decide(proposal, actor=closer.name, today=today)
-        return self.proposal_status(proposal_no)
-
-    def cancel(self, *, actor: str, proposal_no: int, today: date) -> None:
-        canceller = rules.cancelling(self, actor=actor, proposal_no=proposal_no)
-        self._emit(ProposalCancelled, actor=canceller.name, on=today, proposal_no=proposal_no)
-
-    def pay(
-        self,
-        *,
-        actor: str,
-        proposal_no: int,
-        today: date,
-        signature: Signature | Signer | None = None,
-        seen_no: int | None = None,
-        receipt_sha256: str | None = None,
-    ) -> int:
-        acting, proposal = rules.payout(self, actor=actor, proposal_no=proposal_no, today=today, funds=True)
-        receipt = {} if receipt_sha256 is None else {"receipt_sha256": rules.receipt(receipt_sha256)}
-        signed = self._signed(WithdrawalPaid, acting.name, {"proposal_no": proposal_no}, signature, seen_no)
-        self._emit(
-            WithdrawalPaid,
-            actor=acting.name,
-            on=today,
-            proposal_no=proposal_no,
-            amount_minor=proposal.amount_minor,
-            recipient=proposal.recipient,
-            **signed,
-            **receipt,
-        )
-        return self.version
-
-    def refund(self, *, actor: str, proposal_no: int, amount_minor: int, reason: str, today: date) -> int:
-        """Money of a paid proposal that came back (SPEC §8): recorded by a treasurer, the payout stays."""
-        acting, fields = rules.refund(
-            self, actor=actor, proposal_no=proposal_no, amount_minor=amount_minor, reason=reason, today=today
-        )
-        self._emit(WithdrawalRefunded, actor=acting.name, on=today, **fields)
-        return self.version
-
-    def propose_rules(
-        self,
-        *,
-        actor: str,
-        purpose: str,
-        changes: RuleSet,
-        closes: date | None,
-        today: date,
-    ) -> int:
-        """Propose new rules (SPEC §8), decided like a withdrawal; returns its proposal number."""
-        proposer, fields = rules.rule_change(
-            self, actor=actor, purpose=purpose, changes=changes, closes=closes, today=today
-        )
-        self._emit(RuleChangeProposed, actor=proposer.name, on=today, **fields)
-        return int(fields["proposal_no"])
-
-    def _decide(self, proposal: ProposalState, *, actor: str, today: date) -> None:
-        self._emit(ProposalDecided, actor=actor, on=today, **self.decision(proposal))
-        # An approved rule change is in force at once, from the command that decided it (SPEC §8).
-        if self.rules_due() is proposal:
-            self._emit(RulesChanged, actor=actor, on=today, **rules.rules_in_force(self, proposal_no=proposal.no))
-
     # ------------------------------------------------------------- pledges, the game, reflections
     def set_pledge(
         self,
@@ -440,12 +320,12 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
     # ------------------------------------------------------------- keys and signatures (SPEC §7)
     def add_key(self, *, actor: str, public_key: str, proof: str, today: date) -> int:
         """Register a signing key for the acting member; `proof` is the key's signature over that."""
-        acting, fields = rules.key_added(self, actor=actor, member=actor, public_key=public_key, proof=proof)
+        acting, fields = key_rules.key_added(self, actor=actor, member=actor, public_key=public_key, proof=proof)
         self._emit(MemberKeyAdded, actor=acting.name, on=today, **fields)
         return self.version
 
     def revoke_key(self, *, actor: str, key_id: str, today: date) -> int:
-        acting, fields = rules.key_revoked(self, actor=actor, key_id=key_id)
+        acting, fields = key_rules.key_revoked(self, actor=actor, key_id=key_id)
         self._emit(MemberKeyRevoked, actor=acting.name, on=today, **fields)
         return self.version
 
@@ -473,100 +353,9 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             )
         if given is not None and given.seen == self.state.head:
             seen_no = self.version
-        rules.signature(self, kind=kind.TYPE, actor=actor, fields=fields, given=given, seen_no=seen_no)
+        key_rules.signature(self, kind=kind.TYPE, actor=actor, fields=fields, given=given, seen_no=seen_no)
         return {} if given is None else {"signature": given}
 
-    # ------------------------------------------------------------- the fold
+    # ------------------------------------------------------------- emitting
     def _emit(self, event_class: type[PotEvent], **fields: Any) -> None:
         self.trigger_event(event_class, prev=self.state.head, **fields)
-
-    def evolve(self, event: PotEvent) -> None:
-        """Apply one event to the state. Runs on replay: no rule checks, no clock, no I/O."""
-        s = self.state
-        if event.prev != s.head:
-            # Not a rule but the chain: a state (a snapshot) that is not the one this event followed.
-            raise Tampered(
-                f"event {event.no} of pot {s.slug!r} does not follow the state it is folded onto: run `pot verify`"
-            )
-        match event:
-            case PotOpened():
-                pass  # __init__ built the state from the event's fields.
-            case MemberJoined(member=member, role=role, on=on):
-                s.members[name_key(member)] = MemberState(name=member, role=role, joined=on)
-            case MemberLeft(member=member, on=on):
-                s.members[name_key(member)].left = on
-            case RoleChanged(member=member, role=role):
-                s.members[name_key(member)].role = role
-            case ContributionRecorded(member=member, amount_minor=amount, on=on, ref=ref):
-                s.balance_minor += amount
-                self._remember(Contribution(event.no, member, amount, on, ref))
-            case ContributionReversed(contribution_no=no, amount_minor=amount):
-                s.reversed_nos.add(no)
-                s.balance_minor -= amount
-            case WithdrawalProposed():
-                s.proposals[event.proposal_no] = ProposalState(
-                    no=event.proposal_no,
-                    proposer=event.actor,
-                    amount_minor=event.amount_minor,
-                    purpose=event.purpose,
-                    recipient=event.recipient,
-                    closes=event.closes,
-                    eligible=list(event.eligible),
-                    proposed=event.on,
-                )
-            case VoteCast(proposal_no=no, member=member, position=position, reason=reason, signature=signature):
-                # Under `signed_votes` a decision counts signed votes only (SPEC §7): an unsigned
-                # one, which no command takes, stays in the log for `verify` to name, uncounted.
-                # The rule is the one in force when the proposal was made (SPEC §8).
-                if signature is not None or not self.signed_votes_for(no):
-                    s.proposals[no].votes[member] = position
-                    s.proposals[no].reasons[member] = reason
-            case ProposalDecided(proposal_no=no, outcome="approved"):
-                s.proposals[no].status = "approved"
-                s.proposals[no].decided = event.on
-                s.proposals[no].approved_no = event.no
-            case ProposalDecided(proposal_no=no):
-                del s.proposals[no]
-                s.ended[no] = "rejected"
-            case ProposalCancelled(proposal_no=no):
-                del s.proposals[no]
-                s.ended[no] = "cancelled"
-            case WithdrawalPaid(proposal_no=no, amount_minor=amount, recipient=recipient, on=on):
-                del s.proposals[no]
-                s.ended[no] = "paid"
-                s.balance_minor -= amount
-                s.payouts[no] = PayoutState(amount_minor=amount, recipient=recipient, on=on)
-            case WithdrawalRefunded(proposal_no=no, amount_minor=amount):
-                s.balance_minor += amount
-                # A payout a snapshot older than `payouts` lacks is given back by the ledger before a refund
-                # (Commands._recall_payout), with what came back since: nothing to add to here.
-                if (payout := s.payouts.get(no)) is not None:
-                    payout.refunded_minor += amount
-            case ReflectionNoted():
-                s.reflection_nos.add(event.no)
-            case MemberKeyAdded(member=member, key_id=key_id, public_key=public_key):
-                s.keys[key_id] = KeyState(member=member, public_key=public_key, added=event.no)
-            case MemberKeyRevoked(key_id=key_id):
-                s.keys[key_id].revoked = event.no
-            case RuleChangeProposed():
-                s.proposals[event.proposal_no] = ProposalState(
-                    no=event.proposal_no,
-                    proposer=event.actor,
-                    amount_minor=0,
-                    purpose=event.purpose,
-                    recipient="",
-                    closes=event.closes,
-                    eligible=list(event.eligible),
-                    proposed=event.on,
-                    changes=event.rules,
-                )
-            case RulesChanged(proposal_no=no):
-                # Every proposal still in play keeps the rules it was made under (see ProposalState.quorum).
-                for live in s.proposals.values():
-                    if live.quorum is None:
-                        live.quorum, live.voting_days, live.signed_votes = s.quorum, s.voting_days, s.signed_votes
-                s.quorum, s.voting_days, s.signed_votes = event.quorum, event.voting_days, event.signed_votes
-                s.proposals[no].enacted = True
-            case PledgeSet() | GamePlayed():
-                pass  # Views read these; no rule depends on them.
-        s.head = chain.digest(record_of(event))

@@ -184,8 +184,9 @@ class PotState(_State):
 class PotLookups:
     """What the rules ask of a pot's state: who is a member, how a proposal stands, what votes decide.
 
-    A base of `Pot`, so the commands (domain.pot), their guards (domain.rules) and
-    the import's checks (domain.lawful) ask one place.
+    A base of `Pot`, so the commands (domain.pot, domain.proposal_commands), their guards
+    (domain.rules, domain.proposal_rules, domain.key_rules) and the import's checks
+    (domain.lawful) ask one place.
     """
 
     state: PotState

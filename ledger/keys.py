@@ -2,7 +2,7 @@
 
 `pot key new` makes a key, writes it here (or to `--file`) and registers its
 public half in the pot; from then on `LocalKeys`, the command line's keyring,
-signs the actor's events with it (`ledger.commands.Keyring`). A private key
+signs the actor's events with it (`ledger.key_commands.Keyring`). A private key
 never leaves its file: the pot stores the public key, the proof and the
 signatures, and so does an export.
 

@@ -410,7 +410,7 @@ def test_a_notice_another_run_is_sending_is_left_to_it_unless_that_run_died_long
 ) -> None:
     """The claim is the exactly-once guarantee: a held claim is skipped, a stale one taken over."""
     from ledger.app import Ledger
-    from ledger.notify import STALE_CLAIM, Bookkeeping, Key
+    from ledger.notify_once import STALE_CLAIM, Bookkeeping, Key
     from ledger.store import resolve
 
     make_crew(db)
@@ -441,8 +441,8 @@ def test_two_runs_at_once_send_each_notice_once(db: Path, monkeypatch: pytest.Mo
     from datetime import date
 
     from ledger.app import Ledger
-    from ledger.notify import Settings
     from ledger.notify import notify as run
+    from ledger.notify_channels import Settings
     from ledger.store import resolve
 
     make_crew(db)

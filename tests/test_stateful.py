@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from domain.errors import PotError
 from ledger import fileio, jsonl, statement_csv
 from ledger.app import Ledger
-from ledger.commands import Proposed, Recorded
+from ledger.results import Proposed, Recorded
 from ledger.store import resolve
 from projections import proposal_queries, queries
 

@@ -31,7 +31,7 @@ from domain.values import (
     parse_text,
 )
 from ledger.accounts import Invitation
-from ledger.commands import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
+from ledger.results import Paid, ProposalNow, Proposed, Recorded, Removed, Voted
 from web.app import Member, Web
 
 

@@ -16,8 +16,8 @@ from starlette.datastructures import UploadFile
 from domain.errors import PotError
 from domain.signing import Signature
 from domain.values import parse_text
-from ledger.commands import Paid, Recorded
 from ledger.receipts import MAX_RECEIPT_BYTES, Receipt, receipt_of
+from ledger.results import Paid, Recorded
 from web import actions, pages
 from web.api import Acting, Body, Signed, WebApp, _number, json_body
 from web.app import Member, Web, web_of
