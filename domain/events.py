@@ -204,6 +204,8 @@ class PledgeSet(PotEvent):
     monthly_minor: int | None = None
     # First month the pledge applies to, "YYYY-MM".
     from_month: str
+    # The signature of the member it is about, who set it (SPEC §7, and the README's addition), None when unsigned.
+    signature: Signature | None = None
 
 
 Game = Literal["listening", "money", "meeting", "conflict", "co-own"]
@@ -316,6 +318,8 @@ def type_named(word: str) -> str | None:
 CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)
 MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid, WithdrawalRefunded)
 # The events that may carry a `signature` (SPEC §7): by their member, or by the treasurer recording them.
+# A pledge, which SPEC §7 does not list, is signed by the member it is about when they set it themself:
+# the issue signs "votes, proposals, reflections and pledges" from a member's phone (README, signing).
 SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = (
     VoteCast,
     WithdrawalProposed,
@@ -323,6 +327,7 @@ SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = (
     ContributionRecorded,
     ContributionReversed,
     WithdrawalPaid,
+    PledgeSet,
 )
 
 

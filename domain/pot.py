@@ -378,6 +378,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
         from_month: str,
         today: date,
         stop: bool = False,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
     ) -> int:
         acting, fields = rules.pledge(
             self,
@@ -389,7 +391,8 @@ class Pot(PotLookups, RemembersContributions, BaseAggregate[uuid.UUID]):
             today=today,
             stop=stop,
         )
-        self._emit(PledgeSet, actor=acting.name, on=today, **fields)
+        signed = self._signed(PledgeSet, acting.name, {**fields, "on": today}, signature, seen_no)
+        self._emit(PledgeSet, actor=acting.name, on=today, **fields, **signed)
         return self.version
 
     def play_game(

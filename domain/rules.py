@@ -516,6 +516,11 @@ def signature(
             )
         return
     parse_signature(given)
+    if kind == "pledge_set" and name_key(str(fields.get("member"))) != name_key(actor):
+        # A pledge is the member's own word: a treasurer who sets someone else's records it unsigned.
+        raise BadSignature(
+            f"a pledge is signed only by the member it is about: {actor} cannot sign {fields.get('member')}'s"
+        )
     key = pot.state.keys.get(given.key_id)
     if key is None:
         raise NotFound(f"key {given.key_id} is not registered in pot {pot.slug!r}")

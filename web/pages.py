@@ -416,6 +416,7 @@ def set_pledge(
     percent: Short = "",
     monthly: Short = "",
     from_month: Annotated[str, Form(alias="from", max_length=20)] = "",
+    signed: SignatureField = "",
 ) -> Response:
     form = {"member": who, "percent": percent, "monthly": monthly, "from": from_month}
     try:
@@ -426,6 +427,7 @@ def set_pledge(
             percent=percent,
             monthly=monthly,
             from_month=from_month,
+            signature=actions.signature_from_form(signed),
         )
     except PotError as e:
         return _refused(e, lambda m, s: _pledges_page(request, member, form, m, s))
