@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from domain.events import RuleChangeProposed, WithdrawalProposed, plain_word
 from domain.values import format_amount
-from projections.describe import describe
+from projections.describe import describe, signing
 from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
 from projections.pledges import PledgesReport, pledges_report
 from projections.queries import (
@@ -214,7 +214,8 @@ def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> l
                 type=item["type"],
                 word=plain_word(item["type"]),
                 actor=item["actor"],
-                what=describe(item),
+                # Signed with its key's id, or "(unsigned)" for an event that could have been signed (issue 20).
+                what=describe(item) + (" (unsigned)" if signing(item) == "unsigned" else ""),
                 change="" if delta == 0 else sign + format_amount(abs(delta), digits),
                 balance_after=format_amount(running, digits),
                 digest=item["digest"],

@@ -310,9 +310,18 @@ def test_key_show_without_a_key_says_how_to_make_one(signing_crew: Path) -> None
 def test_history_names_key_events_and_who_signed(signing_crew: Path) -> None:
     key_id = pot(signing_crew, "--as", "Bo", "key", "new", "--json").json()["key_id"]
     assert pot(signing_crew, "--as", "Bo", "propose", "10", "--purpose", "tea").code == 0
+    assert pot(signing_crew, "--as", "Cy", "propose", "5", "--purpose", "ink").code == 0
     text = pot(signing_crew, "history").out
     assert f"Bo registered signing key {key_id}" in text
     assert f"(signed with key {key_id})" in text
+    # The report shows the same: Bo's proposal with his key's id, Cy's (who has no key) as unsigned.
+    out = signing_crew.parent / "report.html"
+    assert pot(signing_crew, "report", "-o", str(out)).code == 0
+    rows = re.findall(r'data-label="What happened">([^<]*)<', out.read_text("utf-8"))
+    assert f"Bo proposed 10.00 for tea (proposal 1) (signed with key {key_id})" in rows
+    assert "Cy proposed 5.00 for ink (proposal 2) (unsigned)" in rows
+    # A member joining is no event anyone signs: neither signed nor unsigned.
+    assert "Ana added Bo" in rows
 
 
 def test_the_chain_head_a_client_signs_against_is_the_newest_events_full_digest(signing_crew: Path) -> None:

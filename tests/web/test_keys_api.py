@@ -328,6 +328,38 @@ def test_the_vote_form_carries_a_signature_from_the_page_and_refuses_a_broken_on
     assert "key_id" not in ok(bo.get("proposals/1"))["ballots"][0]
 
 
+def test_the_history_page_shows_each_event_signed_with_its_key_or_unsigned(sqlite_server: Server) -> None:
+    """As the proposal page shows ballots (issue 20): from the same history items `pot history` describes."""
+    server = sqlite_server
+    bo = server.sign_in("Bo")
+    key = private(1)
+    ok(register(bo, key), 201)
+    ok(bo.post("proposals", {"amount": "10", "purpose": "tea"}), 201)
+    vote = {"proposal_no": 1, "position": "agree", "reason": ""}
+    ok(bo.post("proposals/1/votes", {"position": "agree", "signature": signature(bo, key, "vote_cast", vote)}), 201)
+    numbers = {i["type"]: i["no"] for i in pot(server.db, "history", "--json", today=None).json()}
+    voted, proposed = numbers["vote_cast"], numbers["withdrawal_proposed"]
+    page = bo.http.get(f"/p/{server.slug}/history")
+    assert page.status_code == 200, page.text
+    shown = {
+        int(no): (meta, what)
+        for no, meta, what in re.findall(
+            r'<li class="event">\s*<span class="muted">(\d+) · '
+            r'([^<]*(?:<span class="signing">[^<]*</span>)?)</span><br>\s*<span class="what">([^<]*)</span>',
+            page.text,
+        )
+    }
+    assert f'<span class="signing">signed with key {key_id(key)}</span>' in shown[voted][0]
+    assert shown[voted][1] == "Bo voted agree on proposal 1"  # the key once, beside the sentence
+    assert '<span class="signing">unsigned</span>' in shown[proposed][0]
+    assert '<span class="signing">unsigned</span>' in shown[numbers["contribution_recorded"]][0]  # by Ana, in `pot`
+    # Events no one signs (a member joining, a key's own registration, a decision) say neither.
+    for no in (2, 3, numbers["member_key_added"]):
+        assert "signing" not in shown[no][0], shown[no]
+    # The same words as `pot history`, which names the key in its sentence.
+    assert f"(signed with key {key_id(key)})" in pot(server.db, "history", today=None).out
+
+
 def test_the_keys_page_lists_only_my_keys_and_revokes_one(sqlite_server: Server) -> None:
     server = sqlite_server
     bo, cy = server.sign_in("Bo"), server.sign_in("Cy")
