@@ -225,10 +225,26 @@ def test_every_signable_post_takes_a_signature_and_verify_counts_them(server: Se
         201,
     )
     signed_events.append(noted["no"])
+    # A member's own pledge (the README adds it to SPEC §7's list): the percent as the pot records it.
+    month = date.today().strftime("%Y-%m")
+    pledge = {"member": "Bo", "kind": "percent", "percent": "7.5", "monthly": "", "from_month": month}
+    pledged = ok(
+        bo.post(
+            "pledges",
+            {
+                "member": "bo",
+                "percent": "7.50",
+                "from": month,
+                "signature": signature(bo, bo_key, "pledge_set", pledge),
+            },
+        ),
+        201,
+    )
+    signed_events.append(pledged["no"])
 
     after = verify(server)
     assert after["ok"] is True
-    assert after["signed"] == before["signed"] + 7
+    assert after["signed"] == before["signed"] + 8
     assert after["bad_signatures"] == []
     for no in signed_events:
         item = history_item(server, no)
@@ -277,6 +293,34 @@ def test_a_signature_that_does_not_hold_is_refused_and_nothing_is_stored(server:
         refuses(bo.post("proposals/1/cancel", {"signature": good}), 422, "unknown field 'signature'")
     ok(bo.post("proposals/1/votes", {"position": "agree", "signature": good}), 201)
     assert verify(server)["bad_signatures"] == []
+
+
+def test_a_pledge_is_signed_only_by_the_member_it_is_about_and_as_recorded(sqlite_server: Server) -> None:
+    server = sqlite_server
+    bo, ana = server.sign_in("Bo"), server.sign_in("Ana")
+    bo_key, ana_key = private(1), private(4)
+    ok(register(bo, bo_key), 201)
+    ok(register(ana, ana_key), 201)
+    month = date.today().strftime("%Y-%m")
+    monthly = {"member": "Bo", "kind": "monthly", "percent": "", "monthly": "25.00", "from_month": month}
+    body = {"member": "Bo", "monthly": "25", "from": month}
+    with stores_nothing(server):
+        # Ana may set Bo's pledge, unsigned; her signature cannot stand for Bo's word.
+        by_ana = signature(ana, ana_key, "pledge_set", monthly)
+        refuses(ana.post("pledges", {**body, "signature": by_ana}), 409, "signed only by the member it is about")
+        # Bo signed 25.00 a month; the body says 250.
+        bo_says = signature(bo, bo_key, "pledge_set", monthly)
+        refuses(bo.post("pledges", {**body, "monthly": "250", "signature": bo_says}), 409, "not over this pledge_set")
+        # Signed as a percent pledge, sent as a monthly one.
+        as_percent = signature(bo, bo_key, "pledge_set", {**monthly, "kind": "percent", "percent": "25", "monthly": ""})
+        refuses(bo.post("pledges", {**body, "signature": as_percent}), 409, "not over this pledge_set")
+        refuses(bo.post("pledges", {**body, "signature": {**bo_says, "sig": "*" * 86}}), 422, "not base64url")
+    ok(ana.post("pledges", body), 201)
+    ok(bo.post("pledges", {**body, "signature": bo_says}), 201)
+    checked = verify(server)
+    assert (checked["bad_signatures"], checked["signed"]) == ([], 1)
+    pledges = [i for i in pot(server.db, "history", "--json", today=None).json() if i["type"] == "pledge_set"]
+    assert [(p["actor"], "signature" in p) for p in pledges] == [("Ana", False), ("Bo", True)]
 
 
 def test_a_revoked_key_signs_nothing_more(sqlite_server: Server) -> None:
