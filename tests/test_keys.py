@@ -74,6 +74,17 @@ def test_the_readmes_test_vector_is_what_the_code_computes() -> None:
     proof_for = signing.proof_message(pot="maastricht-crew", actor="Bo", public_key=v["public_key"])
     assert proof_for == v["proof_for"].encode("utf-8")
     assert signing.verifies(v["public_key"], proof_for, v["proof"])
+    # The README's addition to SPEC §7: Bo's own pledge of 25.00 a month, as the pot records it.
+    stored = {"member": "Bo", "kind": "monthly", "percent": None, "monthly_minor": 2500, "from_month": "2026-03"}
+    pledge = signing.message(
+        pot="maastricht-crew",
+        kind="pledge_set",
+        actor="Bo",
+        seen=seen,
+        fields=signing.signed_fields("pledge_set", stored, 2),
+    )
+    assert pledge == v["pledge"].encode("utf-8")
+    assert signing.b64url(key.sign(pledge)) == v["pledge_sig"]
 
 
 def test_the_message_is_sorted_compact_json_with_characters_as_themselves() -> None:
