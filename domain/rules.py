@@ -523,7 +523,9 @@ def signature(
         )
     key = pot.state.keys.get(given.key_id)
     if key is None:
-        raise NotFound(f"key {given.key_id} is not registered in pot {pot.slug!r}")
+        # Bad input (exit 2, HTTP 422), as a signature of the wrong length is: a signature this pot cannot
+        # check. A key named in a URL (`keys/{key_id}/revocation`) that does not exist is NotFound (404).
+        raise BadInput(f"key {given.key_id} is not registered in pot {pot.slug!r}")
     if name_key(key.member) != name_key(actor):
         raise BadSignature(f"key {given.key_id} is {key.member}'s, so it cannot sign for {actor}")
     if key.revoked is not None:
