@@ -273,10 +273,11 @@ def test_bad_keys_and_proofs_from_a_client_are_refused_and_store_nothing(
     given = proof(cy, "crew", "Cy") if the_proof is None else the_proof
     if the_proof == "by another key":
         given = proof(private(3), "crew", "Cy")
-    before = fingerprint(db)
-    with pytest.raises(error, match=says):
+    before, head_before = fingerprint(db), head(db)
+    with pytest.raises(error, match=says) as raised:
         ledger.add_key("crew", "Cy", public, given, TODAY)
-    assert fingerprint(db) == before
+    assert (fingerprint(db), head(db)) == (before, head_before)
+    assert raised.value.exit_code == (2 if issubclass(error, BadInput) else 1)
 
 
 def test_a_treasurer_cannot_register_a_key_for_a_member(keyed: tuple[Path, Ledger]) -> None:
