@@ -204,6 +204,8 @@ class PledgeSet(PotEvent):
     monthly_minor: int | None = None
     # First month the pledge applies to, "YYYY-MM".
     from_month: str
+    # The signature of the member it is about, who set it (SPEC §7, and the README's addition), None when unsigned.
+    signature: Signature | None = None
 
 
 Game = Literal["listening", "money", "meeting", "conflict", "co-own"]
@@ -303,15 +305,8 @@ type_named = v.type_named
 # The events that move money into or out of the pot: a view of money sums exactly these.
 CONTRIBUTION_EVENTS: tuple[type[PotEvent], ...] = (ContributionRecorded, ContributionReversed)
 MONEY_EVENTS: tuple[type[PotEvent], ...] = (*CONTRIBUTION_EVENTS, WithdrawalPaid, WithdrawalRefunded)
-# The events that may carry a `signature` (SPEC §7): by their member, or by the treasurer recording them.
-SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = (
-    VoteCast,
-    WithdrawalProposed,
-    ReflectionNoted,
-    ContributionRecorded,
-    ContributionReversed,
-    WithdrawalPaid,
-)
+# The events that may carry a `signature` (SPEC §7, and pledges: see domain.vocabulary.SIGNABLE_TYPES).
+SIGNABLE_EVENTS: tuple[type[PotEvent], ...] = tuple(EVENT_TYPES[t] for t in v.SIGNABLE_TYPES)
 
 
 def types_of(classes: Iterable[type[PotEvent]]) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import NotAuthorized, NotFound, Refused
+from domain.errors import BadInput, NotAuthorized, NotFound, Refused
 from domain.rules import Fields
 from domain.signing import (
     SIGNATURE_BYTES,
@@ -91,9 +91,16 @@ def signature(
             )
         return
     parse_signature(given)
+    if kind == "pledge_set" and name_key(str(fields.get("member"))) != name_key(actor):
+        # A pledge is the member's own word: a treasurer who sets someone else's records it unsigned.
+        raise BadSignature(
+            f"a pledge is signed only by the member it is about: {actor} cannot sign {fields.get('member')}'s"
+        )
     key = pot.state.keys.get(given.key_id)
     if key is None:
-        raise NotFound(f"key {given.key_id} is not registered in pot {pot.slug!r}")
+        # Bad input (exit 2, HTTP 422), as a signature of the wrong length is: a signature this pot cannot
+        # check. A key named in a URL (`keys/{key_id}/revocation`) that does not exist is NotFound (404).
+        raise BadInput(f"key {given.key_id} is not registered in pot {pot.slug!r}")
     if name_key(key.member) != name_key(actor):
         raise BadSignature(f"key {given.key_id} is {key.member}'s, so it cannot sign for {actor}")
     if key.revoked is not None:

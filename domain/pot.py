@@ -258,6 +258,8 @@ class Pot(ProposalCommands, FoldsEvents, PotLookups, RemembersContributions, Bas
         from_month: str,
         today: date,
         stop: bool = False,
+        signature: Signature | Signer | None = None,
+        seen_no: int | None = None,
     ) -> int:
         acting, fields = rules.pledge(
             self,
@@ -269,7 +271,8 @@ class Pot(ProposalCommands, FoldsEvents, PotLookups, RemembersContributions, Bas
             today=today,
             stop=stop,
         )
-        self._emit(PledgeSet, actor=acting.name, on=today, **fields)
+        signed = self._signed(PledgeSet, acting.name, {**fields, "on": today}, signature, seen_no)
+        self._emit(PledgeSet, actor=acting.name, on=today, **fields, **signed)
         return self.version
 
     def play_game(

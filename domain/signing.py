@@ -92,6 +92,19 @@ def _payout(f: Mapping[str, Any], _digits: int) -> dict[str, Any]:
     return {"proposal_no": int(f["proposal_no"])}
 
 
+# Not in SPEC §7's list; the README defines it beside the test vector. `percent` as the pot records it
+# ("7.5", no trailing zeros), `monthly` with the currency's digits; the one the kind lacks is "".
+def _pledge(f: Mapping[str, Any], digits: int) -> dict[str, Any]:
+    monthly = f.get("monthly_minor")
+    return {
+        "member": f["member"],
+        "kind": f["kind"],
+        "percent": f.get("percent") or "",
+        "monthly": "" if monthly is None else format_amount(int(monthly), digits),
+        "from_month": f["from_month"],
+    }
+
+
 SIGNED_FIELDS: dict[str, Callable[[Mapping[str, Any], int], dict[str, Any]]] = {
     "vote_cast": _vote,
     "withdrawal_proposed": _proposal,
@@ -99,6 +112,7 @@ SIGNED_FIELDS: dict[str, Callable[[Mapping[str, Any], int], dict[str, Any]]] = {
     "contribution_recorded": _contribution,
     "contribution_reversed": _reversal,
     "withdrawal_paid": _payout,
+    "pledge_set": _pledge,
 }
 
 

@@ -71,6 +71,18 @@ CONTRIBUTION_TYPES = (CONTRIBUTION_RECORDED, CONTRIBUTION_REVERSED)
 # Money of a payout that came back (SPEC §8) sums with the payouts, so `paid_out` and `received` are net.
 PAYOUT_TYPES = (WITHDRAWAL_PAID, WITHDRAWAL_REFUNDED)
 MONEY_TYPES = (*CONTRIBUTION_TYPES, *PAYOUT_TYPES)
+# The events that may carry a `signature` (SPEC §7): by their member, or by the treasurer recording them.
+# A pledge, which SPEC §7 does not list, is signed by the member it is about when they set it themself:
+# the issue signs "votes, proposals, reflections and pledges" from a member's phone (README, signing).
+SIGNABLE_TYPES = (
+    VOTE_CAST,
+    WITHDRAWAL_PROPOSED,
+    REFLECTION_NOTED,
+    CONTRIBUTION_RECORDED,
+    CONTRIBUTION_REVERSED,
+    WITHDRAWAL_PAID,
+    PLEDGE_SET,
+)
 
 
 def plain_word(type_: str) -> str:

@@ -29,8 +29,8 @@ from ledger.results import Recorded, Removed, decisions_made, stored_events
 class Commands(DecidingCommands, KeyCommands):
     """Commands that change a pot. Mixed into `ledger.app.Ledger`.
 
-    The six commands SPEC §7 lets an actor sign take `signature`, made by a client
-    that holds the key (a browser); without one, a `keyring` the front end set
+    The six commands SPEC §7 lets an actor sign, and `set_pledge` (see the README),
+    take `signature`, made by a client that holds the key (a browser); without one, a `keyring` the front end set
     (the command line's key files) signs when it holds a key of the actor's in
     force in the pot, and otherwise the event is unsigned (see ledger.key_commands).
     """
@@ -163,8 +163,13 @@ class Commands(DecidingCommands, KeyCommands):
         from_month: str,
         today: date,
         stop: bool = False,
+        signature: Signature | None = None,
     ) -> Recorded:
         def decide(pot: Pot) -> Recorded:
+            # Only the member it is about signs a pledge: a treasurer's key here leaves another's unsigned.
+            about, acting = pot.find_member(member), pot.find_member(actor)
+            own = about is not None and acting is not None and about.name == acting.name
+            signed, seen_no = self._signing(pot, actor, signature) if own or signature is not None else (None, None)
             no = pot.set_pledge(
                 actor=actor,
                 member=member,
@@ -173,6 +178,8 @@ class Commands(DecidingCommands, KeyCommands):
                 from_month=from_month,
                 today=today,
                 stop=stop,
+                signature=signed,
+                seen_no=seen_no,
             )
             return Recorded(no, pot.current_member(member).name, events=stored_events(pot))
 

@@ -7,15 +7,35 @@ from typing import Any
 from domain import vocabulary as v
 from domain.pledges import shown_percent
 
+_SIGNABLE = frozenset(v.SIGNABLE_TYPES)
 
-def describe(item: dict[str, Any], currency: str | None = None) -> str:
+
+def describe(item: dict[str, Any], currency: str | None = None, *, with_key: bool = True) -> str:
     """The item in one line: a multi-line note or purpose is joined with spaces, so columns stay aligned.
 
     With `currency`, amounts name it ("50.00 EUR"), as a command's confirmation does;
-    the history and replay show the currency once, in their heading.
+    the history and replay show the currency once, in their heading. A signed event
+    ends with the key that signed it, unless `with_key` is False (a page that shows
+    `signing(item)` beside it).
     """
-    signed = f" (signed with key {item['signature']['key_id']})" if item.get("signature") else ""
+    key_id = signed_with(item)
+    signed = f" (signed with key {key_id})" if key_id is not None and with_key else ""
     return " ".join(_sentence(item, currency).split()) + signed
+
+
+def signed_with(item: dict[str, Any]) -> str | None:
+    """The id of the key whose signature a history item carries (SPEC §7), None when it carries none."""
+    signature = item.get("signature")
+    return str(signature["key_id"]) if signature else None
+
+
+def signing(item: dict[str, Any]) -> str:
+    """How an item is signed, in words: "signed with key K", "unsigned" for an event that could carry a
+    signature and does not, and "" for one no one signs (a member joining, a decision)."""
+    key_id = signed_with(item)
+    if key_id is not None:
+        return f"signed with key {key_id}"
+    return "unsigned" if item.get("type") in _SIGNABLE else ""
 
 
 def _sentence(item: dict[str, Any], currency: str | None) -> str:

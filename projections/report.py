@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.values import format_amount
 from domain.vocabulary import MONEY_TYPES, RULE_CHANGE_PROPOSED, WITHDRAWAL_PROPOSED, plain_word
-from projections.describe import describe
+from projections.describe import describe, signing
 from projections.models import BalanceReport, PotInfo
 from projections.pledges_report import PledgesReport, pledges_report
 from projections.proposal_queries import Leavers, ProposalDetail, proposal_details
@@ -212,7 +212,8 @@ def _history(items: Trail, noted: dict[int, list[Reflection]], digits: int) -> l
                 type=item["type"],
                 word=plain_word(item["type"]),
                 actor=item["actor"],
-                what=describe(item),
+                # Signed with its key's id, or "(unsigned)" for an event that could have been signed (issue 20).
+                what=describe(item) + (" (unsigned)" if signing(item) == "unsigned" else ""),
                 change="" if delta == 0 else sign + format_amount(abs(delta), digits),
                 balance_after=format_amount(running, digits),
                 digest=item["digest"],

@@ -74,6 +74,17 @@ def test_the_readmes_test_vector_is_what_the_code_computes() -> None:
     proof_for = signing.proof_message(pot="maastricht-crew", actor="Bo", public_key=v["public_key"])
     assert proof_for == v["proof_for"].encode("utf-8")
     assert signing.verifies(v["public_key"], proof_for, v["proof"])
+    # The README's addition to SPEC §7: Bo's own pledge of 25.00 a month, as the pot records it.
+    stored = {"member": "Bo", "kind": "monthly", "percent": None, "monthly_minor": 2500, "from_month": "2026-03"}
+    pledge = signing.message(
+        pot="maastricht-crew",
+        kind="pledge_set",
+        actor="Bo",
+        seen=seen,
+        fields=signing.signed_fields("pledge_set", stored, 2),
+    )
+    assert pledge == v["pledge"].encode("utf-8")
+    assert signing.b64url(key.sign(pledge)) == v["pledge_sig"]
 
 
 def test_the_message_is_sorted_compact_json_with_characters_as_themselves() -> None:
@@ -310,9 +321,18 @@ def test_key_show_without_a_key_says_how_to_make_one(signing_crew: Path) -> None
 def test_history_names_key_events_and_who_signed(signing_crew: Path) -> None:
     key_id = pot(signing_crew, "--as", "Bo", "key", "new", "--json").json()["key_id"]
     assert pot(signing_crew, "--as", "Bo", "propose", "10", "--purpose", "tea").code == 0
+    assert pot(signing_crew, "--as", "Cy", "propose", "5", "--purpose", "ink").code == 0
     text = pot(signing_crew, "history").out
     assert f"Bo registered signing key {key_id}" in text
     assert f"(signed with key {key_id})" in text
+    # The report shows the same: Bo's proposal with his key's id, Cy's (who has no key) as unsigned.
+    out = signing_crew.parent / "report.html"
+    assert pot(signing_crew, "report", "-o", str(out)).code == 0
+    rows = re.findall(r'data-label="What happened">([^<]*)<', out.read_text("utf-8"))
+    assert f"Bo proposed 10.00 for tea (proposal 1) (signed with key {key_id})" in rows
+    assert "Cy proposed 5.00 for ink (proposal 2) (unsigned)" in rows
+    # A member joining is no event anyone signs: neither signed nor unsigned.
+    assert "Ana added Bo" in rows
 
 
 def test_the_chain_head_a_client_signs_against_is_the_newest_events_full_digest(signing_crew: Path) -> None:

@@ -215,7 +215,14 @@ def revoke_key(web: Web, member: Member, *, key_id: str) -> Recorded:
 
 
 def set_pledge(
-    web: Web, member: Member, *, who: str, percent: str | None, monthly: str | None, from_month: str | None
+    web: Web,
+    member: Member,
+    *,
+    who: str,
+    percent: str | None,
+    monthly: str | None,
+    from_month: str | None,
+    signature: Signature | None = None,
 ) -> Recorded:
     name = parse_name(who)
     percent, monthly = _optional(percent), _optional(monthly)
@@ -234,6 +241,7 @@ def set_pledge(
             monthly_minor=minor,
             from_month=month,
             today=today,
+            signature=signature,
         )
 
 

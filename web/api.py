@@ -13,9 +13,10 @@ nothing is stored. Who acts is always the signed-in member.
 
 Member keys (SPEC §7): `GET keys` lists every key registered in the pot, `POST
 keys` registers one for the signed-in member only, `POST keys/{key_id}/revocation`
-ends one of theirs. The six routes that make a signable event take an optional
-`signature` `{key_id, seen, sig}`, made by a client that holds the key (the
-browser's `keys.js`); the ledger checks it before anything is stored.
+ends one of theirs. The six routes that make a signable event, and `POST pledges`
+(a member's own pledge; see the README), take an optional `signature` `{key_id,
+seen, sig}`, made by a client that holds the key (the browser's `keys.js`); the
+ledger checks it before anything is stored.
 `GET events/{no}/digest` is what a member's device asks to check, as a witness,
 that the event it last saw still has the digest it saw.
 """
@@ -210,7 +211,7 @@ class NewReflection(Signable):
     note: str | None = None
 
 
-class NewPledge(Body):
+class NewPledge(Signable):
     member: str
     percent: str | None = None
     monthly: str | None = None
@@ -385,7 +386,13 @@ def reverse(
 @router.post("/pledges", status_code=201)
 def pledge(member: Acting, web: WebApp, body: Annotated[NewPledge, Depends(json_body(NewPledge))]) -> Json:
     done = actions.set_pledge(
-        web, member, who=body.member, percent=body.percent, monthly=body.monthly, from_month=body.from_month
+        web,
+        member,
+        who=body.member,
+        percent=body.percent,
+        monthly=body.monthly,
+        from_month=body.from_month,
+        signature=body.signed(),
     )
     return {"no": done.no}
 

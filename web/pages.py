@@ -39,7 +39,7 @@ from domain.errors import NotFound, PotError
 from domain.events import EVENT_TYPES
 from domain.values import name_key, parse_date, parse_feeling, parse_name, parse_text
 from ledger.keys import registered_keys
-from projections.describe import describe
+from projections.describe import describe, signing
 from projections.models import as_json
 from web import actions
 from web.app import Member, csrf_checked, signed_in, status_of, web_of
@@ -320,7 +320,8 @@ def history(
     items.reverse()
     pages = max(1, -(-len(items) // HISTORY_PAGE))
     shown = items[(page_no - 1) * HISTORY_PAGE : page_no * HISTORY_PAGE]
-    rows = [{**i, "what": describe(i)} for i in shown]
+    # The key that signed each event, or "unsigned", as the proposal page shows ballots (issue 20).
+    rows = [{**i, "what": describe(i, with_key=False), "signing": signing(i)} for i in shown]
     kept = [(k, v) for k, v in filters.items() if v and k != "type"] + [("type", t) for t in chosen_types]
     context.update({"items": rows, "page_no": page_no, "pages": pages, "total": len(items), "link": urlencode(kept)})
     return _show(request, member, "history.html", context, here="history")
@@ -417,6 +418,7 @@ def set_pledge(
     percent: Short = "",
     monthly: Short = "",
     from_month: Annotated[str, Form(alias="from", max_length=20)] = "",
+    signed: SignatureField = "",
 ) -> Response:
     form = {"member": who, "percent": percent, "monthly": monthly, "from": from_month}
     try:
@@ -427,6 +429,7 @@ def set_pledge(
             percent=percent,
             monthly=monthly,
             from_month=from_month,
+            signature=actions.signature_from_form(signed),
         )
     except PotError as e:
         return _refused(e, lambda m, s: _pledges_page(request, member, form, m, s))

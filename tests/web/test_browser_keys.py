@@ -1,11 +1,13 @@
 """Signed consent in a real browser (SPEC §7, Playwright driving Debian's Chromium): keys.js against the server.
 
 Bo signs in; his browser makes a non-extractable Ed25519 key, keeps it in
-IndexedDB and registers it. He proposes and votes from the pages, and
-`pot verify` counts both signed. A second browser context for Bo registers a
-second key, and his keys page in each marks that device's own. When the history
-the server shows differs at the event Bo's device last saw, a warning appears that
-cannot be dismissed. The page's canonical JSON is Python's, byte for byte, and
+IndexedDB and registers it. He proposes, votes and sets his pledge from the
+pages, and `pot verify` counts all three signed. A second browser context for Bo
+registers a second key, and his keys page in each marks that device's own. When
+the server's operator rewrites an earlier event in the database and recomputes
+the chain (and the snapshots, and the views), Bo's device, which saw the old head,
+shows a warning that cannot be dismissed, and `verify` names his signatures,
+which saw the old chain. The page's canonical JSON is Python's, byte for byte, and
 signs the README's test vector. No page logs a CSP violation or any other error.
 """
 
@@ -21,10 +23,15 @@ from typing import Any
 
 import pytest
 
-from domain import signing
+from domain import chain, signing
 from domain.errors import BadInput
-from domain.values import format_amount, parse_amount
+from domain.events import PotEvent, record_of
+from domain.pot import Pot, pot_id
+from domain.values import format_amount, parse_amount, parse_percent
+from ledger.app import Ledger
+from ledger.store import resolve
 from tests.conftest import pot
+from tests.reliability import rawstore
 from tests.web.conftest import PASSPHRASE, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -147,10 +154,65 @@ def history(server: Server) -> list[dict[str, Any]]:
     return list(pot(server.db, "history", "--json", today=None).json())
 
 
-def show_other_digest(server: Server, no: int, digest: str) -> None:
-    """What a server operator does who shows members another history: the digest the pot's pages show changes."""
+# --------------------------------------------------------------------------- the operator, with the database
+def take_snapshot(server: Server) -> None:
+    """A snapshot of the pot as it is, as any pot past 200 events has (this one is shorter)."""
+    ledger = Ledger(resolve(server.db))
+    try:
+        loaded: Pot = ledger.app.repository.get(pot_id(server.slug))
+        assert ledger.app.snapshots is not None
+        ledger.app.snapshots.put([Pot.Snapshot.take(loaded)])
+    finally:
+        ledger.close()
+
+
+def snapshot_count(server: Server) -> int:
     with sqlite3.connect(server.db) as conn:
-        conn.execute("UPDATE cp_history SET digest = ? WHERE slug = ? AND no = ?", (digest, server.slug, no))
+        return int(conn.execute("SELECT count(*) FROM stored_snapshots").fetchone()[0])
+
+
+def rewritten(server: Server, no: int, **changes: Any) -> dict[int, bytes]:
+    """The stored rows of event `no` with `changes`, and of every event after it with its `prev` recomputed:
+    a history whose chain holds from start to end, as an operator who read this code can make."""
+    ledger = Ledger(resolve(server.db))
+    try:
+        events = [e for e in ledger.app.events.get(pot_id(server.slug)) if isinstance(e, PotEvent)]
+        rows: dict[int, bytes] = {}
+        prev = chain.GENESIS
+        for event in events:
+            if event.no == no:
+                assert all(hasattr(event, k) for k in changes), changes
+                event = event.model_copy(update=changes)
+            elif event.no > no:
+                event = event.model_copy(update={"prev": prev})
+            if event.no >= no:
+                rows[event.no] = ledger.app.mapper.to_stored_event(event).state
+            prev = chain.digest(record_of(event))
+        return rows
+    finally:
+        ledger.close()
+
+
+def operator_writes(server: Server, rows: dict[int, bytes]) -> None:
+    """Write these event rows behind the ledger's back, then redo what depends on them, as the database's owner:
+    the append-only and insert-only triggers dropped, the snapshots deleted and one taken again from the events
+    as they now are, and the views rebuilt (`--force`: the views' recorded head no longer matches, by design)."""
+    with rawstore.unguarded(server.db) as run:
+        for version, state in rows.items():
+            run("UPDATE {events} SET state = :s WHERE originator_version = :v", s=state, v=version)
+    with sqlite3.connect(server.db) as conn:
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'stored_snapshots'"
+        ):
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute("DELETE FROM stored_snapshots")
+    take_snapshot(server)
+    with sqlite3.connect(server.db) as conn:
+        # Opening the store put its guards back: the rewrite leaves no trace there either.
+        guards = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0]
+        assert guards == 4, guards
+    rebuilt = pot(server.db, "rebuild", "--force", today=None)
+    assert rebuilt.code == 0, rebuilt.err
 
 
 def fits_and_passes_axe(device: Device) -> None:
@@ -171,7 +233,7 @@ def errors(devices: list[Device]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the whole story
-def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
+def test_bo_signs_from_two_devices_and_his_device_witnesses_a_rewritten_history(
     browser: Browser, sqlite_server: Server
 ) -> None:
     server = sqlite_server
@@ -196,17 +258,25 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
     phone.page.get_by_label("Reason").fill("  Ça ira,\n\\o/  ")
     phone.page.get_by_role("button", name="Vote").click()
     expect(phone.page.get_by_role("heading", name="Change your vote")).to_be_visible()
+    # And his own pledge (the README adds pledges to SPEC §7's list): the percent as the pot records it.
+    phone.go("pledges")
+    phone.page.get_by_label("Percent of income").fill(" 7.50 ")
+    phone.page.get_by_role("button", name="Set pledge").click()
+    expect(phone.page.locator(".cards li", has_text="Bo")).to_contain_text("% of income from")
 
     checked = verify(server)
     assert checked["ok"] is True
-    assert checked["signed"] >= 2
+    assert checked["signed"] == 3
     assert checked["bad_signatures"] == []
     items = history(server)
     vote = next(i for i in items if i["type"] == "vote_cast")
     proposal = next(i for i in items if i["type"] == "withdrawal_proposed")
+    pledge = next(i for i in items if i["type"] == "pledge_set")
     assert (vote["reason"], proposal["recipient"]) == ("Ça ira,\n\\o/", "Dee")
     assert proposal["purpose"] == 'Thé & "café"\nfor the meeting'
-    assert vote["signature"]["key_id"] == proposal["signature"]["key_id"] == first["key_id"]
+    assert (pledge["member"], pledge["kind"], pledge["percent"], pledge["monthly"]) == ("Bo", "percent", "7.5", None)
+    signed = (vote, proposal, pledge)
+    assert {i["signature"]["key_id"] for i in signed} == {first["key_id"]}
     assert vote["signature"]["seen"] in {i["digest"] for i in items}
 
     # A second device for Bo: a second key. Each device's keys page marks its own.
@@ -223,8 +293,7 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
         expect(device.page.locator("#my-keys li")).to_have_count(2)
         fits_and_passes_axe(device)
 
-    # The witness: the phone remembers the head it saw; the history goes on (Cy contributes), then the
-    # server shows another digest for the event the phone last saw.
+    # The witness: the phone remembers the head it saw; the history goes on (Cy contributes).
     phone.go("")
     head_now = phone.api("session")["head"]
     phone.page.wait_for_function(
@@ -236,23 +305,46 @@ def test_bo_signs_from_two_devices_and_his_device_witnesses_a_changed_history(
     banner = phone.page.locator("#witness")
     expect(banner).to_be_hidden()
     assert pot(server.db, "--as", "Ana", "contribute", "Cy", "5", today=None).code == 0
-    real = next(i["digest"] for i in history(server) if i["no"] == remembered["no"])
-    show_other_digest(server, remembered["no"], "f" * 64)
+    take_snapshot(server)  # A longer pot has one: the operator has to redo it too.
+
+    # The server's operator rewrites an earlier event in the database: Bo's 100.00 of the crew's start
+    # becomes 1,000.00, and every later event's `prev` is recomputed, so the chain holds end to end.
+    original = rawstore.states(server.db)
+    gift = next(i for i in items if i["type"] == "contribution_recorded")
+    assert gift["no"] < proposal["no"] < remembered["no"]
+    forged = rewritten(server, gift["no"], amount_minor=100_000)
+    assert set(forged) == set(range(gift["no"], max(original) + 1))
+    operator_writes(server, forged)
+    assert snapshot_count(server) == 1
+    assert phone.api("balance")["balance"] == "1005.00"  # the pages show the rewritten history
+    shown = phone.api(f"events/{remembered['no']}/digest")["digest"]
+    assert shown != remembered["digest"]
+    # What the operator cannot recompute are Bo's signatures: their `seen` digests are gone from the chain.
+    rewritten_report = pot(server.db, "verify", "--json", today=None)
+    assert rewritten_report.code == 1, rewritten_report.out
+    assert rewritten_report.json()["why"] == "signature"
+    assert {i["no"] for i in signed} <= set(rewritten_report.json()["bad_signatures"])
+
+    # Bo's phone, which saw the old head, warns on the next page, and nothing closes the warning.
     phone.go("proposals")
     alert = phone.page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).to_contain_text(f"differs from what this device saw at event {remembered['no']}")
     expect(alert).to_contain_text(remembered["digest"][:16])
-    expect(alert.get_by_role("button")).to_have_count(0)  # nothing closes it
+    expect(alert).to_contain_text(shown[:16])
+    expect(alert.get_by_role("button")).to_have_count(0)
     fits_and_passes_axe(phone)
 
-    # Put back, the history the server shows agrees again: the phone still warns, on every page.
-    show_other_digest(server, remembered["no"], real)
+    # Put back (the original rows, the snapshot and the views redone), the history agrees again and verifies:
+    # the phone still warns, on every page.
+    operator_writes(server, {no: original[no] for no in forged})
+    assert verify(server)["ok"] is True
+    assert phone.api(f"events/{remembered['no']}/digest")["digest"] == remembered["digest"]
     for path in ("", "keys", "history"):
         phone.go(path)
         expect(phone.page.locator("#witness")).to_be_visible()
         expect(phone.page.locator("#witness")).to_contain_text(f"at event {remembered['no']}")
-    # The laptop saw the same history as the server shows it: no warning there.
+    # The laptop saw only the history as it is now: no warning there.
     laptop.go("")
     newest = json.dumps(laptop.api("session")["head"], separators=(",", ":"))
     # The check is done (and passed) once the laptop remembers the newest head: it moves on only then.
@@ -345,4 +437,16 @@ def test_the_pages_canonical_json_is_pythons_and_signs_the_readmes_test_vector(
             return None
 
     assert by_page == [by_python(t, d) for t, d in cases]
+
+    # A pledge's percent as the pot records it (domain.rules.pledge): no trailing zeros, or nothing it would take.
+    percents = ["7.50", "10", "010.0", " 3 ", "0.5", "100.00", "12.345", "1e3", "7,5", "", ".5", "5.", "-1"]
+    by_page = page.evaluate("cases => cases.map(t => window.commonpotPercentText(t))", percents)
+
+    def recorded(text: str) -> str | None:
+        try:
+            return format(parse_percent(text).normalize(), "f")
+        except BadInput:
+            return None
+
+    assert by_page == [recorded(t) for t in percents]
     assert not errors([device]), errors([device])

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain import signing
 from ledger.keys import key_id, public_key_text
 from tests.conftest import head, pot
-from tests.web.conftest import Server, SignedClient
+from tests.web.conftest import Server, SignedClient, running_server
 
 
 @contextmanager
@@ -225,10 +226,26 @@ def test_every_signable_post_takes_a_signature_and_verify_counts_them(server: Se
         201,
     )
     signed_events.append(noted["no"])
+    # A member's own pledge (the README adds it to SPEC §7's list): the percent as the pot records it.
+    month = date.today().strftime("%Y-%m")
+    pledge = {"member": "Bo", "kind": "percent", "percent": "7.5", "monthly": "", "from_month": month}
+    pledged = ok(
+        bo.post(
+            "pledges",
+            {
+                "member": "bo",
+                "percent": "7.50",
+                "from": month,
+                "signature": signature(bo, bo_key, "pledge_set", pledge),
+            },
+        ),
+        201,
+    )
+    signed_events.append(pledged["no"])
 
     after = verify(server)
     assert after["ok"] is True
-    assert after["signed"] == before["signed"] + 7
+    assert after["signed"] == before["signed"] + 8
     assert after["bad_signatures"] == []
     for no in signed_events:
         item = history_item(server, no)
@@ -255,9 +272,9 @@ def test_a_signature_that_does_not_hold_is_refused_and_nothing_is_stored(server:
         # A `seen` that is no event of this pot's chain.
         elsewhere = signature(bo, bo_key, "vote_cast", vote, saw="ab" * 32)
         refuses(bo.post("proposals/1/votes", {"position": "agree", "signature": elsewhere}), 409, "not in pot")
-        # A key nobody registered.
+        # A key nobody registered: bad input, as the issue lists it (a signature the pot cannot check).
         stranger = signature(bo, private(9), "vote_cast", vote)
-        refuses(bo.post("proposals/1/votes", {"position": "agree", "signature": stranger}), 404, "is not registered")
+        refuses(bo.post("proposals/1/votes", {"position": "agree", "signature": stranger}), 422, "is not registered")
         # Malformed parts: bad input.
         for broken, says in (
             ({**good, "sig": good["sig"][:-4]}, "signature is"),
@@ -277,6 +294,58 @@ def test_a_signature_that_does_not_hold_is_refused_and_nothing_is_stored(server:
         refuses(bo.post("proposals/1/cancel", {"signature": good}), 422, "unknown field 'signature'")
     ok(bo.post("proposals/1/votes", {"position": "agree", "signature": good}), 201)
     assert verify(server)["bad_signatures"] == []
+
+
+def test_a_pledge_is_signed_only_by_the_member_it_is_about_and_as_recorded(sqlite_server: Server) -> None:
+    server = sqlite_server
+    bo, ana = server.sign_in("Bo"), server.sign_in("Ana")
+    bo_key, ana_key = private(1), private(4)
+    ok(register(bo, bo_key), 201)
+    ok(register(ana, ana_key), 201)
+    month = date.today().strftime("%Y-%m")
+    monthly = {"member": "Bo", "kind": "monthly", "percent": "", "monthly": "25.00", "from_month": month}
+    body = {"member": "Bo", "monthly": "25", "from": month}
+    with stores_nothing(server):
+        # Ana may set Bo's pledge, unsigned; her signature cannot stand for Bo's word.
+        by_ana = signature(ana, ana_key, "pledge_set", monthly)
+        refuses(ana.post("pledges", {**body, "signature": by_ana}), 409, "signed only by the member it is about")
+        # Bo signed 25.00 a month; the body says 250.
+        bo_says = signature(bo, bo_key, "pledge_set", monthly)
+        refuses(bo.post("pledges", {**body, "monthly": "250", "signature": bo_says}), 409, "not over this pledge_set")
+        # Signed as a percent pledge, sent as a monthly one.
+        as_percent = signature(bo, bo_key, "pledge_set", {**monthly, "kind": "percent", "percent": "25", "monthly": ""})
+        refuses(bo.post("pledges", {**body, "signature": as_percent}), 409, "not over this pledge_set")
+        refuses(bo.post("pledges", {**body, "signature": {**bo_says, "sig": "*" * 86}}), 422, "not base64url")
+    ok(ana.post("pledges", body), 201)
+    ok(bo.post("pledges", {**body, "signature": bo_says}), 201)
+    checked = verify(server)
+    assert (checked["bad_signatures"], checked["signed"]) == ([], 1)
+    pledges = [i for i in pot(server.db, "history", "--json", today=None).json() if i["type"] == "pledge_set"]
+    assert [(p["actor"], "signature" in p) for p in pledges] == [("Ana", False), ("Bo", True)]
+
+
+def test_a_signed_votes_pot_refuses_an_unsigned_vote_on_the_web(tmp_path: Path) -> None:
+    """SPEC §7: with the rule `signed_votes`, an unsigned vote is 409 and stores nothing; a signed one counts."""
+    db = str(tmp_path / "signed.sqlite")
+    opened = pot(db, "init", "Maastricht crew", "--currency", "EUR", "--as", "Ana", "--signed-votes", today=None)
+    assert opened.code == 0, opened.err
+    for name in ("Bo", "Cy"):
+        assert pot(db, "--as", "Ana", "member", "add", name, today=None).code == 0
+    assert pot(db, "--as", "Cy", "propose", "0.02", "--purpose", "ink", today=None).code == 0
+    with running_server(db) as server:
+        bo = server.sign_in("Bo")
+        with stores_nothing(server):
+            refuses(bo.post("proposals/1/votes", {"position": "agree"}), 409, "takes signed votes only")
+            page = bo.http.post(
+                f"/p/{server.slug}/proposals/1/vote", data={"csrf_token": bo.csrf, "position": "agree", "reason": ""}
+            )
+            refuses(page, 409, "takes signed votes only")
+        key = private(1)
+        ok(register(bo, key), 201)
+        vote = {"proposal_no": 1, "position": "agree", "reason": ""}
+        ok(bo.post("proposals/1/votes", {"position": "agree", "signature": signature(bo, key, "vote_cast", vote)}), 201)
+        assert ok(bo.get("proposals/1"))["ballots"][0]["member"] == "Bo"
+        assert verify(server)["bad_signatures"] == []
 
 
 def test_a_revoked_key_signs_nothing_more(sqlite_server: Server) -> None:
@@ -326,6 +395,38 @@ def test_the_vote_form_carries_a_signature_from_the_page_and_refuses_a_broken_on
     assert f"signed with key {key_id(key)}" in shown
     assert "unsigned" in shown
     assert "key_id" not in ok(bo.get("proposals/1"))["ballots"][0]
+
+
+def test_the_history_page_shows_each_event_signed_with_its_key_or_unsigned(sqlite_server: Server) -> None:
+    """As the proposal page shows ballots (issue 20): from the same history items `pot history` describes."""
+    server = sqlite_server
+    bo = server.sign_in("Bo")
+    key = private(1)
+    ok(register(bo, key), 201)
+    ok(bo.post("proposals", {"amount": "10", "purpose": "tea"}), 201)
+    vote = {"proposal_no": 1, "position": "agree", "reason": ""}
+    ok(bo.post("proposals/1/votes", {"position": "agree", "signature": signature(bo, key, "vote_cast", vote)}), 201)
+    numbers = {i["type"]: i["no"] for i in pot(server.db, "history", "--json", today=None).json()}
+    voted, proposed = numbers["vote_cast"], numbers["withdrawal_proposed"]
+    page = bo.http.get(f"/p/{server.slug}/history")
+    assert page.status_code == 200, page.text
+    shown = {
+        int(no): (meta, what)
+        for no, meta, what in re.findall(
+            r'<li class="event">\s*<span class="muted">(\d+) · '
+            r'([^<]*(?:<span class="signing">[^<]*</span>)?)</span><br>\s*<span class="what">([^<]*)</span>',
+            page.text,
+        )
+    }
+    assert f'<span class="signing">signed with key {key_id(key)}</span>' in shown[voted][0]
+    assert shown[voted][1] == "Bo voted agree on proposal 1"  # the key once, beside the sentence
+    assert '<span class="signing">unsigned</span>' in shown[proposed][0]
+    assert '<span class="signing">unsigned</span>' in shown[numbers["contribution_recorded"]][0]  # by Ana, in `pot`
+    # Events no one signs (a member joining, a key's own registration, a decision) say neither.
+    for no in (2, 3, numbers["member_key_added"]):
+        assert "signing" not in shown[no][0], shown[no]
+    # The same words as `pot history`, which names the key in its sentence.
+    assert f"(signed with key {key_id(key)})" in pot(server.db, "history", today=None).out
 
 
 def test_the_keys_page_lists_only_my_keys_and_revokes_one(sqlite_server: Server) -> None:

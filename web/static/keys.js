@@ -6,8 +6,9 @@
  *    in IndexedDB (the private half can never be read out, not even by this script) and
  *    registers its public half with POST api/keys, proving it with the key's signature
  *    over the registration. The server never sees a private key.
- * 2. Signing. A form that makes a signable event carries data-sign="<event type>". Its
- *    submit is held back while the script asks api/session for the head digest (`seen`),
+ * 2. Signing. A form that makes a signable event (SPEC §7's, and a member's own pledge,
+ *    which the README adds) carries data-sign="<event type>". Its submit is held back
+ *    while the script asks api/session for the head digest (`seen`),
  *    builds the canonical message exactly as domain/signing.py does from the form's
  *    fields (as the pot will record them), signs it and adds a hidden `signature` field
  *    (JSON); then the form goes on as it would have (a plain post or htmx). Without
@@ -130,6 +131,15 @@
     return digits > 0 ? whole + "." + frac.padEnd(digits, "0") : whole;
   }
 
+  // A percent as the pot records it, without trailing zeros ("7.50" → "7.5", "10.0" → "10"); null if not one.
+  function percentText(text) {
+    var found = /^([0-9]+)(?:\.([0-9]+))?$/.exec(pyStrip(text));
+    if (!found) return null;
+    var frac = (found[2] || "").replace(/0+$/, "");
+    var whole = BigInt(found[1]).toString();
+    return frac ? whole + "." + frac : whole;
+  }
+
   // Names compare as the pot compares them (NFKC, case-insensitive), near enough for the names a page lists.
   function nameKey(name) {
     return name.normalize("NFKC").toLowerCase();
@@ -194,6 +204,19 @@
     withdrawal_paid: function (form) {
       var no = whole(form.dataset.proposal);
       return no === null ? null : { proposal_no: no };
+    },
+    // Not in SPEC §7's list: the README adds it. Only the member it is about signs a pledge; a
+    // treasurer setting another member's sends it unsigned (the pot would refuse the signature).
+    pledge_set: function (form, c, actor) {
+      var who = pyStrip(field(form, "member")) || actor;
+      if (nameKey(who) !== nameKey(actor)) return null;
+      var percent = pyStrip(field(form, "percent")), monthly = pyStrip(field(form, "monthly"));
+      if ((percent === "") === (monthly === "")) return null; // Exactly one of them, or the server says so.
+      var share = percent ? percentText(percent) : "";
+      var amount = monthly ? amountText(monthly, c.digits) : "";
+      var from = pyStrip(field(form, "from")) || form.dataset.month || "";
+      if (share === null || amount === null || !/^[0-9]{4}-[0-9]{2}$/.test(from)) return null;
+      return { member: actor, kind: percent ? "percent" : "monthly", percent: share, monthly: amount, from_month: from };
     },
   };
 
@@ -463,6 +486,7 @@
   // Exposed for the browser tests, which compare it with Python's json.dumps.
   window.commonpotCanonical = canonical;
   window.commonpotAmountText = amountText;
+  window.commonpotPercentText = percentText;
 
   start();
 })();
