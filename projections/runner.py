@@ -68,8 +68,9 @@ def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNo
     notifications were applied (each counted once, however many projections applied it).
     """
     names = sorted(p.name for p in projections)
-    # One look for all the position rows instead of a transaction per projection.
-    with engine.begin() as conn:
+    # One look for all the position rows instead of a transaction per projection; a read, which on
+    # SQLite does not wait for the write lock (`pot_read_only`: ledger.engines begins it DEFERRED).
+    with engine.execution_options(pot_read_only=True).begin() as conn:
         known = set(conn.execute(select(positions.c.projection).where(positions.c.projection.in_(names))).scalars())
     for name in names:
         if name not in known:
@@ -112,33 +113,35 @@ def _apply_one_batch(
 ) -> int:
     """Apply up to `size` notifications in one transaction; `events` receives the batch's events."""
     with engine.begin() as conn:
-        rows = conn.execute(
-            select(positions.c.projection, positions.c.notification_id)
-            .where(positions.c.projection.in_(names))
-            .order_by(positions.c.projection)
-            .with_for_update()
-        )
-        at = {str(name): int(position) for name, position in rows}
+        at = {str(name): int(position) for name, position in conn.execute(_LOCK_POSITIONS, {"names": names})}
         start = min(at.values())
         batch = read(start, size)
         decoded = [(n.id, decode(n)) for n in batch]
         events.extend(e for _, e in decoded if isinstance(e, PotEvent))
+        moved = []
         for projection in projections:
             after = at[projection.name]
-            if after == start:
-                mine, moved = events, len(decoded)
-            else:
-                mine = [e for i, e in decoded if i > after and isinstance(e, PotEvent)]
-                moved = sum(1 for i, _ in decoded if i > after)
+            # A projection ahead of the others skips what it has applied already.
+            mine = events if after == start else [e for i, e in decoded if i > after and isinstance(e, PotEvent)]
             projection.apply_all(conn, mine)
-            if moved:
-                conn.execute(
-                    update(positions)
-                    .where(positions.c.projection == projection.name)
-                    .values(notification_id=batch[-1].id)
-                )
+            if any(i > after for i, _ in decoded):
+                moved.append({"name": projection.name, "to": batch[-1].id})
+        if moved:
+            conn.execute(_MOVE_POSITION, moved)
         # Every notification read lies past the furthest-behind position, so someone applied it.
         return len(decoded)
+
+
+# Built once: a catch-up after each web request runs them, and building a statement costs more than running it.
+_LOCK_POSITIONS = (
+    select(positions.c.projection, positions.c.notification_id)
+    .where(positions.c.projection.in_(bindparam("names", expanding=True)))
+    .order_by(positions.c.projection)
+    .with_for_update()
+)
+_MOVE_POSITION = (
+    update(positions).where(positions.c.projection == bindparam("name")).values(notification_id=bindparam("to"))
+)
 
 
 @contextmanager
