@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from sqlalchemy import Connection, select, text
 
@@ -62,6 +62,15 @@ class PotApplication(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Pot: SNAPSHOT_EVERY}
     # Tests set it low, so every command meets a pot loaded from a snapshot.
     snapshot_every: int = SNAPSHOT_EVERY
+
+    # How many saves this application has made: views caught up before a save are caught up again.
+    saves: int = 0
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            self.saves += 1
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """At most one snapshot per save, taken from the pot in memory.
@@ -170,7 +179,7 @@ class LedgerBase:
     """One open store: the event-sourced application, its views, and how a change is made safely."""
 
     def __init__(self, store: Store, *, server: bool = False) -> None:
-        """`server`: a long-lived process (`pot serve`) that keeps its database connections open."""
+        """`server`: a long-lived process (`pot serve`) that keeps its database connections open, and its pots."""
         self.store = store
         if store.kind == "sqlite":
             self.app = PotApplication(env=store.es_env)
@@ -183,6 +192,14 @@ class LedgerBase:
             # One snapshot for every query of a read, as SQLite's WAL gives.
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
             self.app = open_postgres(self.engine, store, lambda env: PotApplication(env=env))
+        # A server's pots as its last command left them (slug -> the pot, and the version it was
+        # read from the store at); None in a `pot` command, which loads its pot once anyway.
+        self._kept: dict[str, tuple[Pot, int]] | None = {} if server else None
+        self._read_at: dict[str, int] = {}
+        # Inside `views_once`: what the reads are part of (a web request), and where the views were
+        # last caught up for it (that scope, and the application's save count then).
+        self._scope: object | None = None
+        self._caught_up_for: tuple[object, int] | None = None
         self.projections: list[Projection] = [
             CoreProjection(),
             PledgesProjection(),
@@ -205,7 +222,34 @@ class LedgerBase:
 
     # ------------------------------------------------------------------ views
     def catch_up(self) -> int:
-        """Fold every event the views have not seen yet; how many were folded."""
+        """Fold every event the views have not seen yet; how many were folded.
+
+        Inside `views_once`, only the first read catches up (and the first after a save).
+        """
+        scope = self._scope
+        if scope is not None and self._caught_up_for == (scope, self.app.saves):
+            return 0
+        folded = self._catch_up()
+        if scope is not None:
+            self._caught_up_for = (scope, self.app.saves)
+        return folded
+
+    @contextmanager
+    def views_once(self, scope: object) -> Iterator[None]:
+        """Reads inside, for `scope` (a web request), catch the views up once rather than before every query.
+
+        A page reads the views several times within a few milliseconds; each catch-up,
+        even one that finds nothing to fold, asks the store twice. A save made in this
+        process inside makes the next read catch up again, so a page shows its own change.
+        """
+        outer = self._scope
+        self._scope = scope
+        try:
+            yield
+        finally:
+            self._scope = outer
+
+    def _catch_up(self) -> int:
         if self.views_current():
             return 0
 
@@ -252,8 +296,14 @@ class LedgerBase:
         return True
 
     def load(self, slug: str) -> Pot:
+        """The pot as its newest stored event leaves it, with its past attached; the caller owns it."""
         try:
-            pot: Pot = self.app.repository.get(pot_id(slug))
+            kept = self._take_kept(slug)
+            if kept is not None:
+                pot, self._read_at[slug] = kept
+            else:
+                pot = self.app.repository.get(pot_id(slug))
+                self._read_at[slug] = pot.version
         except AggregateNotFoundError:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
@@ -261,6 +311,31 @@ class LedgerBase:
         self._check_head(pot)
         pot.past = StoredPast(self, slug)
         return pot
+
+    def _take_kept(self, slug: str) -> tuple[Pot, int] | None:
+        """A server's kept pot, brought up to the store's newest event, and the version it was read at.
+
+        Taken out of the keeping (a pot is used by one command at a time) and given back
+        only by a command that saved it whole (`_keep`). Events other processes stored
+        since are folded as a load folds those after a snapshot, each checked against the
+        one before; `_check_head` then holds it to the store's newest event, as any load.
+        A pot kept for more than a snapshot interval is read again from the store.
+        """
+        kept = None if self._kept is None else self._kept.pop(slug, None)
+        if kept is None:
+            return None
+        pot, read_at = kept
+        if pot.version - read_at >= self.app.snapshot_every:
+            return None
+        newer: Any = self.app.repository.event_store.get(pot.id, gt=pot.version)
+        folded: Pot | None = project_aggregate(pot, newer)
+        return None if folded is None else (folded, read_at)
+
+    def _keep(self, slug: str, pot: Pot) -> None:
+        """Keep a server's pot for its next command: only one whose every event is stored."""
+        if self._kept is not None and not pot.pending_events:
+            pot.past = None
+            self._kept[slug] = (pot, self._read_at.get(slug, pot.version))
 
     def _check_head(self, pot: Pot) -> None:
         """Refuse to act on a pot whose state is not the one its newest stored event leads to.
@@ -288,6 +363,7 @@ class LedgerBase:
         def decide_and_save(pot: Pot) -> T:
             result = decide(pot)
             self.app.save(pot)
+            self._keep(slug, pot)
             return result
 
         return self.change_in_parts(slug, decide_and_save)
@@ -346,8 +422,11 @@ class LedgerBase:
                     stored += len(events)
                     pot.release_recent()
 
-            yield flush
-            flush()
+            try:
+                yield flush
+                flush()
+            finally:
+                self.app.saves += 1
         if stored and self.app.snapshots is not None:
             # Taken from the pot in memory: it is exactly what was stored.
             self.app.snapshots.put([Pot.Snapshot.take(pot)])
