@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from pydantic import BaseModel
 
 from domain.errors import BadInput, PotError
 from domain.game import LEVEL_NAMES
@@ -31,6 +30,7 @@ from domain.values import (
 if TYPE_CHECKING:
     from domain.events import PotEvent
     from ledger.app import Ledger
+    from ledger.reads import ViewReads
     from projections.models import PotInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,9 +142,6 @@ class PotGroup(click.Group):
             return 0
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        from eventsourcing.persistence import OperationalError as StoreBusy
-        from sqlalchemy.exc import OperationalError as SQLBusy
-
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
@@ -160,9 +157,26 @@ class PotGroup(click.Group):
             fail(e.format_message(), e.exit_code)
         except click.Abort:
             fail("aborted", 1)
-        except (StoreBusy, SQLBusy) as e:
+        except Exception as e:
+            if not isinstance(e, store_errors()):
+                raise
             fail(store_problem(e), 1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+# A busy or unreachable store, as each layer that may have touched it says so: the driver's own
+# (the quick read, `ledger.views`), the event store's and SQLAlchemy's.
+_STORE_ERRORS = (
+    ("sqlite3", "OperationalError"),
+    ("eventsourcing.persistence", "OperationalError"),
+    ("sqlalchemy.exc", "OperationalError"),
+)
+
+
+def store_errors() -> tuple[type[Exception], ...]:
+    """The busy-store errors of the libraries this command loaded: one it never imported cannot have raised."""
+    loaded = (getattr(sys.modules[module], name) for module, name in _STORE_ERRORS if module in sys.modules)
+    return tuple(loaded)
 
 
 def store_problem(error: Exception) -> str:
@@ -181,6 +195,7 @@ class Session:
     def __init__(self, db: str | None, pot: str | None, actor: str | None, today: date) -> None:
         self.db, self.pot_slug, self.actor_name, self.today = db, pot, actor, today
         self._ledger: Ledger | None = None
+        self._reads: ViewReads | None = None
         self._info: PotInfo | None = None
         # Only commands that make pots (init, demo, import) may create a new store file.
         self.may_create = False
@@ -202,9 +217,26 @@ class Session:
         return self._ledger
 
     @property
+    def reads(self) -> ViewReads:
+        """The views' queries: on a SQLite store whose views are caught up, answered with `sqlite3` alone
+        (`ledger.views`, issue 22); otherwise, and once the ledger is open, by the ledger."""
+        if self._ledger is not None:
+            return self._ledger
+        if self._reads is None:
+            from ledger.store import LOCK_TIMEOUT_SECONDS, sqlite_file, sqlite_store
+
+            if sqlite_file(self.db) is None:
+                return self.ledger
+            from ledger.views import QuickViews
+
+            path = sqlite_store(self.db, create=self.may_create)
+            self._reads = QuickViews(path, lambda: self.ledger, lock_timeout_seconds=LOCK_TIMEOUT_SECONDS)
+        return self._reads
+
+    @property
     def info(self) -> PotInfo:
         if self._info is None:
-            self._info = self.ledger.resolve_pot(self.pot_slug)
+            self._info = self.reads.resolve_pot(self.pot_slug)
         return self._info
 
     @property
@@ -365,11 +397,10 @@ def json_option(f: F) -> F:
 
 
 def emit_json(data: Any) -> None:
-    if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
-    elif isinstance(data, list):
-        data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    """SPEC §4's JSON of a query result (`projections.models.as_json`), or of plain data."""
+    from projections.models import as_json
+
+    click.echo(json.dumps(as_json(data), ensure_ascii=False, indent=2))
 
 
 def console() -> Any:

@@ -110,7 +110,7 @@ def members(s: Session, as_json: bool) -> None:
 
     Example: pot members --json
     """
-    rows = s.ledger.members(s.slug)
+    rows = s.reads.members(s.slug)
     if as_json:
         return emit_json(rows)
     table(None, ["name", "role", "joined", "left"], [(m.name, m.role, m.joined, m.left) for m in rows])

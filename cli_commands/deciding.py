@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date
 from pathlib import Path
 
@@ -134,13 +135,13 @@ def proposals(s: Session, status: str | None, as_json: bool) -> None:
 
     Example: pot proposals --status open --json
     """
-    rows = s.ledger.proposals(s.info, status=status)
+    rows = s.reads.proposals(s.info, status=status)
     if as_json:
         return emit_json(rows)
     table(
         None,
         ["no", "amount", "purpose", "recipient", "when", "status", "agree", "abstain", "disagree", "block"],
-        [(p.no, p.amount, _purpose(p), p.recipient, p.when, p.status, *p.votes.model_dump().values()) for p in rows],
+        [(p.no, p.amount, _purpose(p), p.recipient, p.when, p.status, *astuple(p.votes)) for p in rows],
     )
 
 
@@ -153,7 +154,7 @@ def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
 
     Example: pot proposal 1
     """
-    found = s.ledger.proposal(s.info, proposal_no)
+    found = s.reads.proposal(s.info, proposal_no)
     if as_json:
         return emit_json(found)
     v = found.votes

@@ -166,7 +166,7 @@ def trust(s: Session, as_of: date | None, as_json: bool) -> None:
 
     Example: pot trust --as-of 2026-06-30 --json
     """
-    report = s.ledger.trust(s.info, as_of=as_of, today=s.today)
+    report = s.reads.trust(s.info, as_of=as_of, today=s.today)
     if as_json:
         return emit_json(report)
     click.echo(f"trust in {s.info.name} as of {report.as_of}")

@@ -28,7 +28,7 @@ from domain.errors import BadInput
 from domain.values import parse_name, parse_text
 
 if TYPE_CHECKING:
-    from projections.reflections import ReplayStep
+    from projections.replay import ReplayStep
 
 
 @click.command()
@@ -40,7 +40,7 @@ def balance(s: Session, as_of: date | None, as_json: bool) -> None:
 
     Example: pot balance --as-of 2026-03-31 --json
     """
-    report = s.ledger.balance(s.info, as_of=as_of, today=s.today)
+    report = s.reads.balance(s.info, as_of=as_of, today=s.today)
     if as_json:
         return emit_json(report)
     click.echo(f"{s.info.name} ({report.currency}) as of {report.as_of}")
@@ -93,7 +93,7 @@ def history(
 
     who = parse_name(member_name) if member_name else None
     limit = min(d for d in (until, as_of) if d is not None) if (until or as_of) else None
-    items = s.ledger.history(s.info, member=who, types=types, since=since, until=limit)
+    items = s.reads.history(s.info, member=who, types=types, since=since, until=limit)
     if as_json:
         return emit_json(items)
     table(
@@ -120,7 +120,7 @@ def replay(s: Session, from_no: int | None, to_no: int | None, as_of: date | Non
         raise BadInput("--step shows one event at a time as text: leave out --json")
     if step and not sys.stdin.isatty():
         raise BadInput("--step waits for a key between events, so it needs a terminal: run it without --step here")
-    steps = s.ledger.replay(s.info, from_no=from_no, to_no=to_no, as_of=as_of)
+    steps = s.reads.replay(s.info, from_no=from_no, to_no=to_no, as_of=as_of)
     if as_json:
         for one in steps:
             click.echo(json.dumps(one.contract(s.info.digits), ensure_ascii=False))
@@ -254,7 +254,7 @@ def triggers(s: Session, as_json: bool) -> None:
 
     Example: pot triggers --json
     """
-    report = s.ledger.triggers(s.info)
+    report = s.reads.triggers(s.info)
     if as_json:
         return emit_json(report)
     if not report.reflections:

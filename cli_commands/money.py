@@ -27,7 +27,7 @@ from domain.values import parse_name, parse_percent, parse_text
 # --------------------------------------------------------------------------- money in
 
 if TYPE_CHECKING:
-    from projections.pledges import MemberPledge
+    from projections.pledges_report import MemberPledge
 
 
 @click.command(context_settings=AMOUNT_ARGS)
@@ -134,7 +134,7 @@ def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
 
     Example: pot pledges --as-of 2026-06-30 --json
     """
-    report = s.ledger.pledges(s.info, as_of=as_of, today=s.today)
+    report = s.reads.pledges(s.info, as_of=as_of, today=s.today)
     if as_json:
         return emit_json(report)
     currency = s.info.currency

@@ -51,7 +51,7 @@ def rules(s: Session, as_of: date | None, as_json: bool) -> None:
 
     Example: pot rules --as-of 2026-03-01
     """
-    found = s.ledger.rules(s.info, as_of=as_of)
+    found = s.reads.rules(s.info, as_of=as_of)
     if as_json:
         return emit_json(found)
     by = "the pot opened" if found.proposal_no is None else f"proposal {found.proposal_no} approved"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.events import POSITIONS as POSITIONS
+from domain.vocabulary import POSITIONS as POSITIONS
 
 
 @dataclass(frozen=True)

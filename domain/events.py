@@ -21,20 +21,20 @@ from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from pydantic import BaseModel, ConfigDict
 
 from domain import chain
+from domain import vocabulary as v
 from domain.signing import Signature
+
+# The pot's words live in domain.vocabulary; re-exported here for the modules that take them with the events.
+from domain.vocabulary import POSITIONS as POSITIONS
+from domain.vocabulary import ROLES as ROLES
+from domain.vocabulary import STATUSES as STATUSES
+from domain.vocabulary import Outcome as Outcome
+from domain.vocabulary import Position as Position
+from domain.vocabulary import Role as Role
+from domain.vocabulary import Status as Status
 
 if TYPE_CHECKING:
     from domain.pot import Pot
-
-Role = Literal["member", "treasurer"]
-ROLES: tuple[Role, ...] = get_args(Role)
-Position = Literal["agree", "abstain", "disagree", "block"]
-Outcome = Literal["approved", "rejected"]
-# Where a proposal stands (SPEC §4 `proposals --status`): open, then decided, then perhaps paid.
-Status = Literal["open", "approved", "rejected", "cancelled", "paid"]
-# The same words as tuples, in the SPEC's order, for choices, loops and SQL.
-POSITIONS: tuple[Position, ...] = get_args(Position)
-STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 class PotEvent(BaseModel, CanMutateAggregate[UUID]):
@@ -76,8 +76,8 @@ class PotEvent(BaseModel, CanMutateAggregate[UUID]):
 
 
 class PotOpened(PotEvent, CanInitAggregate[UUID]):
-    TYPE: ClassVar[str] = "pot_opened"
-    WORD: ClassVar[str] = "pot opened"
+    TYPE: ClassVar[str] = v.POT_OPENED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     originator_topic: str
     slug: str
     name: str
@@ -90,28 +90,28 @@ class PotOpened(PotEvent, CanInitAggregate[UUID]):
 
 
 class MemberJoined(PotEvent):
-    TYPE: ClassVar[str] = "member_joined"
-    WORD: ClassVar[str] = "member joined"
+    TYPE: ClassVar[str] = v.MEMBER_JOINED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     member: str
     role: Role
 
 
 class MemberLeft(PotEvent):
-    TYPE: ClassVar[str] = "member_left"
-    WORD: ClassVar[str] = "member left"
+    TYPE: ClassVar[str] = v.MEMBER_LEFT
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     member: str
 
 
 class RoleChanged(PotEvent):
-    TYPE: ClassVar[str] = "role_changed"
-    WORD: ClassVar[str] = "role change"
+    TYPE: ClassVar[str] = v.ROLE_CHANGED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     member: str
     role: Role
 
 
 class ContributionRecorded(PotEvent):
-    TYPE: ClassVar[str] = "contribution_recorded"
-    WORD: ClassVar[str] = "contribution"
+    TYPE: ClassVar[str] = v.CONTRIBUTION_RECORDED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     member: str
     amount_minor: int
     note: str = ""
@@ -122,8 +122,8 @@ class ContributionRecorded(PotEvent):
 
 
 class ContributionReversed(PotEvent):
-    TYPE: ClassVar[str] = "contribution_reversed"
-    WORD: ClassVar[str] = "reversal"
+    TYPE: ClassVar[str] = v.CONTRIBUTION_REVERSED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     contribution_no: int
     member: str
     amount_minor: int
@@ -133,8 +133,8 @@ class ContributionReversed(PotEvent):
 
 
 class WithdrawalProposed(PotEvent):
-    TYPE: ClassVar[str] = "withdrawal_proposed"
-    WORD: ClassVar[str] = "proposal"
+    TYPE: ClassVar[str] = v.WITHDRAWAL_PROPOSED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     amount_minor: int
     purpose: str
@@ -146,8 +146,8 @@ class WithdrawalProposed(PotEvent):
 
 
 class VoteCast(PotEvent):
-    TYPE: ClassVar[str] = "vote_cast"
-    WORD: ClassVar[str] = "vote"
+    TYPE: ClassVar[str] = v.VOTE_CAST
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     member: str
     position: Position
@@ -157,8 +157,8 @@ class VoteCast(PotEvent):
 
 
 class ProposalDecided(PotEvent):
-    TYPE: ClassVar[str] = "proposal_decided"
-    WORD: ClassVar[str] = "decision"
+    TYPE: ClassVar[str] = v.PROPOSAL_DECIDED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     outcome: Outcome
     agree: int
@@ -171,14 +171,14 @@ class ProposalDecided(PotEvent):
 
 
 class ProposalCancelled(PotEvent):
-    TYPE: ClassVar[str] = "proposal_cancelled"
-    WORD: ClassVar[str] = "cancellation"
+    TYPE: ClassVar[str] = v.PROPOSAL_CANCELLED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
 
 
 class WithdrawalPaid(PotEvent):
-    TYPE: ClassVar[str] = "withdrawal_paid"
-    WORD: ClassVar[str] = "payout"
+    TYPE: ClassVar[str] = v.WITHDRAWAL_PAID
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     amount_minor: int
     recipient: str
@@ -194,8 +194,8 @@ class PledgeSet(PotEvent):
     Kind `none` ends a pledge from its month (`pot pledge NAME --stop`): neither percent nor monthly.
     """
 
-    TYPE: ClassVar[str] = "pledge_set"
-    WORD: ClassVar[str] = "pledge"
+    TYPE: ClassVar[str] = v.PLEDGE_SET
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     member: str
     kind: Literal["percent", "monthly", "none"]
     # Percent of declared income as a decimal string ("10", "7.5"); set when kind is percent.
@@ -218,8 +218,8 @@ class GamePlayed(PotEvent):
     are the parties and `resolved` says how it ended.
     """
 
-    TYPE: ClassVar[str] = "game_played"
-    WORD: ClassVar[str] = "game"
+    TYPE: ClassVar[str] = v.GAME_PLAYED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     game: Game
     participants: tuple[str, ...] = ()
     asker: str | None = None
@@ -231,8 +231,8 @@ class GamePlayed(PotEvent):
 class ReflectionNoted(PotEvent):
     """A member's feeling about an earlier event, for the crew's reflection."""
 
-    TYPE: ClassVar[str] = "reflection_noted"
-    WORD: ClassVar[str] = "reflection"
+    TYPE: ClassVar[str] = v.REFLECTION_NOTED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     event_no: int
     member: str
     feeling: str
@@ -244,7 +244,7 @@ class ReflectionNoted(PotEvent):
 class MemberKeyAdded(PotEvent):
     """A signing key registered by its member for themself (SPEC §7); `proof` is the key's signature over it."""
 
-    TYPE: ClassVar[str] = "member_key_added"
+    TYPE: ClassVar[str] = v.MEMBER_KEY_ADDED
     member: str
     key_id: str
     public_key: str
@@ -254,7 +254,7 @@ class MemberKeyAdded(PotEvent):
 class MemberKeyRevoked(PotEvent):
     """A member's key ended by that member: from this event on, its signatures no longer count."""
 
-    TYPE: ClassVar[str] = "member_key_revoked"
+    TYPE: ClassVar[str] = v.MEMBER_KEY_REVOKED
     member: str
     key_id: str
 
@@ -262,8 +262,8 @@ class MemberKeyRevoked(PotEvent):
 class WithdrawalRefunded(PotEvent):
     """Money of a paid withdrawal that came back (SPEC §8): the payout stays, this adds the amount back."""
 
-    TYPE: ClassVar[str] = "withdrawal_refunded"
-    WORD: ClassVar[str] = "money back"
+    TYPE: ClassVar[str] = v.WITHDRAWAL_REFUNDED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     amount_minor: int
     # Who the payout went to, who now gives the money back (their `received` goes down).
@@ -294,22 +294,10 @@ EVENT_TYPES: dict[str, type[PotEvent]] = {
     )
 }
 
-# The plain word of each SPEC type, and the SPEC type of each plain word (see PotEvent.WORD).
-WORDS: dict[str, str] = {name: cls.WORD for name, cls in EVENT_TYPES.items()}
-TYPES_BY_WORD: dict[str, str] = {cls.WORD: name for name, cls in EVENT_TYPES.items()}
-
-
-def plain_word(type_: str) -> str:
-    """The plain word people read for a SPEC event type; an unknown type as it is."""
-    return WORDS.get(type_, type_)
-
-
-def type_named(word: str) -> str | None:
-    """The SPEC type a person means by `word`: the type itself or its plain word (any case), else None."""
-    key = word.strip().lower()
-    if key in EVENT_TYPES:
-        return key
-    return TYPES_BY_WORD.get(" ".join(key.replace("_", " ").split()))
+WORDS = v.WORDS
+TYPES_BY_WORD = v.TYPES_BY_WORD
+plain_word = v.plain_word
+type_named = v.type_named
 
 
 # The events that move money into or out of the pot: a view of money sums exactly these.
@@ -380,8 +368,8 @@ class RuleSet(BaseModel):
 class RuleChangeProposed(PotEvent):
     """A proposal to change the pot's rules (SPEC §8): numbered and decided like a withdrawal, with nothing to pay."""
 
-    TYPE: ClassVar[str] = "rule_change_proposed"
-    WORD: ClassVar[str] = "rule change proposal"
+    TYPE: ClassVar[str] = v.RULE_CHANGE_PROPOSED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     purpose: str
     closes: date
@@ -397,8 +385,8 @@ class RulesChanged(PotEvent):
     It holds every rule, not only those the proposal changed, so a reader needs no earlier event.
     """
 
-    TYPE: ClassVar[str] = "rules_changed"
-    WORD: ClassVar[str] = "rules change"
+    TYPE: ClassVar[str] = v.RULES_CHANGED
+    WORD: ClassVar[str] = v.WORDS[TYPE]
     proposal_no: int
     quorum: str
     voting_days: int
@@ -408,5 +396,3 @@ class RulesChanged(PotEvent):
 # Added at the end of the file so that parallel additions merge cleanly: registered like the rest.
 for _cls in (RuleChangeProposed, RulesChanged):
     EVENT_TYPES[_cls.TYPE] = _cls
-    WORDS[_cls.TYPE] = _cls.WORD
-    TYPES_BY_WORD[_cls.WORD] = _cls.TYPE

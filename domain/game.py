@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from domain.errors import BadInput
-from domain.events import GamePlayed
+
+if TYPE_CHECKING:  # Only the trust fold scores games; `pot trust` reads its tables and loads no event class.
+    from domain.events import GamePlayed
 
 # The five levels, by number and by name (`pot trust` and the report head their columns with them).
 LISTENING, MONEY, CONSISTENCY, CONFLICT, CO_OWNERS = LEVELS = (1, 2, 3, 4, 5)

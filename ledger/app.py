@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -21,7 +21,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select, text
 
 from domain import chain
 from domain.errors import BadInput, Refused, Tampered, UnknownPot
@@ -38,7 +38,8 @@ from projections.pledges import PledgesProjection
 from projections.queries import current_member_row
 from projections.reflections import ReflectionsProjection
 from projections.runner import Projection, catch_up_all, reset
-from projections.tables import positions, refs
+from projections.sql import Rows, caught_up, rows_of
+from projections.tables import refs
 from projections.trust import TrustProjection
 
 if TYPE_CHECKING:  # argon2 loads only when a command signs someone in.
@@ -268,11 +269,8 @@ class LedgerBase:
         locked transaction (on SQLite a BEGIN IMMEDIATE, which waits for any writer).
         """
         newest = self.app.recorder.max_notification_id() or 0
-        names = [p.name for p in self.projections]
         with self.reader.begin() as conn:
-            seen = conn.execute(select(positions.c.notification_id).where(positions.c.projection.in_(names))).scalars()
-            at = list(seen)
-        return len(at) == len(names) and min(at, default=0) >= newest
+            return caught_up(rows_of(conn), newest)
 
     def rebuild(self) -> int:
         self.projections = [type(p)() for p in self.projections]
@@ -280,12 +278,22 @@ class LedgerBase:
             reset(self.engine, projection)
         return self.catch_up()
 
+    def read(self, *, even_if_views_fail: bool = False) -> AbstractContextManager[Rows]:
+        """A consistent read of the views, after catching them up; the queries' SQL runs on it (`projections.sql`).
+
+        `even_if_views_fail`: a history the views cannot fold is read as far as they got (`verify` names why).
+        """
+        return self._read(even_if_views_fail)
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A consistent read of the views, after catching them up."""
-        self.catch_up()
+    def _read(self, even_if_views_fail: bool) -> Iterator[Rows]:
+        try:
+            self.catch_up()
+        except Tampered:
+            if not even_if_views_fail:
+                raise
         with self.reader.begin() as conn:
-            yield conn
+            yield rows_of(conn)
 
     # ------------------------------------------------------------------ changes
     def exists(self, slug: str) -> bool:
@@ -505,10 +513,8 @@ class Ledger(Commands, Reads, LedgerBase):
         if session is None:
             return None
         # A member may still sign in to see `verify` name what is wrong; the views stop where it is.
-        with suppress(Tampered):
-            self.catch_up()
-        with self.reader.begin() as conn:
-            row = current_member_row(conn, slug, session.member)
+        with self.read(even_if_views_fail=True) as db:
+            row = current_member_row(db, slug, session.member)
         if row is None:
             self.accounts.end_sessions(slug, session.member)
             return None

@@ -21,7 +21,7 @@ from domain.events import PotEvent, ProposalDecided, RuleSet, WithdrawalPaid
 from domain.pot import Pot
 from domain.signing import Signature, Signer, b64url, proof_message
 from domain.values import currency_digits
-from projections.queries import paid_and_refunded
+from projections.proposal_queries import paid_and_refunded
 
 if TYPE_CHECKING:
     from ledger.app import LedgerBase as _Base

@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 from ledger.store import Store
 from projections.core import CoreProjection
 from projections.runner import reset
+from projections.sql import VIEWS_LAYOUT
 from projections.tables import metadata, refs
 
 
@@ -127,6 +128,9 @@ def create_view_tables(engine: Engine) -> None:
                 index.create(conn, checkfirst=True)
     if refs_missing:
         reset(engine, CoreProjection())
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA user_version = {VIEWS_LAYOUT}")
 
 
 def append_only_sqlite(engine: Engine) -> None:

@@ -13,10 +13,11 @@ from typing import Any, TextIO
 from domain import chain
 from domain.events import ContributionRecorded, ContributionReversed, WithdrawalPaid, WithdrawalProposed
 from domain.values import format_amount
+from domain.vocabulary import MONEY_TYPES, PAYOUT_TYPES, WITHDRAWAL_REFUNDED
 from ledger.app import Ledger
 from ledger.fileio import Exported
 from projections.models import PotInfo
-from projections.queries import MONEY_TYPES, PAYOUT_TYPES, REFUND_TYPE, history_items
+from projections.queries import history_items
 
 # Characters that hledger reads as syntax inside a posting (subaccounts, comments,
 # virtual postings, prices, assertions, status marks): they become spaces.
@@ -80,7 +81,7 @@ def _accounts(item: dict[str, Any], accounts: _Accounts) -> tuple[str, str, str,
         member = accounts.of[item["member"]]
         head = f"reversal of contribution {item['contribution_no']} from {item['member']}"
         return head, item["reason"], f"{INCOME}:{member}", "assets:pot"
-    if kind == REFUND_TYPE:
+    if kind == WITHDRAWAL_REFUNDED:
         # Money back (SPEC §8) undoes part of the withdrawal's expense; the payout's transaction stays.
         head = f"money back of proposal {item['proposal_no']} from {item['recipient']}"
         return head, item["reason"], "assets:pot", f"{EXPENSES}:{accounts.of[item['recipient']]}"

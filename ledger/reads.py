@@ -1,22 +1,27 @@
 """The typed queries of the application API: what a crew can look at, and the store's own chores.
 
-Each method catches the views up, reads the materialized tables through
-`projections`, and returns the report models SPEC §4's JSON is made of. Rules
-about what may be asked (an `--as-of` that counts months may not be after
-today; an event type must exist) live here once, for every front end.
+`ViewReads` holds every query of the views: each reads the materialized tables
+through `projections` on one consistent read (`read()`, given by whoever mixes it
+in) and returns the report models SPEC §4's JSON is made of. The ledger's `read()`
+catches the views up first; the CLI's quick read (`ledger.views`) answers from
+them with `sqlite3` alone while they are caught up, with the same queries. Rules
+about what may be asked (an `--as-of` that counts months may not be after today;
+an event type must exist) live here once, for every front end. `Reads` adds the
+chores that need the whole ledger: verify, rebuild, export, import, the report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from domain.errors import BadInput, NotFound, Tampered, UnknownPot
-from domain.events import EVENT_TYPES, WORDS, type_named
 from domain.values import name_key
-from projections import queries
+from domain.vocabulary import WORDS, type_named
+from projections import proposal_queries, queries
 from projections.models import (
     BalanceReport,
     MemberRow,
@@ -33,9 +38,10 @@ if TYPE_CHECKING:
     from ledger.fileio import Exported
     from ledger.report import Written
     from ledger.statement_csv import Imported, Progress
-    from projections.pledges import PledgesReport
-    from projections.reflections import ReplayStep, TriggersReport
-    from projections.trust import TrustReport
+    from projections.pledges_report import PledgesReport
+    from projections.replay import ReplayStep, TriggersReport
+    from projections.sql import Rows
+    from projections.trust_report import TrustReport
 else:
     _Base = object
 
@@ -51,13 +57,13 @@ def past_as_of(as_of: date | None, today: date, what: str) -> date:
     return as_of or today
 
 
-class Reads(_Base):
-    """Queries over a pot's views, and the commands that keep the store itself. Mixed into `ledger.app.Ledger`."""
+class ViewReads:
+    """Queries over a pot's views. Mixed into `ledger.app.Ledger` and `ledger.views.QuickViews`."""
 
-    @property
-    def _ledger(self) -> Ledger:
-        """This object as the whole `Ledger` it is always mixed into, for the modules that take one."""
-        return cast("Ledger", self)
+    if TYPE_CHECKING:
+        # Given by the class it is mixed into (the ledger's catches the views up first).
+        def read(self, *, even_if_views_fail: bool = False) -> AbstractContextManager[Rows]:
+            """One consistent read of caught-up views (`even_if_views_fail`: as far as they got, see `resolve_pot`)."""
 
     # ------------------------------------------------------------------ pots and members
     def resolve_pot(self, slug: str | None, *, even_if_views_fail: bool = False) -> PotInfo:
@@ -66,12 +72,7 @@ class Reads(_Base):
         `verify` must name what is wrong even when the log holds an event the views
         cannot fold: it asks `even_if_views_fail`, and reads the views as far as they got.
         """
-        try:
-            self.catch_up()
-        except Tampered:
-            if not even_if_views_fail:
-                raise
-        with self.reader.begin() as conn:
+        with self.read(even_if_views_fail=even_if_views_fail) as conn:
             if slug is None:
                 slugs = queries.pot_slugs(conn)
                 if not slugs:
@@ -102,11 +103,11 @@ class Reads(_Base):
 
     def proposals(self, info: PotInfo, *, status: str | None = None) -> list[ProposalRow]:
         with self.read() as conn:
-            return queries.proposal_rows(conn, info, status)
+            return proposal_queries.proposal_rows(conn, info, status)
 
     def proposal(self, info: PotInfo, no: int) -> ProposalDetail:
         with self.read() as conn:
-            found = queries.proposal_detail(conn, info, no)
+            found = proposal_queries.proposal_detail(conn, info, no)
         if found is None:
             raise NotFound(f"there is no proposal {no} in pot {info.slug!r}")
         return found
@@ -122,14 +123,14 @@ class Reads(_Base):
         return found
 
     def pledges(self, info: PotInfo, *, as_of: date | None, today: date) -> PledgesReport:
-        from projections.pledges import pledges_report
+        from projections.pledges_report import pledges_report
 
         day = past_as_of(as_of, today, "pledges")
         with self.read() as conn:
             return pledges_report(conn, info, day)
 
     def trust(self, info: PotInfo, *, as_of: date | None, today: date) -> TrustReport:
-        from projections.trust import trust_report
+        from projections.trust_report import trust_report
 
         day = past_as_of(as_of, today, "trust")
         with self.read() as conn:
@@ -152,7 +153,7 @@ class Reads(_Base):
         if unknown:
             raise BadInput(
                 f"unknown event type {unknown[0]!r}: one of {', '.join(WORDS.values())} "
-                f"(or the types {', '.join(EVENT_TYPES)})"
+                f"(or the types {', '.join(WORDS)})"
             )
         types = [found for _, found in named if found is not None]
         # One catch-up and one consistent read for the name and the items alike.
@@ -171,7 +172,7 @@ class Reads(_Base):
         self, info: PotInfo, *, from_no: int | None = None, to_no: int | None = None, as_of: date | None = None
     ) -> Iterator[ReplayStep]:
         """Each event with the balance after it and its reflections, streamed from one consistent read."""
-        from projections.reflections import replay
+        from projections.replay import replay
 
         if from_no is not None and to_no is not None and from_no > to_no:
             raise BadInput(f"--from {from_no} is after --to {to_no}")
@@ -184,10 +185,19 @@ class Reads(_Base):
         return steps()
 
     def triggers(self, info: PotInfo) -> TriggersReport:
-        from projections.reflections import triggers
+        from projections.replay import triggers
 
         with self.read() as conn:
             return triggers(conn, info)
+
+
+class Reads(ViewReads, _Base):
+    """The views' queries, and the commands that keep the store itself. Mixed into `ledger.app.Ledger`."""
+
+    @property
+    def _ledger(self) -> Ledger:
+        """This object as the whole `Ledger` it is always mixed into, for the modules that take one."""
+        return cast("Ledger", self)
 
     # ------------------------------------------------------------------ integrity
     def verify(self, info: PotInfo, *, digest: str | None = None) -> VerifyReport:

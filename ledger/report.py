@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -25,7 +26,6 @@ from domain.errors import BadInput
 from domain.events import ContributionRecorded, ContributionReversed, WithdrawalPaid
 from domain.game import LEVEL_NAMES, LEVELS
 from domain.values import format_amount
-from projections.models import Report
 from projections.queries import pot_info
 from projections.report import BalancePoint, PotReport, build_report
 
@@ -45,7 +45,8 @@ MARKED = {
 }
 
 
-class Written(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Written:
     """What `pot report --json` prints about the file it wrote."""
 
     pot: str

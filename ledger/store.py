@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.utils import get_topic
-
 from domain.errors import BadInput, Refused, UnknownPot
-from ledger.mapper import JSONTranscoder, PydanticMapper
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -59,6 +56,11 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
     With `create` false, a SQLite file that does not exist yet is refused rather
     than created, so a mistyped path in a query leaves nothing behind.
     """
+    # Loaded here, not with the module: the CLI's quick read (ledger.views) finds its file with `sqlite_store`.
+    from eventsourcing.utils import get_topic
+
+    from ledger.mapper import JSONTranscoder, PydanticMapper
+
     common = {
         "MAPPER_TOPIC": get_topic(PydanticMapper),
         "TRANSCODER_TOPIC": get_topic(JSONTranscoder),
@@ -67,6 +69,18 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
     }
     if db and "://" in db:
         return _postgres(db, common)
+    absolute = sqlite_store(db, create=create)
+    env = {
+        **common,
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(absolute),
+        "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+    }
+    return Store("sqlite", f"sqlite:///{absolute}", env, location=str(absolute))
+
+
+def sqlite_store(db: str | None, *, create: bool) -> Path:
+    """The SQLite store `--db` (a path, or none) names, checked as `resolve` checks it; its folder made if needed."""
     path = Path(db) if db else default_path()
     if path.is_dir():
         raise BadInput(f"--db {str(path)!r} is a directory: give a file path or a database URL")
@@ -82,14 +96,7 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
             raise BadInput(f"--db {db!r}: the folder {str(path.parent)!r} does not exist")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-    absolute = path.resolve()
-    env = {
-        **common,
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(absolute),
-        "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
-    }
-    return Store("sqlite", f"sqlite:///{absolute}", env, location=str(absolute))
+    return path.resolve()
 
 
 # Files SQLite keeps beside a database while it is open or after a crash: writing over one loses data too.

@@ -42,6 +42,7 @@ from domain.events import (
 )
 from domain.values import name_key
 from projections.runner import Slugs, insert_rows
+from projections.sql import CORE
 from projections.tables import CORE_TABLES, ballots, history, members, pots, proposals, refs
 
 _add_to_pot = (
@@ -102,7 +103,7 @@ def history_row(slug: str, event: PotEvent, member: str | None, delta: int) -> d
 
 
 class CoreProjection:
-    name = "core"
+    name = CORE
     tables: tuple[Table, ...] = CORE_TABLES
 
     def __init__(self) -> None:

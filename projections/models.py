@@ -1,29 +1,68 @@
 """The models of query results: the plain data each query returns, with SPEC §4's JSON field names.
 
-`projections.queries` fills them; the CLI renders them as text or JSON.
+`projections.queries` fills them; the CLI and the web render them as text, pages or JSON.
+They are frozen dataclasses, not pydantic models, so that a read whose views are caught
+up loads nothing but the standard library and the database driver (issue 22).
+`as_json` turns any of them into SPEC §4's JSON: a field marked `hidden` is for
+people (text, pages) and stays out of it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
-
-
-class Report(BaseModel):
-    # Built on first use: each command renders one or two of these, not all of them.
-    model_config = ConfigDict(frozen=True, defer_build=True)
+# Field metadata: `HIDDEN` keeps a field out of the JSON; `JSON_NAME` gives it another name there;
+# `OMIT_NONE` leaves it out when it is None (a key that did not exist before some version of SPEC).
+HIDDEN, JSON_NAME, OMIT_NONE = "hidden", "json_name", "omit_none"
 
 
-class MemberShare(Report):
+# A field for people (text, the web pages), not in SPEC §4's JSON: `field(default=…, metadata=HIDE)`.
+HIDE = {HIDDEN: True}
+
+
+def as_json(value: Any) -> Any:
+    """SPEC §4's JSON of a query result: dates as ISO text, hidden fields left out, names as the SPEC spells them."""
+    if is_dataclass(value) and not isinstance(value, type):
+        shown: dict[str, Any] = {}
+        for f in fields(value):
+            if f.metadata.get(HIDDEN):
+                continue
+            item = getattr(value, f.name)
+            if item is None and f.metadata.get(OMIT_NONE):
+                continue
+            shown[f.metadata.get(JSON_NAME, f.name)] = as_json(item)
+        return shown
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def json_dict(value: Any) -> dict[str, Any]:
+    """`as_json` of one query result: a JSON object."""
+    return cast(dict[str, Any], as_json(value))
+
+
+def to_dict(value: Any) -> dict[str, Any]:
+    """Every field of a query result, hidden ones too, as they are (not as JSON)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MemberShare:
     name: str
     contributed: str
     share_pct: str
     received: str
 
 
-class BalanceReport(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BalanceReport:
     pot: str
     currency: str
     as_of: date
@@ -35,33 +74,37 @@ class BalanceReport(Report):
     members: list[MemberShare]
     # What approved, unpaid proposals reserve beyond the balance ("0.00" when covered): `available` never
     # shows below zero, the shortfall is shown as such (issue 21). Text and web only, not in SPEC §4's JSON.
-    shortfall: str = Field(default="0", exclude=True)
+    shortfall: str = field(default="0", metadata=HIDE)
 
 
-class MemberRow(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MemberRow:
     name: str
     role: str
     joined: date
     left: date | None
 
 
-class Votes(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Votes:
     agree: int = 0
     abstain: int = 0
     disagree: int = 0
     block: int = 0
 
 
-class Ballot(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ballot:
     member: str
     position: str
     reason: str
     on: date
     # SPEC §7, for people (the proposal page), not in SPEC §4's JSON: the key that signed it, None unsigned.
-    key_id: str | None = Field(default=None, exclude=True)
+    key_id: str | None = field(default=None, metadata=HIDE)
 
 
-class ProposalRow(Report):
+@dataclass(frozen=True, kw_only=True)
+class ProposalRow:
     no: int
     proposer: str
     amount: str
@@ -71,17 +114,10 @@ class ProposalRow(Report):
     status: str
     votes: Votes
     # The day it was decided or cancelled: for people (text), not in SPEC §4's JSON.
-    ended: date | None = Field(default=None, exclude=True)
+    ended: date | None = field(default=None, metadata=HIDE)
     # A rule-change proposal's rules to set (SPEC §8), e.g. {"quorum": "0.75"}; None for a withdrawal,
     # whose JSON then has no `rules` at all, as before rules could change.
-    rules: dict[str, str | int | bool] | None = None
-
-    @model_serializer(mode="wrap")
-    def _without_absent_rules(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and data.get("rules", 0) is None:
-            del data["rules"]
-        return data
+    rules: dict[str, str | int | bool] | None = field(default=None, metadata={OMIT_NONE: True})
 
     @property
     def when(self) -> str:
@@ -91,29 +127,31 @@ class ProposalRow(Report):
         return f"{'cancelled' if self.status == 'cancelled' else 'decided'} {self.ended}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class ProposalDetail(ProposalRow):
     ballots: list[Ballot]
     # SPEC §8, while it is open (SPEC §4 `proposal N`): the eligible current members who have not voted, in
     # joining order; whether quorum is reached; how closing it now would end (null once decided).
-    waiting: list[str] = []
+    waiting: list[str] = field(default_factory=list)
     quorum_reached: bool = False
     if_closed_now: str | None = None
     # For people (text, web), not in SPEC §4's JSON: who blocks it now, and, approved but not yet
     # payable, how much the pot lacks once the approvals before it are paid (issue 21).
-    blocked_by: list[str] = Field(default=[], exclude=True)
-    short_minor: int = Field(default=0, exclude=True)
-    short: str | None = Field(default=None, exclude=True)
+    blocked_by: list[str] = field(default_factory=list, metadata=HIDE)
+    short_minor: int = field(default=0, metadata=HIDE)
+    short: str | None = field(default=None, metadata=HIDE)
     # SPEC §8, for people and the web page (not in SPEC §4's JSON): money back since the payout, and the
     # SHA-256 of the receipt kept with it.
-    refunded_minor: int = Field(default=0, exclude=True)
-    refunded: str = Field(default="0.00", exclude=True)
-    receipt_sha256: str | None = Field(default=None, exclude=True)
+    refunded_minor: int = field(default=0, metadata=HIDE)
+    refunded: str = field(default="0.00", metadata=HIDE)
+    receipt_sha256: str | None = field(default=None, metadata=HIDE)
 
 
 Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature", "receipt"]
 
 
-class VerifyReport(Report):
+@dataclass(frozen=True, kw_only=True)
+class VerifyReport:
     ok: bool
     events: int
     head: str
@@ -126,15 +164,16 @@ class VerifyReport(Report):
     # fails (or an unsigned vote where the pot takes signed votes only), by number.
     signed: int = 0
     unsigned: int = 0
-    bad_signatures: list[int] = []
+    bad_signatures: list[int] = field(default_factory=list)
     # Not part of the JSON contract: why verification failed, for the error line.
-    problem: str | None = None
+    problem: str | None = field(default=None, metadata=HIDE)
 
     def contract(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"problem"})
+        return json_dict(self)
 
 
-class PotInfo(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PotInfo:
     slug: str
     name: str
     currency: str
@@ -145,7 +184,8 @@ class PotInfo(Report):
     head: str
 
 
-class RulesReport(Report):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RulesReport:
     """The rules in force on a day (SPEC §8 `pot rules`), and the event that set them."""
 
     pot: str

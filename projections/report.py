@@ -9,32 +9,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import Connection
-
-from domain.events import RuleChangeProposed, WithdrawalProposed, plain_word
 from domain.values import format_amount
+from domain.vocabulary import MONEY_TYPES, RULE_CHANGE_PROPOSED, WITHDRAWAL_PROPOSED, plain_word
 from projections.describe import describe
-from projections.models import BalanceReport, PotInfo, ProposalDetail, Report
-from projections.pledges import PledgesReport, pledges_report
-from projections.queries import (
-    MONEY_TYPES,
-    Leavers,
-    balance,
-    dated_after,
-    history_items,
-    member_rows,
-    pot_info,
-    proposal_details,
-)
-from projections.reflections import Reflection, reflections_on
-from projections.trust import TrustReport, trust_report
+from projections.models import BalanceReport, PotInfo, ProposalDetail
+from projections.pledges_report import PledgesReport, pledges_report
+from projections.proposal_queries import Leavers, proposal_details
+from projections.queries import balance, dated_after, history_items, member_rows, pot_info
+from projections.replay import Reflection, reflections_on
+from projections.sql import Rows
+from projections.trust_report import TrustReport, trust_report
 
 
-class MemberLine(Report):
+@dataclass(frozen=True, kw_only=True)
+class MemberLine:
     name: str
     role: str
     joined: date
@@ -47,7 +40,8 @@ class MemberLine(Report):
     trust_level: int | None
 
 
-class HistoryLine(Report):
+@dataclass(frozen=True, kw_only=True)
+class HistoryLine:
     no: int
     on: date
     type: str
@@ -62,7 +56,8 @@ class HistoryLine(Report):
     reflections: list[Reflection]
 
 
-class BalancePoint(Report):
+@dataclass(frozen=True, kw_only=True)
+class BalancePoint:
     """The balance at the end of a day, and the types of the money-moving events that day (`MONEY_TYPES`)."""
 
     on: date
@@ -70,14 +65,16 @@ class BalancePoint(Report):
     marks: tuple[str, ...]
 
 
-class Count(Report):
+@dataclass(frozen=True, kw_only=True)
+class Count:
     """How many reflections name a feeling, or are about an event of a kind (its plain word)."""
 
     what: str
     reflections: int
 
 
-class Feelings(Report):
+@dataclass(frozen=True, kw_only=True)
+class Feelings:
     """`pot triggers` in short, as of the report's day: reflections by feeling and by kind of event."""
 
     reflections: int
@@ -85,7 +82,8 @@ class Feelings(Report):
     by_word: list[Count]
 
 
-class PotReport(Report):
+@dataclass(frozen=True, kw_only=True)
+class PotReport:
     pot: str
     name: str
     currency: str
@@ -110,20 +108,20 @@ class PotReport(Report):
     timeline: list[BalancePoint]
 
 
-def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: date) -> PotReport:
+def build_report(db: Rows, info: PotInfo, as_of: date | None, today: date) -> PotReport:
     """The report's plain data, from the materialized tables only."""
     # Read the pot's totals in the same snapshot as everything else.
-    info = pot_info(conn, info.slug) or info
+    info = pot_info(db, info.slug) or info
     # Without --as-of the report is as of today and says so: when some event is dated after
     # today (`--today` in the past), count only those up to today, as `--as-of today` would.
-    if as_of is None and dated_after(conn, info.slug, today):
+    if as_of is None and dated_after(db, info.slug, today):
         as_of = today
-    figures = balance(conn, info, as_of, today)
-    trust = trust_report(conn, info.slug, as_of or today)
-    items = list(history_items(conn, info, until=as_of))
+    figures = balance(db, info, as_of, today)
+    trust = trust_report(db, info.slug, as_of or today)
+    items = list(history_items(db, info, until=as_of))
     # A reflection is itself an event of the trail, so as of a past day only those noted by then count.
-    noted = reflections_on(conn, info.slug, as_of=as_of)
-    shown = proposal_details(conn, info, as_of)
+    noted = reflections_on(db, info.slug, as_of=as_of)
+    shown = proposal_details(db, info, as_of)
     return PotReport(
         pot=info.slug,
         name=info.name,
@@ -134,11 +132,11 @@ def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: dat
         head=info.head,
         counted=len(items),
         balance=figures,
-        members=_members(conn, info, as_of, figures, trust),
+        members=_members(db, info, as_of, figures, trust),
         trust=trust,
         proposals=shown,
-        waiting=_waiting(conn, info, shown, items, as_of),
-        pledges=pledges_report(conn, info, as_of or today),
+        waiting=_waiting(db, info, shown, items, as_of),
+        pledges=pledges_report(db, info, as_of or today),
         feelings=_feelings(items, noted),
         history=_history(items, noted, info.digits),
         timeline=_timeline(items),
@@ -146,12 +144,12 @@ def build_report(conn: Connection, info: PotInfo, as_of: date | None, today: dat
 
 
 def _members(
-    conn: Connection, info: PotInfo, as_of: date | None, figures: BalanceReport, trust: TrustReport
+    db: Rows, info: PotInfo, as_of: date | None, figures: BalanceReport, trust: TrustReport
 ) -> list[MemberLine]:
     money = {m.name: m for m in figures.members}
     points = {m.name: m for m in trust.members}
     lines = []
-    for m in member_rows(conn, info.slug, as_of):
+    for m in member_rows(db, info.slug, as_of):
         share, standing = money.get(m.name), points.get(m.name)
         lines.append(
             MemberLine(
@@ -174,13 +172,13 @@ Trail = Iterable[tuple[dict[str, Any], int]]
 
 
 def _waiting(
-    conn: Connection, info: PotInfo, shown: list[ProposalDetail], items: Trail, as_of: date | None
+    db: Rows, info: PotInfo, shown: list[ProposalDetail], items: Trail, as_of: date | None
 ) -> dict[int, list[str]]:
     """Who has not voted on each open proposal: its eligible voters still here, without a ballot."""
     # A rule change (SPEC §8) is voted on like a withdrawal, by the members when it was made.
-    proposed = (WithdrawalProposed.TYPE, RuleChangeProposed.TYPE)
+    proposed = (WITHDRAWAL_PROPOSED, RULE_CHANGE_PROPOSED)
     eligible = {int(item["proposal_no"]): list(item["eligible"]) for item, _ in items if item["type"] in proposed}
-    leavers = Leavers(conn, info.slug)
+    leavers = Leavers(db, info.slug)
     waiting = {}
     for p in shown:
         if p.status == "open":

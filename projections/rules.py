@@ -10,37 +10,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import Connection, select
-
-from domain.events import PotOpened, RuleChangeProposed, RulesChanged
+from domain.vocabulary import POT_OPENED, RULE_CHANGE_PROPOSED, RULES_CHANGED
 from projections.models import PotInfo, ProposalRow, RulesReport
-from projections.tables import history
+from projections.sql import Rows, day
 
 Row = TypeVar("Row", bound=ProposalRow)
 
 
-def rules_as_of(
-    conn: Connection, info: PotInfo, as_of: date | None, *, before_event: int | None = None
-) -> RulesReport | None:
+def rules_as_of(db: Rows, info: PotInfo, as_of: date | None, *, before_event: int | None = None) -> RulesReport | None:
     """The rules in force on `as_of` (None: now); None if the pot was not open yet that day.
 
     `before_event`: the rules in force when that event was recorded, e.g. a proposal's: what it is
     decided under (SPEC §8). A day is not enough there, as rules may change on the day it was made.
     """
-    query = select(history.c.no, history.c.on, history.c.fields).where(
-        history.c.slug == info.slug, history.c.type.in_((PotOpened.TYPE, RulesChanged.TYPE))
-    )
+    sql = 'SELECT no, "on", fields FROM cp_history WHERE slug = ? AND type IN (?, ?)'
+    params: list[object] = [info.slug, POT_OPENED, RULES_CHANGED]
     if as_of is not None:
-        query = query.where(history.c.on <= as_of)
+        sql += ' AND "on" <= ?'
+        params.append(as_of)
     if before_event is not None:
-        query = query.where(history.c.no < before_event)
-    last = conn.execute(query.order_by(history.c.no.desc()).limit(1)).first()
+        sql += " AND no < ?"
+        params.append(before_event)
+    last = db.first(sql + " ORDER BY no DESC LIMIT 1", *params)
     if last is None:
         return None
-    fields = json.loads(last.fields)
+    fields = json.loads(last["fields"])
     return RulesReport(
         pot=info.slug,
         as_of=as_of,
@@ -48,17 +46,17 @@ def rules_as_of(
         voting_days=fields["voting_days"],
         # Left out of a stored payload while it is off (domain.events' later defaults).
         signed_votes=bool(fields.get("signed_votes", False)),
-        since_event=last.no,
-        since=last.on,
+        since_event=last["no"],
+        since=day(last["on"]),
         proposal_no=fields.get("proposal_no"),
     )
 
 
-def with_rules(conn: Connection, slug: str, rows: Sequence[Row]) -> list[Row]:
+def with_rules(db: Rows, slug: str, rows: Sequence[Row]) -> list[Row]:
     """The proposals, each rule-change proposal with the rules it would set (only those it sets)."""
-    query = select(history.c.fields).where(history.c.slug == slug, history.c.type == RuleChangeProposed.TYPE)
+    sql = "SELECT fields FROM cp_history WHERE slug = ? AND type = ?"
     sets: dict[int, dict[str, str | int | bool]] = {}
-    for (fields,) in conn.execute(query):
+    for (fields,) in db.all(sql, slug, RULE_CHANGE_PROPOSED):
         stored = json.loads(fields)
         sets[int(stored["proposal_no"])] = {k: v for k, v in stored["rules"].items() if v is not None}
-    return [r.model_copy(update={"rules": sets[r.no]}) if r.no in sets else r for r in rows]
+    return [replace(r, rules=sets[r.no]) if r.no in sets else r for r in rows]

@@ -1,9 +1,9 @@
-"""Trust as of a date (SPEC §2): the `trust` projection's tables, its fold and its query.
+"""Trust as of a date (SPEC §2): the `trust` projection's tables and its fold.
 
 `TrustProjection` stores dated point awards (listening, money talks, decided
 proposals, conflicts, co-owning) plus the raw facts whose points depend on the
-as-of date: contributions by month and meeting attendance. `trust_report` reads
-those rows and asks `domain.game` for the points of months and meetings, so a
+as-of date: contributions by month and meeting attendance. `projections.trust_report`
+reads those rows and asks `domain.game` for the points of months and meetings, so a
 query never replays the log and a past `--as-of` needs no history of its own.
 Every rule (what earns how much, streaks, levels) is `domain.game`'s.
 
@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -34,10 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    func,
-    or_,
     select,
-    union,
     update,
 )
 
@@ -51,20 +46,13 @@ from domain.events import (
     ProposalDecided,
 )
 from domain.game import (
-    CONSISTENCY,
     Award,
-    Scoreboard,
-    consistency_points,
-    crew_level,
     game_awards,
-    meeting_points,
     proposal_awards,
 )
-from domain.game import LEVELS as LEVELS  # re-exported for ledger.report, which draws the levels
-from domain.pledges import complete_before, first_whole_month, month_index
-from domain.values import name_key
-from projections.queries import member_rows
+from domain.pledges import month_index
 from projections.runner import Slugs, insert_rows
+from projections.sql import TRUST
 from projections.tables import ballots, history, metadata, proposals
 
 trust_pots = Table(
@@ -160,7 +148,7 @@ _CHUNK = 500
 
 
 class TrustProjection:
-    name = "trust"
+    name = TRUST
     tables: tuple[Table, ...] = TRUST_TABLES
 
     def __init__(self) -> None:
@@ -259,132 +247,3 @@ class _Batch:
         insert_rows(conn, trust_contributions, list(self.contributions.values()))
         insert_rows(conn, trust_awards, self.awards)
         insert_rows(conn, trust_meetings, self.meetings)
-
-
-# --------------------------------------------------------------------------- the query
-class Report(BaseModel):
-    # Built on first use, so commands other than `trust` do not pay for it.
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-
-class MemberTrust(Report):
-    name: str
-    # Points per level, keyed "1" to "5" as in SPEC §4.
-    points: dict[str, int]
-    total: int
-    # Highest level with a positive award; 0 when there is none yet.
-    level: int
-
-
-class CrewTrust(Report):
-    total: int
-    level: int
-
-
-class TrustReport(Report):
-    pot: str
-    as_of: date
-    members: list[MemberTrust]
-    crew: CrewTrust
-
-
-# The first month after `after` (up to `last`) in which the member has a contribution
-# that counts on day `d`: made by then and not reversed by then. The covering index
-# (slug, member, month, on, reversed_on) answers it with one seek.
-_next_month = (
-    select(trust_contributions.c.month)
-    .where(
-        trust_contributions.c.slug == bindparam("s"),
-        trust_contributions.c.member == bindparam("m"),
-        trust_contributions.c.month > bindparam("after"),
-        trust_contributions.c.month <= bindparam("last"),
-        trust_contributions.c.on <= bindparam("d"),
-        # Reversed contributions earn nothing from the day they are reversed.
-        or_(trust_contributions.c.reversed_on.is_(None), trust_contributions.c.reversed_on > bindparam("d")),
-    )
-    .order_by(trust_contributions.c.month)
-    .limit(1)
-)
-
-
-# Everyone with a contribution, an award or a meeting dated by `d`: those the report may score as of then.
-_scored_by = union(
-    select(trust_contributions.c.member).where(
-        trust_contributions.c.slug == bindparam("s"), trust_contributions.c.on <= bindparam("d")
-    ),
-    select(trust_awards.c.member).where(trust_awards.c.slug == bindparam("s"), trust_awards.c.on <= bindparam("d")),
-    select(trust_meetings.c.member).where(
-        trust_meetings.c.slug == bindparam("s"), trust_meetings.c.on <= bindparam("d")
-    ),
-)
-
-
-def trust_report(conn: Connection, slug: str, as_of: date) -> TrustReport:
-    """Every current member's points per level, total and level as of `as_of`, and the crew's."""
-    # Former members are not shown, nor part of the crew's level: only current ones are scored.
-    # A member whose back-dated money or games are dated before they joined is scored as of
-    # then too, as `balance` counts their money (SPEC §1 edge cases); no month before joining costs.
-    early = {name_key(str(name)) for (name,) in conn.execute(_scored_by, {"s": slug, "d": as_of})}
-    crew = [m for m in member_rows(conn, slug, as_of, with_keys=early) if m.left is None]
-    scores = Scoreboard()
-
-    for member, level, total, best in conn.execute(
-        select(
-            trust_awards.c.member,
-            trust_awards.c.level,
-            func.sum(trust_awards.c.points),
-            func.max(trust_awards.c.points),
-        )
-        .where(trust_awards.c.slug == slug, trust_awards.c.on <= as_of)
-        .group_by(trust_awards.c.member, trust_awards.c.level)
-    ):
-        scores.add(str(member), int(level), int(total), positive=int(best) > 0)
-
-    last = month_index(as_of)
-    for m in crew:
-        months: list[int] = []
-        # One index seek per contributed month, not a scan of every contribution.
-        after = -1
-        while (
-            found := conn.execute(
-                _next_month, {"s": slug, "m": m.name, "after": after, "last": last, "d": as_of}
-            ).scalar()
-        ) is not None:
-            after = int(found)
-            months.append(after)
-        points = consistency_points(
-            months, first_owed=first_whole_month(m.joined), complete_before=complete_before(as_of)
-        )
-        scores.add_all(m.name, CONSISTENCY, points)
-
-    attendance: dict[str, list[bool]] = defaultdict(list)
-    joined = {m.name: m.joined for m in member_rows(conn, slug)}
-    for member, attended, on in conn.execute(
-        select(trust_meetings.c.member, trust_meetings.c.attended, trust_meetings.c.on)
-        .where(trust_meetings.c.slug == slug, trust_meetings.c.on <= as_of)
-        .order_by(trust_meetings.c.on, trust_meetings.c.event_no)
-    ):
-        # SPEC §1 edge cases: a back-dated meeting missed before the member joined costs them nothing.
-        if not attended and on < joined.get(str(member), on):
-            continue
-        attendance[str(member)].append(bool(attended))
-    for member, seen in attendance.items():
-        scores.add_all(member, CONSISTENCY, meeting_points(seen))
-
-    rows = [_member_trust(scores, m.name) for m in crew]
-    return TrustReport(
-        pot=slug,
-        as_of=as_of,
-        members=rows,
-        crew=CrewTrust(total=sum(r.total for r in rows), level=crew_level(r.level for r in rows)),
-    )
-
-
-def _member_trust(scores: Scoreboard, name: str) -> MemberTrust:
-    points = scores.points(name)
-    return MemberTrust(
-        name=name,
-        points={str(level): points[level] for level in LEVELS},
-        total=sum(points.values()),
-        level=scores.level(name),
-    )

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -159,7 +158,7 @@ def test_a_ledger_opened_twice_on_one_store_sees_the_other_s_events(store_url: s
         two.contribute("crew", actor="Ana", member="Ana", amount_minor=700, on=today, today=today)
         for ledger in (one, two):
             with ledger.read() as conn:
-                balance = conn.execute(text("SELECT balance FROM cp_pots WHERE slug = 'crew'")).scalar_one()
+                balance = conn.value("SELECT balance FROM cp_pots WHERE slug = 'crew'")
             assert balance == 1200
     finally:
         one.close()

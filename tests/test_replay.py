@@ -36,7 +36,7 @@ from ledger.store import resolve
 from projections import queries
 from projections.describe import describe
 from projections.models import BalanceReport
-from projections.reflections import replay as replay_steps
+from projections.replay import replay as replay_steps
 from tests.conftest import pot, refused
 
 GOLDEN = Path(__file__).parent / "golden"

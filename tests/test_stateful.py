@@ -25,7 +25,7 @@ from ledger import fileio, jsonl, statement_csv
 from ledger.app import Ledger
 from ledger.commands import Proposed, Recorded
 from ledger.store import resolve
-from projections import queries
+from projections import proposal_queries, queries
 
 SLUG = "model-crew"
 NAMES = ["Ana", "Bo", "Cy", "Dee", "Eve", "Fin"]
@@ -381,7 +381,7 @@ class LedgerBesideModel(RuleBasedStateMachine):
                 return
             report = queries.balance(conn, info, None, self.today)
             numbers = [item["no"] for item, _ in queries.history_items(conn, info)]
-            statuses = {p.no: p.status for p in queries.proposal_rows(conn, info)}
+            statuses = {p.no: p.status for p in proposal_queries.proposal_rows(conn, info)}
         m = self.model
         assert report.balance == f"{Decimal(m.balance) / 100:.2f}"
         assert report.reserved == f"{Decimal(m.reserved) / 100:.2f}"

@@ -33,7 +33,8 @@ from domain.pot import Pot as DomainPot
 from ledger.app import Ledger
 from ledger.integrity import stored_events
 from ledger.store import resolve
-from projections.trust import TRUST_TABLES, trust_report
+from projections.trust import TRUST_TABLES
+from projections.trust_report import trust_report
 from tests.conftest import pot, refused
 
 ZERO = {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}
@@ -752,11 +753,11 @@ def test_trust_equals_a_fresh_fold_of_the_log_and_totals_are_the_sum_of_levels(
             dates = sorted({START, today + timedelta(days=45)} | {e.on for e in events})
             with ledger.read() as conn:
                 incremental = [trust_report(conn, "crew", d) for d in dates]
-                tables = [list(conn.execute(t.select().order_by(*t.primary_key.columns))) for t in TRUST_TABLES]
+                tables = [conn.all(_all_rows(t)) for t in TRUST_TABLES]
             ledger.rebuild()
             with ledger.read() as conn:
                 rebuilt = [trust_report(conn, "crew", d) for d in dates]
-                tables_again = [list(conn.execute(t.select().order_by(*t.primary_key.columns))) for t in TRUST_TABLES]
+                tables_again = [conn.all(_all_rows(t)) for t in TRUST_TABLES]
         finally:
             ledger.close()
     assert rebuilt == incremental
@@ -802,3 +803,9 @@ def test_months_that_have_not_happened_are_not_counted(crew: Path, args: tuple[s
 def test_trust_as_of_today_is_the_default(crew: Path) -> None:
     ok(crew, "2026-02-10", "contribute", "Bo", "5", "--on", "2026-02-10")
     assert trust(crew, "2026-03-01") == pot(crew, "trust", "--json", today="2026-03-01").json()
+
+
+def _all_rows(table: Any) -> str:
+    """Every row of a trust table in key order, as plain SQL for `Rows`."""
+    keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+    return f"SELECT * FROM {table.name} ORDER BY {keys}"

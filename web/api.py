@@ -39,6 +39,7 @@ from domain.events import STATUSES
 from domain.signing import Signature
 from domain.values import parse_date, parse_name
 from ledger.keys import registered_keys
+from projections.models import json_dict
 from web import actions
 from web.app import Member, Web, csrf_checked, signed_in, web_of
 
@@ -235,28 +236,28 @@ class NewKey(Body):
 def balance(member: Signed, web: WebApp, request: Request) -> Json:
     as_of = _day(_query(request, "as_of"), "as_of")
     with web.using() as ledger:
-        return ledger.balance(member.pot, as_of=as_of, today=web.today()).model_dump(mode="json")
+        return json_dict(ledger.balance(member.pot, as_of=as_of, today=web.today()))
 
 
 @router.get("/trust")
 def trust(member: Signed, web: WebApp, request: Request) -> Json:
     as_of = _day(_query(request, "as_of"), "as_of")
     with web.using() as ledger:
-        return ledger.trust(member.pot, as_of=as_of, today=web.today()).model_dump(mode="json")
+        return json_dict(ledger.trust(member.pot, as_of=as_of, today=web.today()))
 
 
 @router.get("/pledges")
 def pledges(member: Signed, web: WebApp, request: Request) -> Json:
     as_of = _day(_query(request, "as_of"), "as_of")
     with web.using() as ledger:
-        return ledger.pledges(member.pot, as_of=as_of, today=web.today()).model_dump(mode="json")
+        return json_dict(ledger.pledges(member.pot, as_of=as_of, today=web.today()))
 
 
 @router.get("/members")
 def members(member: Signed, web: WebApp, request: Request) -> list[Json]:
     _query(request)
     with web.using() as ledger:
-        return [row.model_dump(mode="json") for row in ledger.members(member.slug)]
+        return [json_dict(row) for row in ledger.members(member.slug)]
 
 
 @router.get("/proposals")
@@ -265,7 +266,7 @@ def proposals(member: Signed, web: WebApp, request: Request) -> list[Json]:
     if status is not None and status not in STATUSES:
         raise BadInput(f"status {status!r} is not one of {', '.join(STATUSES)}")
     with web.using() as ledger:
-        return [row.model_dump(mode="json") for row in ledger.proposals(member.pot, status=status)]
+        return [json_dict(row) for row in ledger.proposals(member.pot, status=status)]
 
 
 @router.get("/proposals/{n}")
@@ -273,7 +274,7 @@ def proposal(n: str, member: Signed, web: WebApp, request: Request) -> Json:
     _query(request)
     no = _number(n, "proposal", member)
     with web.using() as ledger:
-        return ledger.proposal(member.pot, no).model_dump(mode="json")
+        return json_dict(ledger.proposal(member.pot, no))
 
 
 @router.get("/verify")

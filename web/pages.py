@@ -40,7 +40,7 @@ from domain.events import EVENT_TYPES
 from domain.values import name_key, parse_date, parse_feeling, parse_name, parse_text
 from ledger.keys import registered_keys
 from projections.describe import describe
-from projections.models import BalanceReport, ProposalDetail
+from projections.models import BalanceReport, ProposalDetail, as_json
 from web import actions
 from web.app import Member, csrf_checked, signed_in, status_of, web_of
 from web.render import page
@@ -175,7 +175,7 @@ def _proposal_context(request: Request, member: Member, no: int) -> dict[str, An
     not_voted = found.waiting
     # What the live tally shows, in a few characters: a poll that has seen it already gets 204 and
     # htmx swaps nothing, so the page (and a screen reader's live region) changes only when a vote does.
-    shown = json.dumps([found.status, [b.model_dump(mode="json") for b in found.ballots], not_voted])
+    shown = json.dumps([found.status, [as_json(b) for b in found.ballots], not_voted])
     return {
         "state": hashlib.sha256(shown.encode()).hexdigest()[:16],
         "p": found,

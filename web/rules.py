@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from domain.errors import PotError
 from domain.values import parse_date
+from projections.models import json_dict
 from web import actions
 from web.api import Acting, Body, Json, Signed, WebApp, _day, _query, json_body
 from web.app import Member, web_of
@@ -39,7 +40,7 @@ class NewRules(Body):
 def rules_now(member: Signed, web: WebApp, request: Request) -> Json:
     as_of = _day(_query(request, "as_of"), "as_of")
     with web.using() as ledger:
-        return ledger.rules(member.pot, as_of=as_of).model_dump(mode="json")
+        return json_dict(ledger.rules(member.pot, as_of=as_of))
 
 
 @router.post("/p/{slug}/api/rules/proposals", status_code=201)

@@ -14,8 +14,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import text
-
 from domain.errors import Refused
 from ledger.app import Ledger
 from ledger.store import resolve
@@ -74,9 +72,7 @@ def read(db: str, stopfile: str) -> None:
     try:
         while not Path(stopfile).exists():
             with ledger.read() as conn:
-                balance = int(
-                    conn.execute(text("SELECT balance FROM cp_pots WHERE slug = :s"), {"s": SLUG}).scalar_one()
-                )
+                balance = int(conn.value("SELECT balance FROM cp_pots WHERE slug = ?", SLUG))
             reads += 1
             decreases += balance < last
             last = max(last, balance)
