@@ -29,7 +29,7 @@ from domain.events import ContributionRecorded, PotEvent, record_of
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.commands import Commands
-from ledger.engines import append_only_sqlite, create_view_tables, sqlite_engine
+from ledger.engines import append_only_sqlite, create_view_tables, sqlite_engine, views_engine
 from ledger.reads import Reads
 from ledger.roles import open_postgres
 from ledger.store import Store, postgres_engine
@@ -258,7 +258,7 @@ class LedgerBase:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return catch_up_all(self.engine, self.projections, read, self.app.mapper.to_domain_event)
+            return catch_up_all(views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event)
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 
