@@ -46,6 +46,8 @@ VOTERS = CREW[1:]  # five members vote; Ana never does, so no proposal is ever d
 PROPOSALS = 4
 # Overviews timed right after a vote (each reads the views again).
 COLD_REQUESTS = 40
+# Seconds a request may take before it counts as an error.
+TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -198,19 +200,26 @@ def load(
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
 
+    def failed(send: Request, http: httpx.Client, index: int, i: int) -> bool:
+        """Send one request; True if it failed (an error status, or no answer within the timeout)."""
+        try:
+            return send(http, index, i).status_code >= 300
+        except httpx.HTTPError:
+            return True
+
     def client(index: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            request(http, index, -1)  # warm the connection, not counted
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as http:
+            failed(request, http, index, -1)  # Warms the connection; not counted.
             start.wait()
             for i in range(per_client):
-                if before is not None and before(http, index, i).status_code >= 300:
+                if before is not None and failed(before, http, index, i):
                     with lock:
                         errors[0] += 1
                 began = time.perf_counter()
-                answer = request(http, index, i)
+                bad = failed(request, http, index, i)
                 took = time.perf_counter() - began
                 with lock:
-                    if answer.status_code >= 300:
+                    if bad:
                         errors[0] += 1
                     else:
                         latencies.append(took)
