@@ -222,15 +222,16 @@ class LedgerBase:
         return receipts
 
     # ------------------------------------------------------------------ views
-    def catch_up(self) -> int:
+    def catch_up(self, *, stored: bool = False) -> int:
         """Fold every event the views have not seen yet; how many were folded.
 
         Inside `views_once`, only the first read catches up (and the first after a save).
+        `stored`: this process has just stored events, so the views are behind without asking.
         """
         scope = self._scope
         if scope is not None and self._caught_up_for == (scope, self.app.saves):
             return 0
-        folded = self._catch_up()
+        folded = self._catch_up(ask_first=not stored)
         if scope is not None:
             self._caught_up_for = (scope, self.app.saves)
         return folded
@@ -250,8 +251,8 @@ class LedgerBase:
         finally:
             self._scope = outer
 
-    def _catch_up(self) -> int:
-        if self.views_current():
+    def _catch_up(self, *, ask_first: bool = True) -> int:
+        if ask_first and self.views_current():
             return 0
 
         def read(after: int, limit: int) -> Any:
@@ -390,11 +391,12 @@ class LedgerBase:
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
                 pot = self.load(slug)
+                loaded = pot.version
                 try:
                     result = run(pot)
                 except IntegrityError:
                     continue  # Another process saved first: decide again on fresh state.
-            self.catch_up()
+            self.catch_up(stored=pot.version > loaded)
             return result
         raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
 

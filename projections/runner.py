@@ -68,13 +68,6 @@ def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNo
     notifications were applied (each counted once, however many projections applied it).
     """
     names = sorted(p.name for p in projections)
-    # One look for all the position rows instead of a transaction per projection; a read, which on
-    # SQLite does not wait for the write lock (`pot_read_only`: ledger.engines begins it DEFERRED).
-    with engine.execution_options(pot_read_only=True).begin() as conn:
-        known = set(conn.execute(select(positions.c.projection).where(positions.c.projection.in_(names))).scalars())
-    for name in names:
-        if name not in known:
-            _ensure_position(engine, name)
     with _cyclic_gc_paused():
         return _apply_batches(engine, projections, names, read, decode)
 
@@ -87,6 +80,10 @@ def _apply_batches(
         events: list[PotEvent] = []
         try:
             applied_now = _apply_one_batch(engine, projections, names, read, decode, size, events)
+            if applied_now is None:  # A projection with no position row yet (a new store, or reset).
+                for name in names:
+                    _ensure_position(engine, name)
+                continue
         except IntegrityError as e:
             # A history the commands could not have made (two members with one name, inserted
             # behind pot's back) cannot fold into the views' keys. Fold one event at a time up to
@@ -110,10 +107,15 @@ def _apply_one_batch(
     decode: Decode,
     size: int,
     events: list[PotEvent],
-) -> int:
-    """Apply up to `size` notifications in one transaction; `events` receives the batch's events."""
+) -> int | None:
+    """Apply up to `size` notifications in one transaction; `events` receives the batch's events.
+
+    None, having applied nothing, when a projection has no position row yet.
+    """
     with engine.begin() as conn:
         at = {str(name): int(position) for name, position in conn.execute(_LOCK_POSITIONS, {"names": names})}
+        if len(at) < len(names):
+            return None
         start = min(at.values())
         batch = read(start, size)
         decoded = [(n.id, decode(n)) for n in batch]
