@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import astuple
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,9 +21,11 @@ from cli import (
     pass_session,
     table,
 )
-from domain.consent import POSITIONS
 from domain.values import parse_text
-from projections.models import ProposalDetail, ProposalRow
+from domain.vocabulary import POSITIONS
+
+if TYPE_CHECKING:
+    from projections.proposal_queries import ProposalDetail, ProposalRow
 
 
 # --------------------------------------------------------------------------- proposals

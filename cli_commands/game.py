@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,9 +20,11 @@ from cli import (
     table,
 )
 from domain.errors import BadInput
-from domain.events import PotEvent
 from domain.game import LEVEL_NAMES
 from domain.values import parse_name
+
+if TYPE_CHECKING:
+    from domain.events import PotEvent
 
 
 # --------------------------------------------------------------------------- the reciprocity game

@@ -88,7 +88,7 @@ def history(
 
     Example: pot history --member Bo --type contribution --json
     """
-    from domain.events import plain_word
+    from domain.vocabulary import plain_word
     from projections.describe import describe
 
     who = parse_name(member_name) if member_name else None
@@ -262,7 +262,7 @@ def triggers(s: Session, as_json: bool) -> None:
         return None
     click.echo(f"{report.reflections} reflections in {s.info.name}")
     click.echo("")
-    from domain.events import plain_word
+    from domain.vocabulary import plain_word
 
     table("by event type", ["type", "reflections"], [(plain_word(t), n) for t, n in report.by_type.items()])
     click.echo("")

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from ledger.store import VIEWS_ONLY, Store
 from projections.core import CoreProjection
 from projections.runner import reset
-from projections.sql import VIEWS_LAYOUT
+from projections.sql import STORE_LAYOUT
 from projections.tables import metadata, refs
 
 
@@ -148,9 +148,12 @@ def create_view_tables(engine: Engine) -> None:
                 index.create(conn, checkfirst=True)
     if refs_missing:
         reset(engine, CoreProjection())
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"PRAGMA user_version = {VIEWS_LAYOUT}")
+
+
+def mark_laid_out(engine: Engine) -> None:
+    """Mark the SQLite store as set up by this version (`projections.sql.STORE_LAYOUT`): quick reads trust it."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
 
 
 def append_only_sqlite(engine: Engine) -> None:

@@ -21,25 +21,21 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from domain.errors import BadInput, NotFound, Tampered, UnknownPot
 from domain.values import name_key
 from domain.vocabulary import WORDS, type_named
-from projections import proposal_queries, queries
-from projections.models import (
-    BalanceReport,
-    MemberRow,
-    PotInfo,
-    ProposalDetail,
-    ProposalRow,
-    RulesReport,
-    VerifyReport,
-)
+from projections import queries
 
 if TYPE_CHECKING:
+    # Each query's module (and the models it builds) loads when that query is asked, so a quick
+    # `pot balance` builds no proposal, rules or trust models (issue 22).
     from ledger.app import Ledger
     from ledger.app import LedgerBase as _Base
     from ledger.fileio import Exported
     from ledger.report import Written
     from ledger.statement_csv import Imported, Progress
+    from projections.models import BalanceReport, MemberRow, PotInfo, VerifyReport
     from projections.pledges_report import PledgesReport
+    from projections.proposal_queries import ProposalDetail, ProposalRow
     from projections.replay import ReplayStep, TriggersReport
+    from projections.rules import RulesReport
     from projections.sql import Rows
     from projections.trust_report import TrustReport
 else:
@@ -102,10 +98,14 @@ class ViewReads:
             return queries.balance(conn, info, as_of, today)
 
     def proposals(self, info: PotInfo, *, status: str | None = None) -> list[ProposalRow]:
+        from projections import proposal_queries
+
         with self.read() as conn:
             return proposal_queries.proposal_rows(conn, info, status)
 
     def proposal(self, info: PotInfo, no: int) -> ProposalDetail:
+        from projections import proposal_queries
+
         with self.read() as conn:
             found = proposal_queries.proposal_detail(conn, info, no)
         if found is None:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 from ledger.reads import ViewReads
-from projections.sql import VIEWS_LAYOUT, Rows, caught_up
+from projections.sql import STORE_LAYOUT, Rows, caught_up
 
 # The event store's table in a SQLite store (the library's `eventsourcing.sqlite` recorder),
 # whose rowids are the notification log's positions.
@@ -54,7 +54,7 @@ class QuickViews(ViewReads):
     def _answers(db: Rows) -> bool:
         """Whether the views are laid out as this version keeps them and have folded the newest event."""
         try:
-            if db.value("PRAGMA user_version") != VIEWS_LAYOUT:
+            if db.value("PRAGMA user_version") != STORE_LAYOUT:
                 return False
             return caught_up(db, int(db.value(_NEWEST_EVENT) or 0))
         except sqlite3.OperationalError:

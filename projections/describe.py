@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.events import (
-    ContributionRecorded,
-    ContributionReversed,
-    GamePlayed,
-    MemberJoined,
-    MemberLeft,
-    PledgeSet,
-    PotOpened,
-    ProposalCancelled,
-    ProposalDecided,
-    ReflectionNoted,
-    RoleChanged,
-    VoteCast,
-    WithdrawalPaid,
-    WithdrawalProposed,
-)
+from domain import vocabulary as v
 from domain.pledges import shown_percent
 
 
@@ -40,49 +25,49 @@ def _sentence(item: dict[str, Any], currency: str | None) -> str:
     if currency is not None:
         item = {**item, **{k: f"{item[k]} {currency}" for k in ("amount", "monthly") if item.get(k) is not None}}
     match kind:
-        case PotOpened.TYPE:
+        case v.POT_OPENED:
             return f"{actor} opened the pot {item['name']} in {item['currency']}"
-        case MemberJoined.TYPE:
+        case v.MEMBER_JOINED:
             role = " as treasurer" if item["role"] == "treasurer" else ""
             if item["member"] == actor:
                 return f"{actor} joined{role}"
             return f"{actor} added {item['member']}{role}"
-        case MemberLeft.TYPE:
+        case v.MEMBER_LEFT:
             if item["member"] == actor:
                 return f"{actor} left the crew"
             return f"{actor} removed {item['member']}"
-        case RoleChanged.TYPE:
+        case v.ROLE_CHANGED:
             return f"{actor} made {item['member']} a {item['role']}"
-        case ContributionRecorded.TYPE:
+        case v.CONTRIBUTION_RECORDED:
             # Always from whom, even from the treasurer who records it (issue 18).
             return f"{actor} recorded {item['amount']} from {item['member']}{note}"
-        case ContributionReversed.TYPE:
+        case v.CONTRIBUTION_REVERSED:
             return (
                 f"{actor} reversed contribution {item['contribution_no']} "
                 f"({item['amount']} from {item['member']}): {item['reason']}"
             )
-        case WithdrawalProposed.TYPE:
+        case v.WITHDRAWAL_PROPOSED:
             to = "" if item["recipient"] == actor else f" to {item['recipient']}"
             return f"{actor} proposed {item['amount']}{to} for {item['purpose']} (proposal {item['proposal_no']})"
-        case VoteCast.TYPE:
+        case v.VOTE_CAST:
             reason = f": {item['reason']}" if item.get("reason") else ""
             return f"{actor} voted {item['position']} on proposal {item['proposal_no']}{reason}"
-        case ProposalDecided.TYPE:
+        case v.PROPOSAL_DECIDED:
             return (
                 f"proposal {item['proposal_no']} {item['outcome']} "
                 f"({item['agree']} agree, {item['abstain']} abstain, "
                 f"{item['disagree']} disagree, {item['block']} block)"
             )
-        case ProposalCancelled.TYPE:
+        case v.PROPOSAL_CANCELLED:
             return f"{actor} cancelled proposal {item['proposal_no']}"
-        case WithdrawalPaid.TYPE:
+        case v.WITHDRAWAL_PAID:
             receipt = ", receipt kept" if item.get("receipt_sha256") else ""
             return f"{actor} paid {item['amount']} to {item['recipient']} (proposal {item['proposal_no']}{receipt})"
-        case PledgeSet.TYPE:
+        case v.PLEDGE_SET:
             return _pledge(actor, item)
-        case GamePlayed.TYPE:
+        case v.GAME_PLAYED:
             return _game(actor, item)
-        case ReflectionNoted.TYPE:
+        case v.REFLECTION_NOTED:
             return f"{item['member']} reflected on event {item['event_no']}: {item['feeling']}{note}"
         case "withdrawal_refunded":
             return (

@@ -1,6 +1,8 @@
 """The models of query results: the plain data each query returns, with SPEC §4's JSON field names.
 
 `projections.queries` fills them; the CLI and the web render them as text, pages or JSON.
+The models of other queries stand beside them (`projections.proposal_queries`,
+`projections.rules`, `projections.trust_report`, …), so a read builds only its own.
 They are frozen dataclasses, not pydantic models, so that a read whose views are caught
 up loads nothing but the standard library and the database driver (issue 22).
 `as_json` turns any of them into SPEC §4's JSON: a field marked `hidden` is for
@@ -85,68 +87,6 @@ class MemberRow:
     left: date | None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Votes:
-    agree: int = 0
-    abstain: int = 0
-    disagree: int = 0
-    block: int = 0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Ballot:
-    member: str
-    position: str
-    reason: str
-    on: date
-    # SPEC §7, for people (the proposal page), not in SPEC §4's JSON: the key that signed it, None unsigned.
-    key_id: str | None = field(default=None, metadata=HIDE)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProposalRow:
-    no: int
-    proposer: str
-    amount: str
-    purpose: str
-    recipient: str
-    closes: date
-    status: str
-    votes: Votes
-    # The day it was decided or cancelled: for people (text), not in SPEC §4's JSON.
-    ended: date | None = field(default=None, metadata=HIDE)
-    # A rule-change proposal's rules to set (SPEC §8), e.g. {"quorum": "0.75"}; None for a withdrawal,
-    # whose JSON then has no `rules` at all, as before rules could change.
-    rules: dict[str, str | int | bool] | None = field(default=None, metadata={OMIT_NONE: True})
-
-    @property
-    def when(self) -> str:
-        """ "closes D" while open; once decided, the day it ended instead of a closing day that no longer applies."""
-        if self.status == "open" or self.ended is None:
-            return f"closes {self.closes}"
-        return f"{'cancelled' if self.status == 'cancelled' else 'decided'} {self.ended}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProposalDetail(ProposalRow):
-    ballots: list[Ballot]
-    # SPEC §8, while it is open (SPEC §4 `proposal N`): the eligible current members who have not voted, in
-    # joining order; whether quorum is reached; how closing it now would end (null once decided).
-    waiting: list[str] = field(default_factory=list)
-    quorum_reached: bool = False
-    if_closed_now: str | None = None
-    # For people (text, web), not in SPEC §4's JSON: who blocks it now, and, approved but not yet
-    # payable, how much the pot lacks once the approvals before it are paid (issue 21).
-    blocked_by: list[str] = field(default_factory=list, metadata=HIDE)
-    short_minor: int = field(default=0, metadata=HIDE)
-    short: str | None = field(default=None, metadata=HIDE)
-    # SPEC §8, for people and the web page (not in SPEC §4's JSON): money back since the payout, and the
-    # SHA-256 of the receipt kept with it.
-    refunded_minor: int = field(default=0, metadata=HIDE)
-    refunded: str = field(default="0.00", metadata=HIDE)
-    receipt_sha256: str | None = field(default=None, metadata=HIDE)
-
-
 Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature", "receipt"]
 
 
@@ -182,18 +122,3 @@ class PotInfo:
     voting_days: int
     events: int
     head: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RulesReport:
-    """The rules in force on a day (SPEC §8 `pot rules`), and the event that set them."""
-
-    pot: str
-    as_of: date | None
-    quorum: str
-    voting_days: int
-    signed_votes: bool
-    # The event that put them in force (1, the pot opened, or a rules_changed), its day, and its proposal.
-    since_event: int
-    since: date
-    proposal_no: int | None

@@ -17,9 +17,9 @@ from typing import Any
 from domain.values import format_amount
 from domain.vocabulary import MONEY_TYPES, RULE_CHANGE_PROPOSED, WITHDRAWAL_PROPOSED, plain_word
 from projections.describe import describe
-from projections.models import BalanceReport, PotInfo, ProposalDetail
+from projections.models import BalanceReport, PotInfo
 from projections.pledges_report import PledgesReport, pledges_report
-from projections.proposal_queries import Leavers, proposal_details
+from projections.proposal_queries import Leavers, ProposalDetail, proposal_details
 from projections.queries import balance, dated_after, history_items, member_rows, pot_info
 from projections.replay import Reflection, reflections_on
 from projections.sql import Rows

@@ -10,15 +10,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from domain.vocabulary import POT_OPENED, RULE_CHANGE_PROPOSED, RULES_CHANGED
-from projections.models import PotInfo, ProposalRow, RulesReport
+from projections.models import PotInfo
 from projections.sql import Rows, day
 
-Row = TypeVar("Row", bound=ProposalRow)
+if TYPE_CHECKING:
+    from projections.proposal_queries import ProposalRow
+
+Row = TypeVar("Row", bound="ProposalRow")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RulesReport:
+    """The rules in force on a day (SPEC §8 `pot rules`), and the event that set them."""
+
+    pot: str
+    as_of: date | None
+    quorum: str
+    voting_days: int
+    signed_votes: bool
+    # The event that put them in force (1, the pot opened, or a rules_changed), its day, and its proposal.
+    since_event: int
+    since: date
+    proposal_no: int | None
 
 
 def rules_as_of(db: Rows, info: PotInfo, as_of: date | None, *, before_event: int | None = None) -> RulesReport | None:

@@ -85,10 +85,11 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-# The layout of the view tables a SQLite store holds, kept in its `PRAGMA user_version` by the ledger
-# once it has created them (`ledger.engines.create_view_tables`). The quick read (`ledger.views`) trusts
-# only a store whose views this version laid out: raise it whenever a view table, column or index changes.
-VIEWS_LAYOUT = 1
+# The layout of a SQLite store as this version sets it up when the ledger opens it (view tables,
+# columns, indexes, append-only triggers), kept in its `PRAGMA user_version` once done
+# (`ledger.engines.create_view_tables`). The quick read (`ledger.views`) reads only a store laid out
+# so, and hands an older one to the ledger: raise it whenever any of that set-up changes.
+STORE_LAYOUT = 1
 
 # The views the ledger keeps, by the name each one's read position is tracked under (`cp_positions`).
 CORE, PLEDGES, REFLECTIONS, TRUST = VIEW_NAMES = ("core", "pledges", "reflections", "trust")

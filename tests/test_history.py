@@ -183,7 +183,7 @@ def test_a_store_made_before_the_refs_table_gets_it_filled_from_the_log(tmp_path
     assert pot(db, "--as", "Ana", "contribute", "Ana", "5", "--ref", "r1").code == 0
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE cp_refs")
-        # A store from before the views' layout was marked (projections.sql.VIEWS_LAYOUT) has none.
+        # A store from before the views' layout was marked (projections.sql.STORE_LAYOUT) has none.
         conn.execute("PRAGMA user_version = 0")
     events = fingerprint(db)
     assert pot(db, "balance").code == 0
