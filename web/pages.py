@@ -40,7 +40,8 @@ from domain.events import EVENT_TYPES
 from domain.values import name_key, parse_date, parse_feeling, parse_name, parse_text
 from ledger.keys import registered_keys
 from projections.describe import describe
-from projections.models import BalanceReport, ProposalDetail, as_json
+from projections.models import BalanceReport, as_json
+from projections.proposal_queries import ProposalDetail
 from web import actions
 from web.app import Member, csrf_checked, signed_in, status_of, web_of
 from web.render import page
