@@ -314,11 +314,11 @@ class LedgerBase:
             else:
                 pot = self.app.repository.get(pot_id(slug))
                 self._read_at[slug] = pot.version
+                self._check_head(pot)
         except AggregateNotFoundError:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
-        self._check_head(pot)
         pot.past = StoredPast(self, slug)
         return pot
 
@@ -326,10 +326,13 @@ class LedgerBase:
         """A server's kept pot, brought up to the store's newest event, and the version it was read at.
 
         Taken out of the keeping (a pot is used by one command at a time) and given back
-        only by a command that saved it whole (`_keep`). Events other processes stored
-        since are folded as a load folds those after a snapshot, each checked against the
-        one before; `_check_head` then holds it to the store's newest event, as any load.
-        A pot kept for more than a snapshot interval is read again from the store.
+        only by a command that saved it whole (`_keep`). One read brings the stored event
+        it was built on and those other processes stored since: that event must still
+        be the pot's head (`_check_head`'s test), and the newer ones are folded as a load
+        folds those after a snapshot, each checked against the one before (`Pot.evolve`).
+        None, and the pot is read from the store as any load reads it, when the store no
+        longer holds what the kept pot was built on, or when it was kept for more than a
+        snapshot interval.
         """
         kept = None if self._kept is None else self._kept.pop(slug, None)
         if kept is None:
@@ -337,8 +340,17 @@ class LedgerBase:
         pot, read_at = kept
         if pot.version - read_at >= self.app.snapshot_every:
             return None
-        newer: Any = self.app.repository.event_store.get(pot.id, gt=pot.version)
-        folded: Pot | None = project_aggregate(pot, newer)
+        stored = self.app.recorder.select_events(pot.id, gt=pot.version - 1)
+        try:
+            events = [self.app.mapper.to_domain_event(e) for e in stored]
+        except MapperDeserialisationError:
+            return None  # As below: a load from the store says what is wrong.
+        if not events or events[0].originator_version != pot.version or not self._is_head(pot, events[0]):
+            return None
+        try:
+            folded: Pot | None = project_aggregate(pot, events[1:])
+        except Tampered:
+            return None  # Let a load from the store decide what is wrong.
         return None if folded is None else (folded, read_at)
 
     def _keep(self, slug: str, pot: Pot) -> None:
@@ -355,12 +367,16 @@ class LedgerBase:
         (each later event's `prev` is checked as it is folded, in `Pot.evolve`).
         """
         found = self.app.recorder.select_events(pot.id, gt=pot.version - 1, lte=pot.version)
-        newest = self.app.mapper.to_domain_event(found[0]) if found else None
-        if not isinstance(newest, PotEvent) or chain.digest(record_of(newest)) != pot.state.head:
+        if not self._is_head(pot, self.app.mapper.to_domain_event(found[0]) if found else None):
             raise Tampered(
                 f"pot {pot.slug!r}: the state loaded for event {pot.version} does not match that stored event:"
                 " a snapshot was changed; run `pot verify`"
             )
+
+    @staticmethod
+    def _is_head(pot: Pot, stored: object) -> bool:
+        """Whether `stored` (the event at the pot's version, as read from the store) is the pot's head."""
+        return isinstance(stored, PotEvent) and chain.digest(record_of(stored)) == pot.state.head
 
     def change(self, slug: str, decide: Callable[[Pot], T]) -> T:
         """Load the pot, let `decide` trigger events, save them in one atomic `save()`; retry on conflict.
