@@ -193,7 +193,10 @@ class LedgerBase:
             self.engine = postgres_engine(store)
             # One snapshot for every query of a read, as SQLite's WAL gives.
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
-            self.app = open_postgres(self.engine, store, lambda env: PotApplication(env=env))
+            # A server's event store skips the pool's check before each use (a round trip, two of them
+            # inside every command's writer turn): the library's recorders retry a lost connection anyway.
+            checked = {"POSTGRES_PRE_PING": "n"} if server else {}
+            self.app = open_postgres(self.engine, store, lambda env: PotApplication(env={**env, **checked}))
         # A server's pots as its last command left them (slug -> the pot, and the version it was
         # read from the store at); None in a `pot` command, which loads its pot once anyway.
         self._kept: dict[str, tuple[Pot, int]] | None = {} if server else None
