@@ -2,13 +2,15 @@
 
     python -m bench.web                      # 100k events, SQLite and PostgreSQL
     python -m bench.web --size 10k --backends sqlite --requests 100   # a quick look
+    python -m bench.web --keep /tmp/pot-bench   # grow each pot once, reuse it in later runs
 
 For each backend it grows the bench crew's pot (`bench.data`) to the size, signs
 five members in, opens four proposals, starts a real `pot serve` on 127.0.0.1 and
 drives it with a bounded load generator (httpx clients in threads, a fixed
 number of requests each): the overview page and a vote (POST, each client its
 own member and proposal, changing its vote every time so each request stores an
-event), with 1 and 16 concurrent clients. The overview's anchor is the floor:
+event), with 1 and 16 concurrent clients, and the overview right after a vote (the
+first read of a new head, 1 client, untimed vote first). The overview's anchor is the floor:
 the same FastAPI app rendering the same template from a dict computed once
 (`bench.web_floor`), served the same way. Nothing is asserted; it prints
 requests/s and p50/p99 latency per row.
@@ -17,7 +19,9 @@ requests/s and p50/p99 latency per row.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,6 +44,10 @@ POT = str(Path(sys.executable).parent / "pot")
 CLIENTS = (1, 16)
 VOTERS = CREW[1:]  # five members vote; Ana never does, so no proposal is ever decided by "everyone voted"
 PROPOSALS = 4
+# Overviews timed right after a vote (each reads the views again).
+COLD_REQUESTS = 40
+# Seconds a request may take before it counts as an error.
+TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -77,21 +85,49 @@ def size(label: str) -> int:
 
 
 @contextmanager
-def store(backend: str, work: Path) -> Iterator[str]:
+def store(backend: str, work: Path, kept: str | None = None) -> Iterator[str]:
+    """A new store for one run; with `kept` (a PostgreSQL schema), that schema, left in place afterwards."""
     if backend == "sqlite":
         yield str(work / "pot.sqlite")
         return
     from sqlalchemy import create_engine, text
 
-    schema = f"pot_bench_{uuid.uuid4().hex[:10]}"
+    schema = kept or f"pot_bench_{uuid.uuid4().hex[:10]}"
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:
         yield f"{POSTGRES_URL}{sep}schema={schema}"
     finally:
-        engine = create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
+        if kept is None:
+            engine = create_engine(POSTGRES_URL)
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            engine.dispose()
+
+
+def prepared(
+    backend: str, db: str, n: int, keep: Path | None, log: Callable[[str], None]
+) -> tuple[list[Member], list[int]]:
+    """`prepare`, or with `keep` a pot prepared by an earlier run: SQLite copies its file, PostgreSQL reuses its schema.
+
+    A kept PostgreSQL pot gathers each run's votes (a few hundred events per run on 100k).
+    """
+    if keep is None:
+        log(f"[{backend}] growing the pot to {n:,} events")
+        return prepare(db, n)
+    keep.mkdir(parents=True, exist_ok=True)
+    kept, about = keep / f"web-{n}.sqlite", keep / f"web-{n}-{backend}.json"
+    if not about.exists():
+        log(f"[{backend}] growing the pot to {n:,} events (kept in {keep})")
+        members, proposals = prepare(str(kept) if backend == "sqlite" else db, n)
+        about.write_text(json.dumps({"members": [vars(m) for m in members], "proposals": proposals}))
+    else:
+        log(f"[{backend}] reusing the {n:,}-event pot kept in {keep}")
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{kept}{suffix}").exists():
+                shutil.copyfile(f"{kept}{suffix}", f"{db}{suffix}")
+    saved = json.loads(about.read_text())
+    return [Member(**m) for m in saved["members"]], list(saved["proposals"])
 
 
 def prepare(db: str, n: int) -> tuple[list[Member], list[int]]:
@@ -149,25 +185,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+Request = Callable[[httpx.Client, int, int], httpx.Response]
+
+
 def load(
-    url: str, clients: int, per_client: int, request: Callable[[httpx.Client, int, int], httpx.Response]
+    url: str, clients: int, per_client: int, request: Request, before: Request | None = None
 ) -> tuple[float, list[float], int]:
-    """Run `clients` threads, each sending `per_client` requests in turn; wall time, latencies, errors."""
+    """Run `clients` threads, each sending `per_client` requests in turn; wall time, latencies, errors.
+
+    `before`: a request sent before each timed one, not timed (its errors count).
+    """
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
 
+    def failed(send: Request, http: httpx.Client, index: int, i: int) -> bool:
+        """Send one request; True if it failed (an error status, or no answer within the timeout)."""
+        try:
+            return send(http, index, i).status_code >= 300
+        except httpx.HTTPError:
+            return True
+
     def client(index: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            request(http, index, -1)  # warm the connection, not counted
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as http:
+            failed(request, http, index, -1)  # Warms the connection; not counted.
             start.wait()
             for i in range(per_client):
+                if before is not None and failed(before, http, index, i):
+                    with lock:
+                        errors[0] += 1
                 began = time.perf_counter()
-                answer = request(http, index, i)
+                bad = failed(request, http, index, i)
                 took = time.perf_counter() - began
                 with lock:
-                    if answer.status_code >= 300:
+                    if bad:
                         errors[0] += 1
                     else:
                         latencies.append(took)
@@ -182,11 +234,11 @@ def load(
     return time.perf_counter() - began, latencies, errors[0]
 
 
-def measure(backend: str, n: int, requests: int, log: Callable[[str], None]) -> list[Row]:
+def measure(backend: str, n: int, requests: int, log: Callable[[str], None], keep: Path | None = None) -> list[Row]:
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="pot-bench-web-") as work, store(backend, Path(work)) as db:
-        log(f"[{backend}] growing the pot to {n:,} events")
-        members, proposals = prepare(db, n)
+    schema = f"pot_bench_keep_{n}" if keep is not None else None
+    with tempfile.TemporaryDirectory(prefix="pot-bench-web-") as work, store(backend, Path(work), schema) as db:
+        members, proposals = prepared(backend, db, n, keep, log)
         pairs = [(m, p) for p in proposals for m in members]  # 20 (member, proposal) pairs: one per client
 
         def overview(http: httpx.Client, index: int, _: int) -> httpx.Response:
@@ -213,6 +265,12 @@ def measure(backend: str, n: int, requests: int, log: Callable[[str], None]) -> 
                 log(f"[{backend}] vote, {clients} client(s)")
                 took, lat, err = load(url, clients, per, vote)
                 rows.append(Row(backend, "vote (POST)", clients, clients * per, err, took, lat))
+            # The overview the first time after a change: what a page costs when the views must be read
+            # again (the rows above mostly read the same head). Bounded: each of these reads the views.
+            per = min(requests, COLD_REQUESTS)
+            log(f"[{backend}] overview right after a vote, 1 client")
+            took, lat, err = load(url, 1, per, overview, before=vote)
+            rows.append(Row(backend, "overview after a vote", 1, per, err, took, lat))
         floor = [sys.executable, "-m", "bench.web_floor", db, members[0].cookie]
         with serving(floor, free_port()) as url:
             for clients in CLIENTS:
@@ -228,6 +286,13 @@ def main() -> None:
     parser.add_argument("--size", default="100k", help="events in the pot (default 100k)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--requests", type=int, default=320, help="requests per row (default 320)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="grow each pot once and keep it (SQLite: a file in DIR, copied for each run; PostgreSQL: the schema"
+        " pot_bench_keep_N, whose votes add up from run to run)",
+    )
     args = parser.parse_args()
 
     def log(text: str) -> None:
@@ -235,8 +300,9 @@ def main() -> None:
 
     rows: list[Row] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        rows += measure(backend, size(args.size), args.requests, log)
-    print(f"Run: `python -m bench.web --size {args.size} --backends {args.backends} --requests {args.requests}`")
+        rows += measure(backend, size(args.size), args.requests, log, args.keep)
+    kept = f" --keep {args.keep}" if args.keep else ""
+    print(f"Run: `python -m bench.web --size {args.size} --backends {args.backends} --requests {args.requests}{kept}`")
     print(f"on {time.strftime('%Y-%m-%d', time.gmtime())}\n")
     print("| store | request | clients | requests | errors | req/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|---|")

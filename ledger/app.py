@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from sqlalchemy import select, text
 
@@ -29,7 +29,7 @@ from domain.events import ContributionRecorded, PotEvent, record_of
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.commands import Commands
-from ledger.engines import append_only_sqlite, create_view_tables, mark_laid_out, sqlite_engine
+from ledger.engines import append_only_sqlite, create_view_tables, mark_laid_out, sqlite_engine, views_engine
 from ledger.reads import Reads
 from ledger.roles import open_postgres
 from ledger.store import Store, postgres_engine
@@ -63,6 +63,15 @@ class PotApplication(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Pot: SNAPSHOT_EVERY}
     # Tests set it low, so every command meets a pot loaded from a snapshot.
     snapshot_every: int = SNAPSHOT_EVERY
+
+    # How many saves this application has made: views caught up before a save are caught up again.
+    saves: int = 0
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            self.saves += 1
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """At most one snapshot per save, taken from the pot in memory.
@@ -171,7 +180,7 @@ class LedgerBase:
     """One open store: the event-sourced application, its views, and how a change is made safely."""
 
     def __init__(self, store: Store, *, server: bool = False) -> None:
-        """`server`: a long-lived process (`pot serve`) that keeps its database connections open."""
+        """`server`: a long-lived process (`pot serve`) that keeps its database connections open, and its pots."""
         self.store = store
         if store.kind == "sqlite":
             self.app = PotApplication(env=store.es_env)
@@ -184,7 +193,18 @@ class LedgerBase:
             self.engine = postgres_engine(store)
             # One snapshot for every query of a read, as SQLite's WAL gives.
             self.reader = self.engine.execution_options(pot_read_only=True, isolation_level="REPEATABLE READ")
-            self.app = open_postgres(self.engine, store, lambda env: PotApplication(env=env))
+            # A server's event store skips the pool's check before each use (a round trip, two of them
+            # inside every command's writer turn): the library's recorders retry a lost connection anyway.
+            checked = {"POSTGRES_PRE_PING": "n"} if server else {}
+            self.app = open_postgres(self.engine, store, lambda env: PotApplication(env={**env, **checked}))
+        # A server's pots as its last command left them (slug -> the pot, and the version it was
+        # read from the store at); None in a `pot` command, which loads its pot once anyway.
+        self._kept: dict[str, tuple[Pot, int]] | None = {} if server else None
+        self._read_at: dict[str, int] = {}
+        # Inside `views_once`: what the reads are part of (a web request), and where the views were
+        # last caught up for it (that scope, and the application's save count then).
+        self._scope: object | None = None
+        self._caught_up_for: tuple[object, int] | None = None
         self.projections: list[Projection] = [
             CoreProjection(),
             PledgesProjection(),
@@ -206,16 +226,44 @@ class LedgerBase:
         return receipts
 
     # ------------------------------------------------------------------ views
-    def catch_up(self) -> int:
-        """Fold every event the views have not seen yet; how many were folded."""
-        if self.views_current():
+    def catch_up(self, *, stored: bool = False) -> int:
+        """Fold every event the views have not seen yet; how many were folded.
+
+        Inside `views_once`, only the first read catches up (and the first after a save).
+        `stored`: this process has just stored events, so the views are behind without asking.
+        """
+        scope = self._scope
+        if scope is not None and self._caught_up_for == (scope, self.app.saves):
+            return 0
+        folded = self._catch_up(ask_first=not stored)
+        if scope is not None:
+            self._caught_up_for = (scope, self.app.saves)
+        return folded
+
+    @contextmanager
+    def views_once(self, scope: object) -> Iterator[None]:
+        """Reads inside, for `scope` (a web request), catch the views up once rather than before every query.
+
+        A page reads the views several times within a few milliseconds; each catch-up,
+        even one that finds nothing to fold, asks the store twice. A save made in this
+        process inside makes the next read catch up again, so a page shows its own change.
+        """
+        outer = self._scope
+        self._scope = scope
+        try:
+            yield
+        finally:
+            self._scope = outer
+
+    def _catch_up(self, *, ask_first: bool = True) -> int:
+        if ask_first and self.views_current():
             return 0
 
         def read(after: int, limit: int) -> Any:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return catch_up_all(self.engine, self.projections, read, self.app.mapper.to_domain_event)
+            return catch_up_all(views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event)
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 
@@ -261,15 +309,58 @@ class LedgerBase:
         return True
 
     def load(self, slug: str) -> Pot:
+        """The pot as its newest stored event leaves it, with its past attached; the caller owns it."""
         try:
-            pot: Pot = self.app.repository.get(pot_id(slug))
+            kept = self._take_kept(slug)
+            if kept is not None:
+                pot, self._read_at[slug] = kept
+            else:
+                pot = self.app.repository.get(pot_id(slug))
+                self._read_at[slug] = pot.version
+                self._check_head(pot)
         except AggregateNotFoundError:
             raise UnknownPot(f"there is no pot {slug!r} in this store") from None
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
-        self._check_head(pot)
         pot.past = StoredPast(self, slug)
         return pot
+
+    def _take_kept(self, slug: str) -> tuple[Pot, int] | None:
+        """A server's kept pot, brought up to the store's newest event, and the version it was read at.
+
+        Taken out of the keeping (a pot is used by one command at a time) and given back
+        only by a command that saved it whole (`_keep`). One read brings the stored event
+        it was built on and those other processes stored since: that event must still
+        be the pot's head (`_check_head`'s test), and the newer ones are folded as a load
+        folds those after a snapshot, each checked against the one before (`Pot.evolve`).
+        None, and the pot is read from the store as any load reads it, when the store no
+        longer holds what the kept pot was built on, or when it was kept for more than a
+        snapshot interval.
+        """
+        kept = None if self._kept is None else self._kept.pop(slug, None)
+        if kept is None:
+            return None
+        pot, read_at = kept
+        if pot.version - read_at >= self.app.snapshot_every:
+            return None
+        stored = self.app.recorder.select_events(pot.id, gt=pot.version - 1)
+        try:
+            events = [self.app.mapper.to_domain_event(e) for e in stored]
+        except MapperDeserialisationError:
+            return None  # As below: a load from the store says what is wrong.
+        if not events or events[0].originator_version != pot.version or not self._is_head(pot, events[0]):
+            return None
+        try:
+            folded: Pot | None = project_aggregate(pot, events[1:])
+        except Tampered:
+            return None  # Let a load from the store decide what is wrong.
+        return None if folded is None else (folded, read_at)
+
+    def _keep(self, slug: str, pot: Pot) -> None:
+        """Keep a server's pot for its next command: only one whose every event is stored."""
+        if self._kept is not None and not pot.pending_events:
+            pot.past = None
+            self._kept[slug] = (pot, self._read_at.get(slug, pot.version))
 
     def _check_head(self, pot: Pot) -> None:
         """Refuse to act on a pot whose state is not the one its newest stored event leads to.
@@ -279,12 +370,16 @@ class LedgerBase:
         (each later event's `prev` is checked as it is folded, in `Pot.evolve`).
         """
         found = self.app.recorder.select_events(pot.id, gt=pot.version - 1, lte=pot.version)
-        newest = self.app.mapper.to_domain_event(found[0]) if found else None
-        if not isinstance(newest, PotEvent) or chain.digest(record_of(newest)) != pot.state.head:
+        if not self._is_head(pot, self.app.mapper.to_domain_event(found[0]) if found else None):
             raise Tampered(
                 f"pot {pot.slug!r}: the state loaded for event {pot.version} does not match that stored event:"
                 " a snapshot was changed; run `pot verify`"
             )
+
+    @staticmethod
+    def _is_head(pot: Pot, stored: object) -> bool:
+        """Whether `stored` (the event at the pot's version, as read from the store) is the pot's head."""
+        return isinstance(stored, PotEvent) and chain.digest(record_of(stored)) == pot.state.head
 
     def change(self, slug: str, decide: Callable[[Pot], T]) -> T:
         """Load the pot, let `decide` trigger events, save them in one atomic `save()`; retry on conflict.
@@ -297,6 +392,7 @@ class LedgerBase:
         def decide_and_save(pot: Pot) -> T:
             result = decide(pot)
             self.app.save(pot)
+            self._keep(slug, pot)
             return result
 
         return self.change_in_parts(slug, decide_and_save)
@@ -315,11 +411,12 @@ class LedgerBase:
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
                 pot = self.load(slug)
+                loaded = pot.version
                 try:
                     result = run(pot)
                 except IntegrityError:
                     continue  # Another process saved first: decide again on fresh state.
-            self.catch_up()
+            self.catch_up(stored=pot.version > loaded)
             return result
         raise Refused(f"pot {slug!r} is too busy: {RETRIES} attempts met concurrent changes; try again")
 
@@ -355,8 +452,11 @@ class LedgerBase:
                     stored += len(events)
                     pot.release_recent()
 
-            yield flush
-            flush()
+            try:
+                yield flush
+                flush()
+            finally:
+                self.app.saves += 1
         if stored and self.app.snapshots is not None:
             # Taken from the pot in memory: it is exactly what was stored.
             self.app.snapshots.put([Pot.Snapshot.take(pot)])

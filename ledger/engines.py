@@ -13,11 +13,24 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.pool import NullPool
 
-from ledger.store import Store
+from ledger.store import VIEWS_ONLY, Store
 from projections.core import CoreProjection
 from projections.runner import reset
 from projections.sql import STORE_LAYOUT
 from projections.tables import metadata, refs
+
+
+def views_engine(engine: Engine) -> Engine:
+    """The engine the views are caught up on: commits that do not wait for the disk to confirm them.
+
+    What a catch-up writes is derived from the event log, and the views' positions move
+    in the same transaction: a power cut may lose the last catch-ups (never the events,
+    committed durably by the event store), and the next read folds those events again.
+    On SQLite in WAL mode that is `synchronous = NORMAL`, on PostgreSQL `synchronous_commit = off`;
+    everything else keeps its database's durable default. Each vote saves once
+    and catches up once, so this spares it one of its two waits for the disk.
+    """
+    return engine.execution_options(**{VIEWS_ONLY: True})
 
 
 def sqlite_engine(store: Store, *, pooled: bool = False) -> Engine:
@@ -42,9 +55,16 @@ def sqlite_engine(store: Store, *, pooled: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        # Only the views' catch-up commits without waiting for the disk (VIEWS_ONLY); everything else
+        # (sign-in tables, receipts) as SQLite does by default. Set per connection, as the pool shares them.
+        synchronous = "NORMAL" if options.get(VIEWS_ONLY) else "FULL"
+        if conn.info.get("pot_synchronous") != synchronous:
+            conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            conn.info["pot_synchronous"] = synchronous
         # Writers take the lock at BEGIN, so a catch-up never reads a position another
         # process is about to move; readers get a consistent WAL snapshot.
-        mode = "DEFERRED" if conn.get_execution_options().get("pot_read_only") else "IMMEDIATE"
+        mode = "DEFERRED" if options.get("pot_read_only") else "IMMEDIATE"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

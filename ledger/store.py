@@ -31,6 +31,9 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # The first bytes of every SQLite 3 database file, and the table the library keeps a store's events in.
 SQLITE_HEADER = b"SQLite format 3\x00"
 EVENTS_TABLE = "stored_events"
+# The execution option of the views' catch-up (ledger.engines.views_engine): its transactions hold only
+# rows folded from the log, with the positions they reach, so they commit without waiting for the disk.
+VIEWS_ONLY = "pot_views_only"
 
 
 @dataclass(frozen=True)
@@ -221,17 +224,25 @@ def _postgres(url: str, common: dict[str, str]) -> Store:
 
 def postgres_engine(store: Store) -> Engine:
     """A SQLAlchemy engine whose tables live in the same schema as the library's event tables."""
-    from sqlalchemy import create_engine
+    from sqlalchemy import Connection, create_engine, event
 
     # Unqualified names resolve to the store's schema only, so `cp_*` views sit beside the events.
     options = f"-csearch_path={store.schema or 'public'} -clock_timeout={LOCK_TIMEOUT_SECONDS}s"
-    return create_engine(
+    engine = create_engine(
         store.sqlalchemy_url,
         pool_pre_ping=True,
         pool_size=1,
         max_overflow=POSTGRES_MAX_OVERFLOW,
         connect_args={"options": options, "connect_timeout": 10},
     )
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(VIEWS_ONLY):
+            # The views' catch-up only (ledger.engines.views_engine): rows derived from the log.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    return engine
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from domain.vocabulary import (
 )
 from projections.models import HIDE, OMIT_NONE, PotInfo, to_dict
 from projections.rules import rules_as_of, with_rules
-from projections.sql import Rows, day, marks, maybe_day
+from projections.sql import BY_TYPE_IN_ORDER, Rows, day, marks, maybe_day
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,7 +116,7 @@ class Leavers:
         }
         # proposal no -> the event that ended its voting (decided, or cancelled while open), and its day
         self.ended: dict[int, tuple[int, date]] = {}
-        ending = 'SELECT no, "on", fields FROM cp_history WHERE slug = ? AND type IN (?, ?) ORDER BY no'
+        ending = f'SELECT no, "on", fields FROM cp_history WHERE slug = ? AND type IN (?, ?) {BY_TYPE_IN_ORDER}'
         for no, on, fields in db.all(ending, slug, PROPOSAL_DECIDED, PROPOSAL_CANCELLED):
             self.ended.setdefault(int(json.loads(fields)["proposal_no"]), (int(no), day(on)))
 
@@ -254,7 +254,7 @@ def _proposal_events(
 ) -> Iterator[tuple[str, date, dict[str, Any]]]:
     """The events of these types about proposal `no`, in order: (type, value date, stored fields)."""
     # A pot has few payouts and refunds, so their fields are read rather than indexed.
-    sql = f'SELECT type, "on", fields FROM cp_history WHERE slug = ? AND type IN ({marks(types)}) ORDER BY no'
+    sql = f'SELECT type, "on", fields FROM cp_history WHERE slug = ? AND type IN ({marks(types)}) {BY_TYPE_IN_ORDER}'
     for kind, on, fields in db.all(sql, slug, *types):
         stored = json.loads(fields)
         if int(stored["proposal_no"]) == no:
@@ -305,7 +305,8 @@ def proposal_details(db: Rows, info: PotInfo, as_of: date | None = None) -> list
     status: dict[int, str] = {}
     kinds = (*_STATUS_AFTER, PROPOSAL_DECIDED)
     events = (
-        f'SELECT type, fields FROM cp_history WHERE slug = ? AND "on" <= ? AND type IN ({marks(kinds)}) ORDER BY no'
+        f'SELECT type, fields FROM cp_history WHERE slug = ? AND "on" <= ? AND type IN ({marks(kinds)})'
+        f" {BY_TYPE_IN_ORDER}"
     )
     for kind, fields in db.all(events, info.slug, as_of, *kinds):
         stored = json.loads(fields)

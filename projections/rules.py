@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from domain.vocabulary import POT_OPENED, RULE_CHANGE_PROPOSED, RULES_CHANGED
 from projections.models import PotInfo
-from projections.sql import Rows, day
+from projections.sql import BY_TYPE_IN_ORDER, Rows, day
 
 if TYPE_CHECKING:
     from projections.proposal_queries import ProposalRow
@@ -53,7 +53,7 @@ def rules_as_of(db: Rows, info: PotInfo, as_of: date | None, *, before_event: in
     if before_event is not None:
         sql += " AND no < ?"
         params.append(before_event)
-    last = db.first(sql + " ORDER BY no DESC LIMIT 1", *params)
+    last = db.first(sql + f" {BY_TYPE_IN_ORDER} DESC LIMIT 1", *params)
     if last is None:
         return None
     fields = json.loads(last["fields"])

@@ -68,12 +68,6 @@ def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNo
     notifications were applied (each counted once, however many projections applied it).
     """
     names = sorted(p.name for p in projections)
-    # One look for all the position rows instead of a transaction per projection.
-    with engine.begin() as conn:
-        known = set(conn.execute(select(positions.c.projection).where(positions.c.projection.in_(names))).scalars())
-    for name in names:
-        if name not in known:
-            _ensure_position(engine, name)
     with _cyclic_gc_paused():
         return _apply_batches(engine, projections, names, read, decode)
 
@@ -86,6 +80,10 @@ def _apply_batches(
         events: list[PotEvent] = []
         try:
             applied_now = _apply_one_batch(engine, projections, names, read, decode, size, events)
+            if applied_now is None:  # A projection with no position row yet (a new store, or reset).
+                for name in names:
+                    _ensure_position(engine, name)
+                continue
         except IntegrityError as e:
             # A history the commands could not have made (two members with one name, inserted
             # behind pot's back) cannot fold into the views' keys. Fold one event at a time up to
@@ -109,36 +107,43 @@ def _apply_one_batch(
     decode: Decode,
     size: int,
     events: list[PotEvent],
-) -> int:
-    """Apply up to `size` notifications in one transaction; `events` receives the batch's events."""
+) -> int | None:
+    """Apply up to `size` notifications in one transaction; `events` receives the batch's events.
+
+    None, having applied nothing, when a projection has no position row yet.
+    """
     with engine.begin() as conn:
-        rows = conn.execute(
-            select(positions.c.projection, positions.c.notification_id)
-            .where(positions.c.projection.in_(names))
-            .order_by(positions.c.projection)
-            .with_for_update()
-        )
-        at = {str(name): int(position) for name, position in rows}
+        at = {str(name): int(position) for name, position in conn.execute(_LOCK_POSITIONS, {"names": names})}
+        if len(at) < len(names):
+            return None
         start = min(at.values())
         batch = read(start, size)
         decoded = [(n.id, decode(n)) for n in batch]
         events.extend(e for _, e in decoded if isinstance(e, PotEvent))
+        moved = []
         for projection in projections:
             after = at[projection.name]
-            if after == start:
-                mine, moved = events, len(decoded)
-            else:
-                mine = [e for i, e in decoded if i > after and isinstance(e, PotEvent)]
-                moved = sum(1 for i, _ in decoded if i > after)
+            # A projection ahead of the others skips what it has applied already.
+            mine = events if after == start else [e for i, e in decoded if i > after and isinstance(e, PotEvent)]
             projection.apply_all(conn, mine)
-            if moved:
-                conn.execute(
-                    update(positions)
-                    .where(positions.c.projection == projection.name)
-                    .values(notification_id=batch[-1].id)
-                )
+            if any(i > after for i, _ in decoded):
+                moved.append({"name": projection.name, "to": batch[-1].id})
+        if moved:
+            conn.execute(_MOVE_POSITION, moved)
         # Every notification read lies past the furthest-behind position, so someone applied it.
         return len(decoded)
+
+
+# Built once: a catch-up after each web request runs them, and building a statement costs more than running it.
+_LOCK_POSITIONS = (
+    select(positions.c.projection, positions.c.notification_id)
+    .where(positions.c.projection.in_(bindparam("names", expanding=True)))
+    .order_by(positions.c.projection)
+    .with_for_update()
+)
+_MOVE_POSITION = (
+    update(positions).where(positions.c.projection == bindparam("name")).values(notification_id=bindparam("to"))
+)
 
 
 @contextmanager

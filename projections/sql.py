@@ -89,7 +89,13 @@ def like_pattern(text: str) -> str:
 # columns, indexes, append-only triggers), kept in its `PRAGMA user_version` once done
 # (`ledger.engines.create_view_tables`). The quick read (`ledger.views`) reads only a store laid out
 # so, and hands an older one to the ledger: raise it whenever any of that set-up changes.
-STORE_LAYOUT = 1
+STORE_LAYOUT = 2
+
+# How a read of the audit trail's rows of a few types orders them by event number: `+no`, an expression,
+# so that SQLite finds the rows through the (slug, type, no) index and sorts those few, rather than walk
+# the whole trail backwards through its primary key to keep the order (a 100k-event pot: 207 ms -> 0.03 ms).
+# PostgreSQL reads it as the number itself.
+BY_TYPE_IN_ORDER = "ORDER BY +no"
 
 # The views the ledger keeps, by the name each one's read position is tracked under (`cp_positions`).
 CORE, PLEDGES, REFLECTIONS, TRUST = VIEW_NAMES = ("core", "pledges", "reflections", "trust")

@@ -70,6 +70,9 @@ history = Table(
     Column("digest", String(64), nullable=False),
 )
 Index("cp_history_on", history.c.slug, history.c.on)
+# The rarer events found by their type: rules in force, rule changes, members who left, proposals
+# decided or cancelled, payouts. Without it each of those reads scans the pot's whole audit trail.
+Index("cp_history_type", history.c.slug, history.c.type, history.c.no)
 
 proposals = Table(
     "cp_proposals",

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import OperationalError as StoreBusy
 from fastapi import Depends, FastAPI, Request
@@ -36,6 +37,8 @@ from ledger.accounts import SignedIn, SignInRefused
 from ledger.app import Ledger
 from ledger.store import resolve
 from projections.models import PotInfo
+
+T = TypeVar("T")
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,6 +58,12 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
+
+
+# The HTTP request being answered (a fresh object per request, set by `SecurityHeaders`): its reads
+# catch the views up once (`Ledger.views_once`). Starlette runs sync routes and dependencies in
+# worker threads with a copy of this context, so they all see the same object.
+REQUEST: ContextVar[object | None] = ContextVar("pot_request", default=None)
 
 
 class NotSignedIn(Exception):
@@ -95,6 +104,8 @@ class Web:
     # The Ledger's projections are caught up in memory: one request at a time uses it in this process.
     # Several processes (`--workers`) and the CLI share the store safely through the database itself.
     lock: threading.RLock
+    # What pages read from the views, by pot, head and day (`remembered`).
+    _remembered: dict[tuple[Hashable, ...], Any] = field(default_factory=dict)
 
     @property
     def secure_cookies(self) -> bool:
@@ -107,7 +118,33 @@ class Web:
     @contextmanager
     def using(self) -> Iterator[Ledger]:
         with self.lock:
-            yield self.ledger
+            request = REQUEST.get()
+            if request is None:
+                yield self.ledger
+                return
+            with self.ledger.views_once(request):
+                yield self.ledger
+
+    def remembered(self, info: PotInfo, what: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, or what it answered before for this pot at the same head on the same day.
+
+        The views are a function of the log, so what a page reads from them is keyed on
+        the pot's head (its event count and digest, as `info` read them after this
+        request caught the views up) and on today (figures are as of today). A change
+        by any process makes a new head, and the next page reads the views again. Only
+        the answers for each pot's newest head are kept.
+        """
+        head = (info.slug, info.events, info.head, self.today())
+        key = (*head, *what)
+        with self.lock:
+            if key in self._remembered:
+                found: T = self._remembered[key]
+                return found
+            found = compute()
+            for old in [k for k in self._remembered if k[0] == info.slug and k[:4] != head]:
+                del self._remembered[old]
+            self._remembered[key] = found
+            return found
 
     def pot(self, slug: str) -> PotInfo:
         """The pot at /p/{slug}/, by its slug only (404 otherwise)."""
@@ -216,7 +253,10 @@ def wants_json(request: Request) -> bool:
 
 # --------------------------------------------------------------------------- headers and errors
 class SecurityHeaders:
-    """ASGI middleware: SPEC §6's headers on every response, streamed ones and errors included."""
+    """ASGI middleware: SPEC §6's headers on every response, streamed ones and errors included.
+
+    It also marks each request (`REQUEST`), so that its reads catch the views up once.
+    """
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
@@ -230,6 +270,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        REQUEST.set(object())  # This task's context only: one request.
 
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":

@@ -40,7 +40,8 @@ from domain.events import EVENT_TYPES
 from domain.values import name_key, parse_date, parse_feeling, parse_name, parse_text
 from ledger.keys import registered_keys
 from projections.describe import describe, signing
-from projections.models import as_json
+from projections.models import BalanceReport, as_json
+from projections.proposal_queries import ProposalDetail
 from web import actions
 from web.app import Member, csrf_checked, signed_in, status_of, web_of
 from web.render import page
@@ -137,9 +138,13 @@ def overview(request: Request, member: Me) -> HTMLResponse:
 def overview_context(request: Request, member: Member) -> dict[str, Any]:
     """What the overview shows (also the benchmark floor's dict: `bench.web_floor`)."""
     web = web_of(request)
-    with web.using() as ledger:
-        report = ledger.balance(member.pot, as_of=None, today=web.today())
-        open_ = [ledger.proposal(member.pot, p.no) for p in ledger.proposals(member.pot, status="open")]
+
+    def read() -> tuple[BalanceReport, list[ProposalDetail]]:
+        with web.using() as ledger:
+            report = ledger.balance(member.pot, as_of=None, today=web.today())
+            return report, [ledger.proposal(member.pot, p.no) for p in ledger.proposals(member.pot, status="open")]
+
+    report, open_ = web.remembered(member.pot, ("overview",), read)
     # Who each proposal still waits for is the ledger's to say (SPEC §8): a page only asks whether it is me.
     waiting = [p for p in open_ if _mine(member, p.waiting)]
     # Approvals beyond the balance: `available` stops at zero and the shortfall is said as such (issue 21).
@@ -157,8 +162,12 @@ def proposals(request: Request, member: Me) -> HTMLResponse:
 
 def _proposal_context(request: Request, member: Member, no: int) -> dict[str, Any]:
     web = web_of(request)
-    with web.using() as ledger:
-        found = ledger.proposal(member.pot, no)
+
+    def read() -> ProposalDetail:
+        with web.using() as ledger:
+            return ledger.proposal(member.pot, no)
+
+    found = web.remembered(member.pot, ("proposal", no), read)
     # The latest ballot of each member counts; earlier ones stay listed as the record of a changed mind.
     latest = {b.member: b for b in found.ballots}
     is_open = found.status == "open"
