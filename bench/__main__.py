@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.floor import INSERT_CODE, VIEW_CODE
+
 POT = [str(Path(sys.executable).parent / "pot")]
 FLOOR = [sys.executable, "-m", "bench.floor"]
 DATA = [sys.executable, "-m", "bench.data"]
@@ -128,7 +130,7 @@ def measure_instant(label: str, db: Path, runs: int, work: Path, log: Callable[[
     for what, args in INSTANT_READS:
         log(f"[{label}] pot {what}")
         argv = [*POT, "--db", str(db), *args]
-        mine, theirs = pairs(runs, argv, [*FLOOR, "view", str(db)])
+        mine, theirs = pairs(runs, argv, [sys.executable, "-c", VIEW_CODE, str(db)])
         rows.append(Row(label, f"pot {what}", "python+sqlite3 SELECT on the view", mine, theirs))
         if hledger:
             mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
@@ -141,7 +143,9 @@ def measure_instant(label: str, db: Path, runs: int, work: Path, log: Callable[[
     scratch = work / "insert-floor.sqlite"
     log(f"[{label}] pot contribute, pot vote")
     mine, theirs = pairs(
-        runs, [*POT, "--db", str(db), "--as", "Ana", "contribute", "Bo", "10"], [*FLOOR, "insert", str(scratch)]
+        runs,
+        [*POT, "--db", str(db), "--as", "Ana", "contribute", "Bo", "10"],
+        [sys.executable, "-c", INSERT_CODE, str(scratch)],
     )
     rows.append(Row(label, "pot contribute (one event)", "python+sqlite3 INSERT", mine, theirs))
     subprocess.run(
@@ -155,7 +159,7 @@ def measure_instant(label: str, db: Path, runs: int, work: Path, log: Callable[[
     for _ in range(runs):
         vote = [*POT, "--db", str(db), "--as", "Cy", "vote", proposal, next(positions)]
         mine.append(run(vote))
-        theirs.append(run([*FLOOR, "insert", str(scratch)]))
+        theirs.append(run([sys.executable, "-c", INSERT_CODE, str(scratch)]))
     rows.append(Row(label, "pot vote (one event)", "python+sqlite3 INSERT", mine, theirs))
     return rows
 

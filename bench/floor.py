@@ -3,8 +3,6 @@
     python -m bench.floor import STATEMENT.csv OUT.sqlite   # sqlite3 executemany, one transaction
     python -m bench.floor balance FLOOR.sqlite              # SUM(amount) GROUP BY member
     python -m bench.floor readlog STORE.sqlite              # read and decode the notification log
-    python -m bench.floor view STORE.sqlite                 # the members' view, as `pot balance` reads it
-    python -m bench.floor insert SCRATCH.sqlite             # one row inserted and committed
 
 Only the last one imports commonpot: it is the library's own read and decode,
 with nothing folded.
@@ -16,6 +14,22 @@ import csv
 import sqlite3
 import sys
 from decimal import Decimal
+
+# Issue 22's floors, each run as `python -c CODE DB`: a bare process that imports nothing but sqlite3.
+# A quick read's: one SELECT on a pot's view, printed.
+VIEW_CODE = (
+    "import sqlite3, sys\n"
+    "for row in sqlite3.connect(sys.argv[1]).execute("
+    "'SELECT name, contributed, received FROM cp_members ORDER BY slug, joined_no'):\n"
+    "    print(*row)"
+)
+# A write's: one row inserted and committed.
+INSERT_CODE = (
+    "import sqlite3, sys\n"
+    "with sqlite3.connect(sys.argv[1]) as conn:\n"
+    "    conn.execute('CREATE TABLE IF NOT EXISTS moves (member TEXT, amount INTEGER)')\n"
+    "    conn.execute('INSERT INTO moves VALUES (?, ?)', ('Bo', 1000))"
+)
 
 
 def import_floor(csv_path: str, db: str) -> None:
@@ -34,23 +48,6 @@ def balance_floor(db: str) -> None:
     conn = sqlite3.connect(db)
     for member, total in conn.execute("SELECT member, SUM(amount) FROM moves GROUP BY member"):
         print(member, total)
-    conn.close()
-
-
-def view_floor(db: str) -> None:
-    """The quick read's floor (issue 22): one SELECT on a pot's view, printed, in a bare process."""
-    conn = sqlite3.connect(db)
-    for row in conn.execute("SELECT name, contributed, received FROM cp_members ORDER BY slug, joined_no"):
-        print(*row)
-    conn.close()
-
-
-def insert_floor(db: str) -> None:
-    """A write's floor (issue 22): one row inserted and committed by a python process."""
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS moves (member TEXT, amount INTEGER)")
-        conn.execute("INSERT INTO moves VALUES (?, ?)", ("Bo", 1000))
     conn.close()
 
 
@@ -82,9 +79,5 @@ if __name__ == "__main__":
             balance_floor(db)
         case ["readlog", db]:
             readlog_floor(db)
-        case ["view", db]:
-            view_floor(db)
-        case ["insert", db]:
-            insert_floor(db)
         case _:
             sys.exit(__doc__)
