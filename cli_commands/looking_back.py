@@ -216,8 +216,9 @@ class _Keys:
 
     def go_on(self) -> bool:
         """Wait for Enter or space (True) or q (False); Ctrl-D stops too, other keys are ignored."""
-        click.echo(self.PROMPT, nl=False)
         try:
+            # Inside the try: a Ctrl-C pressed as soon as the prompt shows may land before the wait begins.
+            click.echo(self.PROMPT, nl=False)
             while (key := self.key()) not in ("\r", "\n", " ", "q", "Q", "\x04"):
                 pass
         except KeyboardInterrupt:
