@@ -87,7 +87,7 @@ def like_pattern(text: str) -> str:
 
 # The layout of a SQLite store as this version sets it up when the ledger opens it (view tables,
 # columns, indexes, append-only triggers), kept in its `PRAGMA user_version` once done
-# (`ledger.engines.create_view_tables`). The quick read (`ledger.views`) reads only a store laid out
+# (`ledger.engines.mark_laid_out`). The quick read (`ledger.views`) reads only a store laid out
 # so, and hands an older one to the ledger: raise it whenever any of that set-up changes.
 STORE_LAYOUT = 2
 
