@@ -152,7 +152,7 @@ class ViewReads:
         unknown = [t for t, found in named if found is None]
         if unknown:
             raise BadInput(
-                f"unknown event type {unknown[0]!r}: one of {', '.join(WORDS.values())} "
+                f"unknown event type {unknown[0]!r}: one of {', '.join(word for word in WORDS.values() if word)} "
                 f"(or the types {', '.join(WORDS)})"
             )
         types = [found for _, found in named if found is not None]

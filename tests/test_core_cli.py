@@ -100,6 +100,8 @@ def test_history_filters_by_member_type_and_dates(crew: Path) -> None:
     february = pot(crew, "history", "--since", "2026-02-01", "--until", "2026-02-28", "--json").json()
     assert [i["amount"] for i in february] == ["20.00", "30.00"]
     refused(crew, "history", "--type", "coffee", code=2, says="unknown event type")
+    # Every plain word is named, and no empty one (a key's registration has none: it goes by its type).
+    assert ", ," not in pot(crew, "history", "--type", "coffee").err
 
 
 def test_the_as_option_may_follow_the_command(crew: Path) -> None:
