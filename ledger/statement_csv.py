@@ -146,7 +146,8 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             if columns is None:
                 columns = _header(cells)
                 continue
-            _refuse_swallowed_rows(cells, columns, started, digits)
+            if line > started:  # Only a row spanning lines can hide one (nearly every row is one line).
+                _refuse_swallowed_rows(cells, columns, started, digits)
             try:
                 if len(cells) != len(columns):
                     raise BadInput(f"expected {len(columns)} fields, found {len(cells)}")
