@@ -150,13 +150,20 @@ def create_view_tables(engine: Engine) -> None:
         reset(engine, CoreProjection())
 
 
-def mark_laid_out(engine: Engine) -> None:
-    """Mark the SQLite store as set up by this version (`projections.sql.STORE_LAYOUT`): quick reads trust it."""
+def laid_out(engine: Engine) -> bool:
+    """Whether this version set the SQLite store up already (`projections.sql.STORE_LAYOUT`): one PRAGMA."""
     with engine.execution_options(pot_read_only=True).connect() as conn:
-        marked = conn.exec_driver_sql("PRAGMA user_version").scalar() == STORE_LAYOUT
-    if not marked:  # Written once per layout: a write lock on every open would make readers queue behind writers.
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
+        return bool(conn.exec_driver_sql("PRAGMA user_version").scalar() == STORE_LAYOUT)
+
+
+def mark_laid_out(engine: Engine) -> None:
+    """Mark the SQLite store as set up by this version (`projections.sql.STORE_LAYOUT`): quick reads trust it.
+
+    Written once per layout, last: a write lock on every open would make readers queue behind writers,
+    and a set-up cut short must leave no mark, so the next open finishes it.
+    """
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA user_version = {STORE_LAYOUT}")
 
 
 def append_only_sqlite(engine: Engine) -> None:

@@ -20,7 +20,9 @@ from domain.errors import Refused
 from domain.past import Contribution
 from domain.pot import Pot, pot_id
 from ledger.app import Ledger
+from ledger.engines import sqlite_engine
 from ledger.store import resolve
+from projections.sql import STORE_LAYOUT
 from tests.conftest import fingerprint, pot, refused
 
 ROWS = 250  # More than one snapshot interval (200 events).
@@ -209,3 +211,35 @@ def test_an_index_added_after_a_store_was_made_is_created_when_it_is_opened(tmp_
     with sqlite3.connect(db) as conn:
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "cp_trust_contributions_months" in names
+
+
+def test_a_store_this_version_laid_out_is_opened_without_asking_its_schema(tmp_path: Path) -> None:
+    """Every `pot` command opens the store: once marked (STORE_LAYOUT), it reads one PRAGMA, no schema queries."""
+    from sqlalchemy import event
+
+    db = tmp_path / "crew.sqlite"
+    assert pot(db, "init", "Crew", "--currency", "EUR", "--as", "Ana", today="2026-01-01").code == 0
+    statements: list[str] = []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == STORE_LAYOUT
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        engine = sqlite_engine(*args, **kwargs)
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(str(a[2])))
+        return engine
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ledger.app.sqlite_engine", recording)
+        Ledger(resolve(str(db))).close()
+        laid_out_open = list(statements)
+        statements.clear()
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA user_version = 0")  # a set-up cut short before its mark
+            conn.execute("DROP INDEX cp_trust_contributions_months")
+        Ledger(resolve(str(db))).close()
+    schema = ("CREATE", "TRIGGER", "table_info", "index_list", "sqlite_master")
+    assert "PRAGMA user_version" in laid_out_open
+    assert not [s for s in laid_out_open if any(word in s for word in schema)]
+    assert any("CREATE INDEX" in s for s in statements)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == STORE_LAYOUT
