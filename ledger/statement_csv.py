@@ -138,15 +138,18 @@ def _parse_rows(pot: Pot, path: Path, today: date) -> Iterator[_Row]:
             # the line where its row starts.
             started, line = ended + 1, reader.line_num
             ended = line
-            # newline="" keeps a quoted field's line breaks as written: CRLF from Windows files
-            # reads as LF, so a multi-line note is the same whichever line endings the file has.
-            cells = [c.replace("\r\n", "\n") for c in cells]
-            if not cells or all(not c.strip() for c in cells):
+            # Only a row spanning lines holds a line break (nearly every row is one line).
+            spans_lines = line > started
+            if spans_lines:
+                # newline="" keeps a quoted field's line breaks as written: CRLF from Windows files
+                # reads as LF, so a multi-line note is the same whichever line endings the file has.
+                cells = [c.replace("\r\n", "\n") for c in cells]
+            if not "".join(cells).strip():
                 continue
             if columns is None:
                 columns = _header(cells)
                 continue
-            if line > started:  # Only a row spanning lines can hide one (nearly every row is one line).
+            if spans_lines:
                 _refuse_swallowed_rows(cells, columns, started, digits)
             try:
                 if len(cells) != len(columns):
