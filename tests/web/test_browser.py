@@ -5,8 +5,9 @@ context. Bo proposes; Cy votes, then changes their mind, and Ana's open page of
 the proposal shows it without a reload (htmx polls the tally); the crew approves,
 Ana pays, records and reverses a contribution; Cy reflects on an event in the
 replay; Dee filters the history; Bo downloads the report. At a phone's width and
-a laptop's, every page visited must not scroll sideways, must pass axe-core with
-no serious or critical violation, and no page may log a CSP violation.
+a laptop's, on a SQLite file and on PostgreSQL, every page visited must not scroll
+sideways, must pass axe-core with no serious or critical violation, and no page may
+log a CSP violation.
 """
 
 from __future__ import annotations
@@ -101,9 +102,8 @@ def csp_violations(members: list[Member]) -> list[str]:
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)], ids=["phone", "laptop"])
 def test_a_crew_of_four_decides_pays_and_looks_back_in_their_browsers(
-    browser: Browser, sqlite_server: Server, width: int, height: int
+    browser: Browser, server: Server, width: int, height: int
 ) -> None:
-    server = sqlite_server
     crew: dict[str, Member] = {}
     for name in ("Ana", "Bo", "Cy", "Dee"):
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
@@ -131,7 +131,8 @@ def test_a_crew_of_four_decides_pays_and_looks_back_in_their_browsers(
         member.look()
     ana, bo, cy, dee = crew["Ana"], crew["Bo"], crew["Cy"], crew["Dee"]
     ARTIFACTS.mkdir(exist_ok=True)
-    ana.page.screenshot(path=str(ARTIFACTS / f"overview-{width}.png"), full_page=True)
+    backend = "postgresql" if "://" in server.db else "sqlite"
+    ana.page.screenshot(path=str(ARTIFACTS / f"overview-{width}-{backend}.png"), full_page=True)
 
     # Bo proposes.
     bo.nav("Propose")
