@@ -14,27 +14,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from cli_reads import LARGEST_NUMBER, READS, option_date
-from cli_shared import (
-    Session,
-    checked_today,
-    console,
-    echo,
-    emit_json,
-    end_quietly_on_broken_pipe,
-    fail,
-    fail_if_known,
-    store_errors,
-    store_problem,
-    table,
-)
+
+# Shared with `cli_quick`, which answers reads without click; the commands import them from here.
+from cli_shared import Session as Session
+from cli_shared import checked_today as checked_today
+from cli_shared import console as console
+from cli_shared import echo as echo
+from cli_shared import emit_json as emit_json
+from cli_shared import end_quietly_on_broken_pipe, fail_if_known
+from cli_shared import fail as fail
+from cli_shared import store_errors as store_errors
+from cli_shared import store_problem as store_problem
+from cli_shared import table as table
 from domain.errors import PotError
 from domain.values import parse_date
 
 if TYPE_CHECKING:
     from domain.events import PotEvent
 
-# Shared with `cli_quick`, which answers reads without click: kept importable from here for the commands.
-__all__ = ["Session", "checked_today", "console", "echo", "emit_json", "fail", "store_errors", "store_problem", "table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -151,9 +151,9 @@ class Session:
         if self._ledger is not None:
             return self._ledger
         if self._reads is None:
-            from ledger.store import LOCK_TIMEOUT_SECONDS, sqlite_file, sqlite_store
+            from ledger.where import LOCK_TIMEOUT_SECONDS, is_database_url, sqlite_store
 
-            if sqlite_file(self.db) is None:
+            if is_database_url(self.db):
                 return self.ledger
             from ledger.views import QuickViews
 

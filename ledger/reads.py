@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from domain.errors import BadInput, NotFound, Tampered, UnknownPot
@@ -24,6 +23,8 @@ from domain.vocabulary import WORDS, type_named
 from projections import queries
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     # Each query's module (and the models it builds) loads when that query is asked, so a quick
     # `pot balance` builds no proposal, rules or trust models (issue 22).
     from ledger.app import Ledger
