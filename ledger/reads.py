@@ -32,13 +32,14 @@ if TYPE_CHECKING:
     from ledger.fileio import Exported
     from ledger.report import Written
     from ledger.statement_csv import Imported, Progress
-    from projections.models import BalanceReport, MemberRow, PotInfo, VerifyReport
+    from projections.models import BalanceReport, MemberRow, PotInfo
     from projections.pledges_report import PledgesReport
     from projections.proposal_queries import ProposalDetail, ProposalRow
     from projections.replay import ReplayStep, TriggersReport
     from projections.rules import RulesReport
     from projections.sql import Rows
     from projections.trust_report import TrustReport
+    from projections.verification import VerifyReport
 else:
     _Base = object
 
