@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cli_reads import LARGEST_NUMBER, READS, option_date
+from cli_reads import JSON, LARGEST_NUMBER, READS, Option, as_of, option_date
 
 # Shared with `cli_quick`, which answers reads without click; the commands import them from here.
 from cli_shared import Session as Session
@@ -270,13 +270,27 @@ def _set_flag(attribute: str) -> Callable[[click.Context, click.Parameter, bool 
 
 def as_of_option(f: F) -> F:
     """`--as-of DATE`: every event dated on or before DATE (SPEC §1 Dates)."""
-    return click.option(
-        "--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE."
-    )(f)
+    return click_option(as_of())(f)
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+    return click_option(JSON)(f)
+
+
+def click_option(option: Option) -> Callable[[F], F]:
+    """The click option of one declared in `cli_reads` (the table `cli_quick` parses too)."""
+    if option.is_flag:
+        return click.option(option.flag, option.dest, is_flag=True, help=option.help)
+    if option.multiple:
+        return click.option(option.flag, option.dest, multiple=True, metavar=option.metavar, help=option.help)
+    return click.option(
+        option.flag,
+        option.dest,
+        metavar=option.metavar,
+        type=None if option.choices is None else click.Choice(option.choices),
+        callback=None if option.parse is None else _parsed(option.parse),
+        help=option.help,
+    )
 
 
 def read_command(name: str) -> click.Command:
@@ -289,19 +303,7 @@ def read_command(name: str) -> click.Command:
 
     f: Callable[..., Any] = pass_session(run)
     for option in reversed(read.options):
-        if option.is_flag:
-            f = click.option(option.flag, option.dest, is_flag=True, help=option.help)(f)
-        elif option.multiple:
-            f = click.option(option.flag, option.dest, multiple=True, metavar=option.metavar, help=option.help)(f)
-        else:
-            f = click.option(
-                option.flag,
-                option.dest,
-                metavar=option.metavar,
-                type=None if option.choices is None else click.Choice(option.choices),
-                callback=None if option.parse is None else _parsed(option.parse),
-                help=option.help,
-            )(f)
+        f = click_option(option)(f)
     if read.argument is not None:
         f = click.argument(read.argument.dest, metavar=read.argument.metavar, type=NUMBER)(f)
     return click.command(name, help=read.help)(f)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cli_shared import Session, echo, emit_json, table
 from domain.values import parse_date
@@ -339,8 +339,3 @@ READS: dict[str, Read] = {
     "pledges": Read(pledges, (as_of(), JSON)),
     "rules": Read(rules, (as_of("The rules in force on this day."), JSON)),
 }
-
-
-def run(name: str, s: Session, **options: Any) -> None:
-    """Run the read command `name` on the session with its parsed options."""
-    READS[name].body(s, **options)

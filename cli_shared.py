@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -230,7 +230,3 @@ def numeric_columns() -> set[str]:
     numeric = {"no", "contributed", "share %", "received", "amount", "agree", "abstain", "disagree", "block"}
     numeric |= {"balance", "total", "level", "pledged", "fulfilment %", "income %"}
     return numeric | {f"{level} {name}" for level, name in LEVEL_NAMES.items()}
-
-
-# A parse function of an option's value: text in, the value the command takes out (or BadInput).
-Parse = Callable[[str], object]
