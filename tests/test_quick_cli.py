@@ -248,3 +248,18 @@ def test_a_quick_read_of_views_behind_the_log_is_answered_through_the_ledger(tmp
     out, err, code, answered = run("cli_quick", ["--db", str(db), "balance", "--json"], env, tmp_path / "marker")
     assert (code, answered, err) == (0, "quick", b"")
     assert json.loads(out)["balance"] == "12.34"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"PYTHONIOENCODING": "ascii"}, {"_POT_COMPLETE": "bash_source"}],
+    ids=["an ASCII stdout (click writes UTF-8 there)", "shell completion"],
+)
+def test_streams_and_environments_only_click_handles_are_left_to_click(
+    crew: Path, tmp_path: Path, extra: dict[str, str]
+) -> None:
+    env = environment(tmp_path, extra)
+    argv = ["--db", str(crew), "balance", "--json"]
+    quick = run("cli_quick", argv, env, tmp_path / "marker")
+    assert quick[3] == "click"
+    assert quick[:3] == run("cli", argv, env, tmp_path / "marker")[:3]
