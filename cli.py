@@ -6,42 +6,37 @@ Errors are one line on stderr starting `error: `; exit 1 when a rule refuses,
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from domain.errors import BadInput, PotError
-from domain.game import LEVEL_NAMES
-from domain.values import (
-    format_amount,
-    parse_amount,
-    parse_date,
-    parse_name,
-)
+from cli_reads import JSON, LARGEST_NUMBER, READS, Option, as_of, option_date
+
+# Shared with `cli_quick`, which answers reads without click; the commands import them from here.
+from cli_shared import Session as Session
+from cli_shared import checked_today as checked_today
+from cli_shared import console as console
+from cli_shared import echo as echo
+from cli_shared import emit_json as emit_json
+from cli_shared import end_quietly_on_broken_pipe, fail_if_known
+from cli_shared import fail as fail
+from cli_shared import store_errors as store_errors
+from cli_shared import store_problem as store_problem
+from cli_shared import table as table
+from domain.errors import PotError
+from domain.values import parse_date
 
 if TYPE_CHECKING:
     from domain.events import PotEvent
-    from ledger.app import Ledger
-    from ledger.reads import ViewReads
-    from projections.models import PotInfo
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# --------------------------------------------------------------------------- errors
-def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(code)
-
-
+# --------------------------------------------------------------------------- the commands
 # The commands by what a crew does with them: the heading `pot --help` shows, the module in
 # cli_commands that holds them, and (command, name of its function there). Each module is
 # imported on first use, so a command loads only what it needs.
@@ -135,11 +130,7 @@ class PotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            # `pot export | head -1`: the reader has all it wants. End quietly, exit 0 (SPEC §1),
-            # with stdout pointed at nothing so Python's flush at exit does not complain.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            return end_quietly_on_broken_pipe()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -158,108 +149,12 @@ class PotGroup(click.Group):
         except click.Abort:
             fail("aborted", 1)
         except Exception as e:
-            if not isinstance(e, store_errors()):
-                raise
-            fail(store_problem(e), 1)
+            fail_if_known(e)  # A busy or unreachable store.
+            raise
         sys.exit(result if isinstance(result, int) else 0)
 
 
-# A busy or unreachable store, as each layer that may have touched it says so: the driver's own
-# (the quick read, `ledger.views`), the event store's and SQLAlchemy's.
-_STORE_ERRORS = (
-    ("sqlite3", "OperationalError"),
-    ("eventsourcing.persistence", "OperationalError"),
-    ("sqlalchemy.exc", "OperationalError"),
-)
-
-
-def store_errors() -> tuple[type[Exception], ...]:
-    """The busy-store errors of the libraries this command loaded: one it never imported cannot have raised."""
-    loaded = (getattr(sys.modules[module], name) for module, name in _STORE_ERRORS if module in sys.modules)
-    return tuple(loaded)
-
-
-def store_problem(error: Exception) -> str:
-    """A database error in a crew's words: refused credentials apart from a busy or unreachable server."""
-    # SQLAlchemy appends a link to its own docs, which tells a crew nothing.
-    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", str(error)).strip()
-    if re.search(r"password authentication failed|no password supplied|role .* does not exist", text):
-        return f"the database refused the user name or password in --db: {text}"
-    return f"the store is busy or unreachable: {text}"
-
-
 # --------------------------------------------------------------------------- context
-class Session:
-    """What every command shares: global options and the ledger, opened on first use."""
-
-    def __init__(self, db: str | None, pot: str | None, actor: str | None, today: date) -> None:
-        self.db, self.pot_slug, self.actor_name, self.today = db, pot, actor, today
-        self._ledger: Ledger | None = None
-        self._reads: ViewReads | None = None
-        self._info: PotInfo | None = None
-        # Only commands that make pots (init, demo, import) may create a new store file.
-        self.may_create = False
-        # SPEC §7: sign with this key file, or not at all (otherwise with the actor's key here, if any).
-        self.key_file: str | None = None
-        self.no_sign = False
-
-    @property
-    def ledger(self) -> Ledger:
-        if self._ledger is None:
-            from ledger.app import Ledger
-            from ledger.store import resolve
-
-            self._ledger = Ledger(resolve(self.db, create=self.may_create))
-            click.get_current_context().call_on_close(self._ledger.close)
-            from ledger.keys import LocalKeys
-
-            self._ledger.keyring = LocalKeys(_key_path(self.key_file), self.no_sign)
-        return self._ledger
-
-    @property
-    def reads(self) -> ViewReads:
-        """The views' queries: on a SQLite store whose views are caught up, answered with `sqlite3` alone
-        (`ledger.views`, issue 22); otherwise, and once the ledger is open, by the ledger."""
-        if self._ledger is not None:
-            return self._ledger
-        if self._reads is None:
-            from ledger.store import LOCK_TIMEOUT_SECONDS, sqlite_file, sqlite_store
-
-            if sqlite_file(self.db) is None:
-                return self.ledger
-            from ledger.views import QuickViews
-
-            path = sqlite_store(self.db, create=self.may_create)
-            self._reads = QuickViews(path, lambda: self.ledger, lock_timeout_seconds=LOCK_TIMEOUT_SECONDS)
-        return self._reads
-
-    @property
-    def info(self) -> PotInfo:
-        if self._info is None:
-            self._info = self.reads.resolve_pot(self.pot_slug)
-        return self._info
-
-    @property
-    def slug(self) -> str:
-        return self.info.slug
-
-    @property
-    def actor(self) -> str:
-        if not self.actor_name:
-            raise click.UsageError("say who you are: --as NAME (or set POT_AS)")
-        return parse_name(self.actor_name, "--as name")
-
-    def amount(self, text: str, what: str = "amount") -> int:
-        try:
-            return parse_amount(text, self.info.digits)
-        except BadInput as e:
-            # parse_amount already says "amount …"; name other fields (income) explicitly.
-            raise BadInput(str(e) if what == "amount" else f"{what}: {e}") from None
-
-    def money(self, minor: int) -> str:
-        return format_amount(minor, self.info.digits)
-
-
 pass_session = click.make_pass_decorator(Session)
 
 
@@ -283,7 +178,7 @@ class _Number(click.IntRange):
         return number
 
 
-NUMBER = _Number(1, 2**31 - 1)
+NUMBER = _Number(1, LARGEST_NUMBER)
 
 
 def confirm(s: Session, events: Sequence[PotEvent], *also: str) -> None:
@@ -300,11 +195,11 @@ def confirm(s: Session, events: Sequence[PotEvent], *also: str) -> None:
         + describe({"actor": e.actor, "type": e.TYPE, **public_fields(payload(e), s.info.digits)}, s.info.currency)
         for e in events
     ]
-    click.echo("; ".join([*said, *also]))
+    echo("; ".join([*said, *also]))
 
 
 def parse_option_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    return None if value is None else parse_date(value, "date")
+    return None if value is None else option_date(value)
 
 
 def as_option(f: F) -> F:
@@ -330,14 +225,6 @@ def _set(
     return callback
 
 
-def checked_today(day: date) -> date:
-    """`--today` may move today back (back-filling, tests), never past the machine's date."""
-    real = date.today()
-    if day > real:
-        raise BadInput(f"--today {day} is after today's date ({real}): nothing may be dated in the future")
-    return day
-
-
 # The global options, accepted after the command too (`pot balance --db crew.sqlite`).
 GLOBAL_AFTER = (
     ("--db", "db", str),
@@ -348,10 +235,6 @@ GLOBAL_AFTER = (
 )
 # Flags among them: (flag, Session attribute).
 GLOBAL_FLAGS_AFTER = (("--no-sign", "no_sign"),)
-
-
-def _key_path(text: str | None) -> Path | None:
-    return None if text is None else Path(text).expanduser()
 
 
 def with_global_options(command: click.Command) -> click.Command:
@@ -387,43 +270,51 @@ def _set_flag(attribute: str) -> Callable[[click.Context, click.Parameter, bool 
 
 def as_of_option(f: F) -> F:
     """`--as-of DATE`: every event dated on or before DATE (SPEC §1 Dates)."""
-    return click.option(
-        "--as-of", metavar="DATE", callback=parse_option_date, help="Every event dated on or before DATE."
-    )(f)
+    return click_option(as_of())(f)
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+    return click_option(JSON)(f)
 
 
-def emit_json(data: Any) -> None:
-    """SPEC §4's JSON of a query result (`projections.models.as_json`), or of plain data."""
-    from projections.models import as_json
-
-    click.echo(json.dumps(as_json(data), ensure_ascii=False, indent=2))
-
-
-def console() -> Any:
-    from rich.console import Console
-
-    # Piped output is read by people and scripts alike: never truncate a cell.
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-
-
-def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", box=None, header_style="bold")
-    for column in columns:
-        t.add_column(column, justify="right" if column in NUMERIC else "left")
-    for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
-    console().print(t)
+def click_option(option: Option) -> Callable[[F], F]:
+    """The click option of one declared in `cli_reads` (the table `cli_quick` parses too)."""
+    if option.is_flag:
+        return click.option(option.flag, option.dest, is_flag=True, help=option.help)
+    if option.multiple:
+        return click.option(option.flag, option.dest, multiple=True, metavar=option.metavar, help=option.help)
+    return click.option(
+        option.flag,
+        option.dest,
+        metavar=option.metavar,
+        type=None if option.choices is None else click.Choice(option.choices),
+        callback=None if option.parse is None else _parsed(option.parse),
+        help=option.help,
+    )
 
 
-NUMERIC = {"no", "contributed", "share %", "received", "amount", "agree", "abstain", "disagree", "block", "balance"}
-NUMERIC |= {f"{level} {name}" for level, name in LEVEL_NAMES.items()} | {"total", "level"}
-NUMERIC |= {"pledged", "fulfilment %", "income %"}
+def read_command(name: str) -> click.Command:
+    """The click command of a read (`cli_reads.READS`): its options from the one table `cli_quick` parses too,
+    its help from its body's docstring, its body shared."""
+    read = READS[name]
+
+    def run(s: Session, **options: Any) -> None:
+        read.body(s, **options)
+
+    f: Callable[..., Any] = pass_session(run)
+    for option in reversed(read.options):
+        f = click_option(option)(f)
+    if read.argument is not None:
+        f = click.argument(read.argument.dest, metavar=read.argument.metavar, type=NUMBER)(f)
+    return click.command(name, help=read.help)(f)
+
+
+def _parsed(parse: Callable[[str], object]) -> Callable[[click.Context, click.Parameter, str | None], object]:
+    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> object:
+        return None if value is None else parse(value)
+
+    return callback
+
 
 # Amounts may start with "-": let them through to say "negative" rather than "no such option".
 AMOUNT_ARGS = {"ignore_unknown_options": True}
@@ -457,6 +348,7 @@ def main(
       pot --db crew.sqlite balance
     """
     ctx.obj = Session(db, pot, actor, checked_today(today) if today else date.today())
+    ctx.call_on_close(ctx.obj.close)
     ctx.obj.key_file, ctx.obj.no_sign = key_file, no_sign
 
 

@@ -295,7 +295,20 @@ def main() -> None:
     # What an installed `pot` runs: compiled bytecode (pip compiles it on install). A session with
     # PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every timed process.
     root = Path(__file__).resolve().parent.parent
-    sources = [str(root / name) for name in ("cli.py", "cli_commands", "domain", "ledger", "projections", "web")]
+    sources = [
+        str(root / name)
+        for name in (
+            "cli.py",
+            "cli_shared.py",
+            "cli_reads.py",
+            "cli_quick.py",
+            "cli_commands",
+            "domain",
+            "ledger",
+            "projections",
+            "web",
+        )
+    ]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], check=True, capture_output=True)
     started = time.perf_counter()
     rows: list[Row] = []

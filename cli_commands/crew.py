@@ -8,10 +8,8 @@ from cli import (
     Session,
     as_option,
     confirm,
-    emit_json,
-    json_option,
     pass_session,
-    table,
+    read_command,
 )
 from domain.values import parse_currency, parse_name, parse_quorum, parse_slug, parse_text, slugify
 
@@ -102,18 +100,7 @@ def member_role(s: Session, name: str, role: str) -> None:
     confirm(s, changed.events)
 
 
-@click.command()
-@json_option
-@pass_session
-def members(s: Session, as_json: bool) -> None:
-    """List the crew, past and present.
-
-    Example: pot members --json
-    """
-    rows = s.reads.members(s.slug)
-    if as_json:
-        return emit_json(rows)
-    table(None, ["name", "role", "joined", "left"], [(m.name, m.role, m.joined, m.left) for m in rows])
+members = read_command("members")
 
 
 # Reminders (SPEC §8): `pot member email`, kept with `pot notify` in its own module.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -15,17 +13,12 @@ from cli import (
     Session,
     as_option,
     confirm,
-    emit_json,
-    json_option,
     parse_option_date,
     pass_session,
-    table,
+    read_command,
 )
 from domain.values import parse_text
 from domain.vocabulary import POSITIONS
-
-if TYPE_CHECKING:
-    from projections.proposal_queries import ProposalDetail, ProposalRow
 
 
 # --------------------------------------------------------------------------- proposals
@@ -129,78 +122,5 @@ def pay(s: Session, proposal_no: int, receipt_file: Path | None) -> None:
     confirm(s, paid.events)
 
 
-@click.command()
-@click.option("--status", type=click.Choice(["open", "approved", "rejected", "cancelled", "paid"]))
-@json_option
-@pass_session
-def proposals(s: Session, status: str | None, as_json: bool) -> None:
-    """List proposals with their tallies.
-
-    Example: pot proposals --status open --json
-    """
-    rows = s.reads.proposals(s.info, status=status)
-    if as_json:
-        return emit_json(rows)
-    table(
-        None,
-        ["no", "amount", "purpose", "recipient", "when", "status", "agree", "abstain", "disagree", "block"],
-        [(p.no, p.amount, _purpose(p), p.recipient, p.when, p.status, *astuple(p.votes)) for p in rows],
-    )
-
-
-@click.command()
-@click.argument("proposal_no", metavar="N", type=NUMBER)
-@json_option
-@pass_session
-def proposal(s: Session, proposal_no: int, as_json: bool) -> None:
-    """Show one proposal with every vote cast.
-
-    Example: pot proposal 1
-    """
-    found = s.reads.proposal(s.info, proposal_no)
-    if as_json:
-        return emit_json(found)
-    v = found.votes
-    # A rule change (SPEC §8) pays nobody: it says which rules it would set instead.
-    what = f"{found.amount} {s.info.currency} to {found.recipient}" if found.rules is None else "a rule change"
-    click.echo(
-        f"proposal {found.no} by {found.proposer}: {what} "
-        f"for {_purpose(found)}\nstatus {found.status}, {found.when}; "
-        f"{v.agree} agree, {v.abstain} abstain, {v.disagree} disagree, {v.block} block"
-    )
-    table(None, ["on", "member", "position", "reason"], [(b.on, b.member, b.position, b.reason) for b in found.ballots])
-    if found.refunded_minor:
-        click.echo(
-            f"money back: {s.money(found.refunded_minor)} {s.info.currency} (see `pot history --type money back`)"
-        )
-    if found.receipt_sha256:
-        click.echo(f"receipt kept, sha256 {found.receipt_sha256}: `pot receipt {found.no} -o FILE` saves it")
-    for line in standing_lines(found, s.info.currency):
-        click.echo(line)
-
-
-def standing_lines(found: ProposalDetail, currency: str) -> list[str]:
-    """What an open proposal needs now, or what an approved one waits for, in a crew's words (SPEC §8, issue 21)."""
-    if found.status == "approved" and found.short is not None:
-        return [
-            f"approved and waiting for money: the pot lacks {found.short} {currency} once earlier approvals are paid"
-        ]
-    if found.status != "open":
-        return []
-    waiting = ", ".join(found.waiting) if found.waiting else "nobody: everyone has voted"
-    lines = [
-        f"waiting for: {waiting}",
-        f"quorum {'reached' if found.quorum_reached else 'not reached yet'}; if closed now: {found.if_closed_now}",
-    ]
-    if found.blocked_by:
-        lines.append(f"blocked by: {', '.join(found.blocked_by)}")
-    return lines
-
-
-def _purpose(p: ProposalRow) -> str:
-    """The purpose, and for a rule change (SPEC §8) the rules it would set: "faster (sets voting days 3)"."""
-    if p.rules is None:
-        return p.purpose
-    from projections.describe import rule_words
-
-    return f"{p.purpose} (sets {rule_words(p.rules)})"
+proposals = read_command("proposals")
+proposal = read_command("proposal")

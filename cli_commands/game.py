@@ -10,17 +10,13 @@ import click
 from cli import (
     F,
     Session,
-    as_of_option,
     as_option,
     confirm,
-    emit_json,
-    json_option,
     parse_option_date,
     pass_session,
-    table,
+    read_command,
 )
 from domain.errors import BadInput
-from domain.game import LEVEL_NAMES
 from domain.values import parse_name
 
 if TYPE_CHECKING:
@@ -160,22 +156,4 @@ def game_co_own(s: Session, people: str, on: date | None) -> None:
     confirm(s, events)
 
 
-@click.command()
-@as_of_option
-@json_option
-@pass_session
-def trust(s: Session, as_of: date | None, as_json: bool) -> None:
-    """Reciprocity points per level, totals and levels, per member and for the crew.
-
-    Example: pot trust --as-of 2026-06-30 --json
-    """
-    report = s.reads.trust(s.info, as_of=as_of, today=s.today)
-    if as_json:
-        return emit_json(report)
-    click.echo(f"trust in {s.info.name} as of {report.as_of}")
-    table(
-        None,
-        ["member", *(f"{level} {name}" for level, name in LEVEL_NAMES.items()), "total", "level"],
-        [(m.name, *m.points.values(), m.total, m.level) for m in report.members],
-    )
-    click.echo(f"crew: {report.crew.total} points, level {report.crew.level}")
+trust = read_command("trust")

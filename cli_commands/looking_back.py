@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,85 +21,20 @@ from cli import (
     json_option,
     parse_option_date,
     pass_session,
+    read_command,
     table,
 )
 from domain.errors import BadInput
-from domain.values import parse_name, parse_text
+from domain.values import parse_text
 
 if TYPE_CHECKING:
     from projections.replay import ReplayStep
 
 
-@click.command()
-@as_of_option
-@json_option
-@pass_session
-def balance(s: Session, as_of: date | None, as_json: bool) -> None:
-    """Balance, reserved, available, and each member's contributions and share.
-
-    Example: pot balance --as-of 2026-03-31 --json
-    """
-    report = s.reads.balance(s.info, as_of=as_of, today=s.today)
-    if as_json:
-        return emit_json(report)
-    click.echo(f"{s.info.name} ({report.currency}) as of {report.as_of}")
-    click.echo(
-        f"balance {report.balance}   reserved {report.reserved}   available {report.available}   "
-        f"contributed {report.contributed}   paid out {report.paid_out}"
-    )
-    # Available never shows below zero (issue 21): what approvals lack beyond the balance is said as such.
-    if Decimal(report.shortfall):
-        click.echo(f"short {report.shortfall}: approved proposals wait for more money than the pot holds")
-    table(
-        None,
-        ["member", "contributed", "share %", "received"],
-        [(m.name, m.contributed, m.share_pct, m.received) for m in report.members],
-    )
+balance = read_command("balance")
 
 
-# --------------------------------------------------------------------------- pledges
-
-
-@click.command()
-@click.option("--member", "member_name", metavar="NAME", help="Only events by or about this member.")
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    metavar="TYPE",
-    help="Only events of this type, a plain word (contribution, vote…) or the JSON type (repeatable).",
-)
-@click.option("--since", metavar="DATE", callback=parse_option_date, help="Only events dated on or after DATE.")
-@click.option("--until", metavar="DATE", callback=parse_option_date, help="Only events dated on or before DATE.")
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="Same as --until.")
-@json_option
-@pass_session
-def history(
-    s: Session,
-    member_name: str | None,
-    types: tuple[str, ...],
-    since: date | None,
-    until: date | None,
-    as_of: date | None,
-    as_json: bool,
-) -> None:
-    """The audit trail: every event, in order.
-
-    Example: pot history --member Bo --type contribution --json
-    """
-    from domain.vocabulary import plain_word
-    from projections.describe import describe
-
-    who = parse_name(member_name) if member_name else None
-    limit = min(d for d in (until, as_of) if d is not None) if (until or as_of) else None
-    items = s.reads.history(s.info, member=who, types=types, since=since, until=limit)
-    if as_json:
-        return emit_json(items)
-    table(
-        None,
-        ["no", "on", "type", "actor", "what"],
-        [(i["no"], i["on"], plain_word(i["type"]), i["actor"], describe(i)) for i in items],
-    )
+history = read_command("history")
 
 
 # --------------------------------------------------------------------------- replay and reflection

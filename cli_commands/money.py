@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 import click
 
@@ -11,23 +10,17 @@ from cli import (
     AMOUNT_ARGS,
     NUMBER,
     Session,
-    as_of_option,
     as_option,
     confirm,
-    emit_json,
-    json_option,
     parse_option_date,
     pass_session,
-    table,
+    read_command,
 )
 from domain.errors import BadInput
 from domain.pledges import month_of
 from domain.values import parse_name, parse_percent, parse_text
 
 # --------------------------------------------------------------------------- money in
-
-if TYPE_CHECKING:
-    from projections.pledges_report import MemberPledge
 
 
 @click.command(context_settings=AMOUNT_ARGS)
@@ -125,48 +118,4 @@ def pledge(
     confirm(s, done.events)
 
 
-@click.command()
-@as_of_option
-@json_option
-@pass_session
-def pledges(s: Session, as_of: date | None, as_json: bool) -> None:
-    """Each member's pledge, what they pledged and contributed to date, and how it is kept.
-
-    Example: pot pledges --as-of 2026-06-30 --json
-    """
-    report = s.reads.pledges(s.info, as_of=as_of, today=s.today)
-    if as_json:
-        return emit_json(report)
-    currency = s.info.currency
-
-    def terms(m: MemberPledge) -> str:
-        if m.pledge is None:
-            return "none"
-        if m.pledge.kind == "percent":
-            return f"{m.pledge.value}% of income"
-        return f"{m.pledge.value} {currency} a month"
-
-    click.echo(f"{s.info.name} ({currency}) pledges as of {report.as_of}")
-    table(
-        None,
-        ["member", "pledge", "from", "pledged", "contributed", "fulfilment %", "income %"],
-        [
-            (
-                m.name,
-                terms(m),
-                m.pledge.from_month if m.pledge else None,
-                m.pledged,
-                m.contributed,
-                m.fulfilment_pct or "-",
-                m.income_pct or "-",
-            )
-            for m in report.members
-        ],
-    )
-    for m in report.members:
-        if m.months_without_income:
-            those = "that month adds" if len(m.months_without_income) == 1 else "those months add"
-            click.echo(
-                f"{m.name}: no income declared for {', '.join(m.months_without_income)}; "
-                f"{those} nothing to a percent pledge"
-            )
+pledges = read_command("pledges")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
-from cli import Session, as_option, confirm, emit_json, json_option, parse_option_date, pass_session
+from cli import Session, as_option, confirm, pass_session, read_command
 from domain.values import parse_quorum, parse_text
 
 
@@ -42,20 +40,4 @@ def propose_rule(
     confirm(s, made.events)
 
 
-@click.command()
-@click.option("--as-of", metavar="DATE", callback=parse_option_date, help="The rules in force on this day.")
-@json_option
-@pass_session
-def rules(s: Session, as_of: date | None, as_json: bool) -> None:
-    """Show the rules in force: quorum, voting days, signed votes.
-
-    Example: pot rules --as-of 2026-03-01
-    """
-    found = s.reads.rules(s.info, as_of=as_of)
-    if as_json:
-        return emit_json(found)
-    by = "the pot opened" if found.proposal_no is None else f"proposal {found.proposal_no} approved"
-    click.echo(
-        f"quorum {found.quorum}, voting days {found.voting_days}, signed votes {'on' if found.signed_votes else 'off'}"
-        f"\nin force since {found.since} (event {found.since_event}: {by})"
-    )
+rules = read_command("rules")

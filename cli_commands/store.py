@@ -23,7 +23,7 @@ from domain.errors import BadInput
 
 if TYPE_CHECKING:
     from ledger.statement_csv import Progress
-    from projections.models import VerifyReport
+    from projections.verification import VerifyReport
 
 
 @click.command()

@@ -27,10 +27,11 @@ from domain.events import SIGNABLE_EVENTS, PotEvent, WithdrawalPaid, record_of
 from domain.lawful import check_signature, follow
 from domain.pot import Pot, pot_id
 from ledger.app import Ledger
-from projections.models import PotInfo, VerifyReport, Why
+from projections.models import PotInfo
 from projections.runner import BATCH as FOLD_BATCH
 from projections.runner import Projection
 from projections.tables import history, metadata, pots
+from projections.verification import VerifyReport, Why
 
 PAGE = 1000
 # The fewest characters of a digest `verify --digest` accepts (one rule, with parse_digest's).

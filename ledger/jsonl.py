@@ -33,7 +33,7 @@ from ledger.app import Ledger, StoredPast
 from ledger.fileio import Exported, utf8_lines
 from ledger.integrity import DigestCheck, SignatureCheck, stored_events
 from ledger.store import EVENTS_TABLE, SQLITE_COMPANIONS
-from projections.models import VerifyReport, Why
+from projections.verification import VerifyReport, Why
 
 # The keys of one JSON Lines record: the canonical chain record and its digest.
 RECORD_KEYS = ("no", "type", "at", "on", "actor", "prev", "fields")

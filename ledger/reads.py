@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from domain.errors import BadInput, NotFound, Tampered, UnknownPot
@@ -24,6 +23,8 @@ from domain.vocabulary import WORDS, type_named
 from projections import queries
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     # Each query's module (and the models it builds) loads when that query is asked, so a quick
     # `pot balance` builds no proposal, rules or trust models (issue 22).
     from ledger.app import Ledger
@@ -31,13 +32,14 @@ if TYPE_CHECKING:
     from ledger.fileio import Exported
     from ledger.report import Written
     from ledger.statement_csv import Imported, Progress
-    from projections.models import BalanceReport, MemberRow, PotInfo, VerifyReport
+    from projections.models import BalanceReport, MemberRow, PotInfo
     from projections.pledges_report import PledgesReport
     from projections.proposal_queries import ProposalDetail, ProposalRow
     from projections.replay import ReplayStep, TriggersReport
     from projections.rules import RulesReport
     from projections.sql import Rows
     from projections.trust_report import TrustReport
+    from projections.verification import VerifyReport
 else:
     _Base = object
 

@@ -15,22 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import BadInput, Refused, UnknownPot
+from domain.errors import BadInput, Refused
+from ledger import where
+from ledger.where import EVENTS_TABLE as EVENTS_TABLE
+from ledger.where import LOCK_TIMEOUT_SECONDS as LOCK_TIMEOUT_SECONDS
+from ledger.where import default_path as default_path
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-# Seconds a writer waits for another writer's lock before giving up.
-LOCK_TIMEOUT_SECONDS = 30
 # A `pot` process needs one connection for events at a time; a congregation runs many processes.
 POSTGRES_POOL_SIZE = 1
 POSTGRES_MAX_OVERFLOW = 2
 # Key of the advisory lock that serialises creating tables, so processes starting together don't collide.
 SETUP_LOCK_KEY = 0x706F74  # "pot"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-# The first bytes of every SQLite 3 database file, and the table the library keeps a store's events in.
-SQLITE_HEADER = b"SQLite format 3\x00"
-EVENTS_TABLE = "stored_events"
 # The execution option of the views' catch-up (ledger.engines.views_engine): its transactions hold only
 # rows folded from the log, with the positions they reach, so they commit without waiting for the disk.
 VIEWS_ONLY = "pot_views_only"
@@ -47,19 +46,13 @@ class Store:
     location: str = ""
 
 
-def default_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("commonpot", appauthor=False) / "pots.sqlite"
-
-
 def resolve(db: str | None, *, create: bool = True) -> Store:
     """Turn `--db` (or `POT_DB`) into a Store; no value means the user's data directory.
 
     With `create` false, a SQLite file that does not exist yet is refused rather
     than created, so a mistyped path in a query leaves nothing behind.
     """
-    # Loaded here, not with the module: the CLI's quick read (ledger.views) finds its file with `sqlite_store`.
+    # Loaded here, not with the module: the CLI's quick read (ledger.views) finds its file with `ledger.where`.
     from eventsourcing.utils import get_topic
 
     from ledger.mapper import JSONTranscoder, PydanticMapper
@@ -84,22 +77,7 @@ def resolve(db: str | None, *, create: bool = True) -> Store:
 
 def sqlite_store(db: str | None, *, create: bool) -> Path:
     """The SQLite store `--db` (a path, or none) names, checked as `resolve` checks it; its folder made if needed."""
-    path = Path(db) if db else default_path()
-    if path.is_dir():
-        raise BadInput(f"--db {str(path)!r} is a directory: give a file path or a database URL")
-    if not create and not path.exists():
-        raise UnknownPot(
-            f"there is no pot store at {str(path)!r}: open a pot with `pot init NAME --currency EUR --as YOU`"
-        )
-    if path.exists():
-        _refuse_a_foreign_file(path)
-    if db:
-        # A mistyped folder is an error; only the default data directory is made on first use.
-        if not path.parent.is_dir():
-            raise BadInput(f"--db {db!r}: the folder {str(path.parent)!r} does not exist")
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return path.resolve()
+    return Path(where.sqlite_store(db, create=create))
 
 
 # Files SQLite keeps beside a database while it is open or after a crash: writing over one loses data too.
@@ -144,38 +122,6 @@ def display_location(db: str) -> str:
     except Exception:
         # Not a URL SQLAlchemy can read, so it cannot say where a password is: show none of it.
         raise BadInput("--db is not a database URL") from None
-
-
-def _refuse_a_foreign_file(path: Path) -> None:
-    """Refuse a file that is not a pot store before anything is written to it.
-
-    Opening a store creates its tables, so a mistyped `--db` naming some other
-    file must be stopped here: a non-SQLite file would otherwise fail deep in the
-    library, and another program's SQLite database would get our tables.
-    An empty file is a new store, as SQLite treats it.
-    """
-    import sqlite3
-
-    name = str(path)
-    advice = "give a pot store's file, or a new file name"
-    try:
-        with path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
-        if not header:
-            return
-        if header != SQLITE_HEADER:
-            raise BadInput(f"--db {name!r} is not a SQLite database: {advice}")
-        conn = sqlite3.connect(name, timeout=LOCK_TIMEOUT_SECONDS)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
-    except OSError as e:
-        raise BadInput(f"--db {name!r} cannot be read ({e.strerror}): {advice}") from None
-    except sqlite3.DatabaseError as e:
-        raise BadInput(f"--db {name!r} is not a readable SQLite database ({e}): {advice}") from None
-    if tables and EVENTS_TABLE not in tables:
-        raise BadInput(f"--db {name!r} is another program's SQLite database (it holds no pot events): {advice}")
 
 
 def _postgres(url: str, common: dict[str, str]) -> Store:

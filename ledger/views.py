@@ -14,10 +14,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.reads import ViewReads
 from projections.sql import STORE_LAYOUT, Rows, caught_up
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # The event store's table in a SQLite store (the library's `eventsourcing.sqlite` recorder),
 # whose rowids are the notification log's positions.
@@ -27,7 +30,7 @@ _NEWEST_EVENT = "SELECT MAX(rowid) FROM stored_events"
 class QuickViews(ViewReads):
     """The views' queries on a bare `sqlite3` connection; `full()` gives the ledger when they are behind."""
 
-    def __init__(self, path: Path, full: Callable[[], ViewReads], *, lock_timeout_seconds: int) -> None:
+    def __init__(self, path: str | Path, full: Callable[[], ViewReads], *, lock_timeout_seconds: int) -> None:
         self.path = path
         self._full_ledger = full
         self._full: ViewReads | None = None

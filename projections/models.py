@@ -5,6 +5,7 @@ The models of other queries stand beside them (`projections.proposal_queries`,
 `projections.rules`, `projections.trust_report`, …), so a read builds only its own.
 They are frozen dataclasses, not pydantic models, so that a read whose views are caught
 up loads nothing but the standard library and the database driver (issue 22).
+`verify`'s report is kept apart (`projections.verification`), as no read builds it.
 `as_json` turns any of them into SPEC §4's JSON: a field marked `hidden` is for
 people (text, pages) and stays out of it.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 # Field metadata: `HIDDEN` keeps a field out of the JSON; `JSON_NAME` gives it another name there;
 # `OMIT_NONE` leaves it out when it is None (a key that did not exist before some version of SPEC).
@@ -85,31 +86,6 @@ class MemberRow:
     role: str
     joined: date
     left: date | None
-
-
-Why = Literal["chain", "rule", "snapshot", "view", "digest", "signature", "receipt"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class VerifyReport:
-    ok: bool
-    events: int
-    head: str
-    first_bad: int | None
-    # What failed at `first_bad` (issue 23): "chain" (the event or its link changed), "rule" (no command
-    # could have recorded it), "snapshot" (a stored snapshot is not the state the log gives) or "view";
-    # "receipt" (SPEC §8): a payout's stored receipt is missing or its bytes no longer match its hash.
-    why: Why | None = None
-    # SPEC §7: events whose signature checks, signable events without one, and events whose signature
-    # fails (or an unsigned vote where the pot takes signed votes only), by number.
-    signed: int = 0
-    unsigned: int = 0
-    bad_signatures: list[int] = field(default_factory=list)
-    # Not part of the JSON contract: why verification failed, for the error line.
-    problem: str | None = field(default=None, metadata=HIDE)
-
-    def contract(self) -> dict[str, Any]:
-        return json_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

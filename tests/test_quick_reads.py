@@ -195,19 +195,19 @@ HEAVY = ("sqlalchemy", "pydantic", "eventsourcing", "rich", "babel", "icu", "mat
 PROBE = """
 import json, sys
 sys.argv = ["pot", *json.loads(sys.argv[1])]
-import cli
+import {entry}
 try:
-    cli.main()
+    {entry}.main()
 except SystemExit as e:
     code = e.code
 print(json.dumps([code, sorted(m for m in {heavy} if m in sys.modules)]), file=sys.stderr)
 """
 
 
-def loaded_by(*args: str) -> tuple[int, list[str]]:
-    """Run `pot ARGS…` in a fresh interpreter: its exit code and which heavy libraries it loaded."""
+def loaded_by(*args: str, entry: str = "cli", heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
+    """Run `pot ARGS…` in a fresh interpreter through `entry`: its exit code and which heavy libraries it loaded."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), json.dumps(list(args))],
+        [sys.executable, "-c", PROBE.format(entry=entry, heavy=set(heavy)), json.dumps(list(args))],
         capture_output=True,
         text=True,
         check=False,
@@ -234,6 +234,29 @@ def test_reads_of_caught_up_views_and_help_load_no_sqlalchemy_pydantic_or_events
         assert loaded_by("--db", str(db), "--today", "2026-03-01", *args) == (0, []), args
     assert loaded_by("--help") == (0, [])
     assert loaded_by("vote", "--help") == (0, [])
+
+
+def test_quick_reads_through_the_console_script_load_no_click_either(tmp_path: Path) -> None:
+    """`pot` enters through `cli_quick`: a read of caught-up views loads neither click nor, for JSON, rich."""
+    db = tmp_path / "crew.sqlite"
+    assert pot(db, "demo").code == 0
+    assert pot(db, "balance").code == 0
+    for args in (
+        ["balance", "--json"],
+        ["members", "--json"],
+        ["proposals", "--json"],
+        ["proposal", "1", "--json"],
+        ["history", "--since", "2025-12-01", "--until", "2025-12-31", "--json"],
+        ["trust", "--json"],
+        ["pledges", "--json"],
+        ["rules", "--json"],
+    ):
+        argv = ("--db", str(db), "--today", "2026-03-01", *args)
+        assert loaded_by(*argv, entry="cli_quick", heavy=(*HEAVY, "click")) == (0, []), args
+    # Text needs rich's tables, and nothing else heavy.
+    assert loaded_by("--db", str(db), "balance", entry="cli_quick", heavy=(*HEAVY, "click")) == (0, ["rich"])
+    # What the quick path declines goes to click, exactly as before.
+    assert loaded_by("--db", str(db), "balance", "--help", entry="cli_quick", heavy=("click",)) == (0, ["click"])
 
 
 def test_a_write_loads_the_ledger_and_folds_what_it_stored_so_the_next_read_is_quick(tmp_path: Path) -> None:
