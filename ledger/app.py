@@ -212,6 +212,10 @@ class LedgerBase:
             TrustProjection(),
         ]
 
+    def keep_pots_with(self, other: LedgerBase) -> None:
+        """Share `other`'s kept pots (a server's ledgers in one process): each is taken by one command at a time."""
+        self._kept = other._kept
+
     def close(self) -> None:
         self.engine.dispose()
         self.app.close()
@@ -231,10 +235,15 @@ class LedgerBase:
 
         Inside `views_once`, only the first read catches up (and the first after a save).
         `stored`: this process has just stored events, so the views are behind without asking.
+        On PostgreSQL that catch-up does not queue behind another process already folding
+        (the pot's other writers, catching up after their own saves): the next read folds
+        whatever that one did not, before it answers, so only what follows a save may skip.
         """
         scope = self._scope
         if scope is not None and self._caught_up_for == (scope, self.app.saves):
             return 0
+        if stored and self.store.kind == "postgresql":
+            return self._catch_up(ask_first=False, wait=False)  # Not marked caught up: the next read asks.
         folded = self._catch_up(ask_first=not stored)
         if scope is not None:
             self._caught_up_for = (scope, self.app.saves)
@@ -255,7 +264,7 @@ class LedgerBase:
         finally:
             self._scope = outer
 
-    def _catch_up(self, *, ask_first: bool = True) -> int:
+    def _catch_up(self, *, ask_first: bool = True, wait: bool = True) -> int:
         if ask_first and self.views_current():
             return 0
 
@@ -263,7 +272,9 @@ class LedgerBase:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return catch_up_all(views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event)
+            return catch_up_all(
+                views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event, wait=wait
+            )
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 

@@ -14,6 +14,7 @@ process calls); the tests run the same thing as a real server.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Hashable, Iterator, MutableMapping
@@ -60,10 +61,42 @@ SECURITY_HEADERS = {
 }
 
 
-# The HTTP request being answered (a fresh object per request, set by `SecurityHeaders`): its reads
+# Ledgers a worker process keeps on PostgreSQL: a request waiting for the pot's writer turn or for
+# the database does not hold up the process's other requests (16 voters on 4 workers queued up to
+# 11 deep behind one process's single ledger, as the kernel hands connections out unevenly).
+# SQLite keeps one: it has one writer anyway, and a second would only add waits for its lock.
+POSTGRES_LEDGERS = 4
+
+
+class Borrowed:
+    """What one request (or, outside a request, one thread) uses: a ledger of the process, once taken.
+
+    A request keeps the ledger it took until it has been answered, so all its reads catch the
+    views up once (`Ledger.views_once`) and nested `using` blocks share it, as before.
+    """
+
+    def __init__(self) -> None:
+        self.ledger: Ledger | None = None
+        self.depth = 0
+        self._give_back: Callable[[Ledger], None] | None = None
+
+    def take(self, ledgers: queue.SimpleQueue[Ledger]) -> Ledger:
+        if self.ledger is None:
+            self.ledger = ledgers.get()
+            self._give_back = ledgers.put
+        return self.ledger
+
+    def give_back(self) -> None:
+        ledger, give_back = self.ledger, self._give_back
+        self.ledger = self._give_back = None
+        if ledger is not None and give_back is not None:
+            give_back(ledger)
+
+
+# The HTTP request being answered (a fresh `Borrowed` per request, set by `SecurityHeaders`): its reads
 # catch the views up once (`Ledger.views_once`). Starlette runs sync routes and dependencies in
 # worker threads with a copy of this context, so they all see the same object.
-REQUEST: ContextVar[object | None] = ContextVar("pot_request", default=None)
+REQUEST: ContextVar[Borrowed | None] = ContextVar("pot_request", default=None)
 
 
 class NotSignedIn(Exception):
@@ -97,15 +130,23 @@ def status_of(error: Exception) -> int:
 
 @dataclass
 class Web:
-    """What every request shares: the store, the address members use, and one lock for the ledger."""
+    """What every request shares: the store's ledgers, the address members use, what pages read."""
 
-    ledger: Ledger
+    # A Ledger folds the views in memory: one request at a time uses each (`using`). Several
+    # ledgers, processes (`--workers`) and the CLI share the store safely through the database itself.
+    ledgers: list[Ledger]
     public_url: str
-    # The Ledger's projections are caught up in memory: one request at a time uses it in this process.
-    # Several processes (`--workers`) and the CLI share the store safely through the database itself.
-    lock: threading.RLock
+    # Guards `_remembered`, which the process's requests share.
+    lock: threading.Lock = field(default_factory=threading.Lock)
     # What pages read from the views, by pot, head and day (`remembered`).
     _remembered: dict[tuple[Hashable, ...], Any] = field(default_factory=dict)
+    _free: queue.SimpleQueue[Ledger] = field(default_factory=queue.SimpleQueue)
+    # Outside a request (start-up, shutdown): what each thread has taken.
+    _thread: threading.local = field(default_factory=threading.local)
+
+    def __post_init__(self) -> None:
+        for ledger in self.ledgers:
+            self._free.put(ledger)
 
     @property
     def secure_cookies(self) -> bool:
@@ -117,13 +158,27 @@ class Web:
 
     @contextmanager
     def using(self) -> Iterator[Ledger]:
-        with self.lock:
-            request = REQUEST.get()
-            if request is None:
-                yield self.ledger
-                return
-            with self.ledger.views_once(request):
-                yield self.ledger
+        """A ledger of this process for the request being answered: the one it took already, or a free one.
+
+        A request gives its ledger back once answered (`SecurityHeaders`); outside a
+        request, the outermost `using` of the thread gives it back.
+        """
+        request = REQUEST.get()
+        if request is not None:
+            ledger = request.take(self._free)
+            with ledger.views_once(request):
+                yield ledger
+            return
+        mine: Borrowed | None = getattr(self._thread, "borrowed", None)
+        if mine is None:
+            mine = self._thread.borrowed = Borrowed()
+        mine.depth += 1
+        try:
+            yield mine.take(self._free)
+        finally:
+            mine.depth -= 1
+            if mine.depth == 0:
+                mine.give_back()
 
     def remembered(self, info: PotInfo, what: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
         """`compute()`, or what it answered before for this pot at the same head on the same day.
@@ -140,11 +195,13 @@ class Web:
             if key in self._remembered:
                 found: T = self._remembered[key]
                 return found
-            found = compute()
+        # Read outside the lock: two requests may both read the same new head, and keep the same answer.
+        found = compute()
+        with self.lock:
             for old in [k for k in self._remembered if k[0] == info.slug and k[:4] != head]:
                 del self._remembered[old]
             self._remembered[key] = found
-            return found
+        return found
 
     def pot(self, slug: str) -> PotInfo:
         """The pot at /p/{slug}/, by its slug only (404 otherwise)."""
@@ -270,7 +327,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        REQUEST.set(object())  # This task's context only: one request.
+        request = Borrowed()
+        REQUEST.set(request)  # This task's context only: one request.
 
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -282,7 +340,10 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            request.give_back()
 
 
 def _error_response(request: Request, error: Exception, status: int) -> Response:
@@ -334,10 +395,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 # --------------------------------------------------------------------------- the application
 def create_app(db: str | None, public_url: str) -> FastAPI:
     """The web app over the store `db` (as `--db` takes it), telling members `public_url`."""
-    ledger = Ledger(resolve(db, create=False), server=True)
-    ledger.accounts  # noqa: B018  (creates the sign-in tables now, not in a member's first request)
+    store = resolve(db, create=False)
+    ledgers = [Ledger(store, server=True) for _ in range(POSTGRES_LEDGERS if store.kind == "postgresql" else 1)]
+    for ledger in ledgers:
+        ledger.keep_pots_with(ledgers[0])
+        ledger.accounts  # noqa: B018  (creates the sign-in tables now, not in a member's first request)
     app = FastAPI(title="commonpot", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = Web(ledger, public_url.rstrip("/"), threading.RLock())
+    app.state.web = Web(ledgers, public_url.rstrip("/"))
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -358,7 +422,8 @@ def create_app(db: str | None, public_url: str) -> FastAPI:
 
     @app.on_event("shutdown")
     def _close() -> None:
-        ledger.close()
+        for ledger in ledgers:
+            ledger.close()
 
     return app
 
