@@ -72,7 +72,8 @@ class Borrowed:
     """What one request (or, outside a request, one thread) uses: a ledger of the process, once taken.
 
     A request keeps the ledger it took until it has been answered, so all its reads catch the
-    views up once (`Ledger.views_once`) and nested `using` blocks share it, as before.
+    views up once and share one read transaction (`Ledger.views_once`), and nested `using`
+    blocks share it, as before.
     """
 
     def __init__(self) -> None:
@@ -90,7 +91,10 @@ class Borrowed:
         ledger, give_back = self.ledger, self._give_back
         self.ledger = self._give_back = None
         if ledger is not None and give_back is not None:
-            give_back(ledger)
+            try:
+                ledger.end_scope_reads()  # The request's read transaction (`Ledger.views_once`).
+            finally:
+                give_back(ledger)
 
 
 # The HTTP request being answered (a fresh `Borrowed` per request, set by `SecurityHeaders`): its reads
