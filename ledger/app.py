@@ -594,6 +594,8 @@ class Ledger(Commands, Reads, LedgerBase):
         return self._current(self.accounts.accept_invite(slug, token, passphrase))
 
     def _current(self, session: WebSession) -> SignedIn:
+        # The session was stored after this request's reads began: read it in a new transaction.
+        self.end_scope_reads()
         found = self.signed_in(session.slug, session.token)
         if found is None:  # They left the pot: no session, and the same answer as a wrong passphrase.
             from ledger.accounts import SignInRefused
