@@ -480,6 +480,8 @@ class LedgerBase:
         writer that timed out), the save is refused and `run` decides again on
         fresh state.
         """
+        # The scope's reads are done: its connection back in the pool, for the writer turn to take.
+        self.end_scope_reads()
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
                 pot = self.load(slug)

@@ -72,8 +72,7 @@ class Borrowed:
     """What one request (or, outside a request, one thread) uses: a ledger of the process, once taken.
 
     A request keeps the ledger it took until it has been answered, so all its reads catch the
-    views up once and share one read transaction (`Ledger.views_once`), and nested `using`
-    blocks share it, as before.
+    views up once (`Ledger.views_once`), and nested `using` blocks share it, as before.
     """
 
     def __init__(self) -> None:
@@ -170,8 +169,16 @@ class Web:
         request = REQUEST.get()
         if request is not None:
             ledger = request.take(self._free)
-            with ledger.views_once(request):
-                yield ledger
+            request.depth += 1
+            try:
+                with ledger.views_once(request):
+                    yield ledger
+            finally:
+                request.depth -= 1
+                if request.depth == 0:
+                    # Each outermost block's reads share a transaction; held past it, the next block's
+                    # other connections (a writer turn, the sign-in tables) would each open a new one.
+                    ledger.end_scope_reads()
             return
         mine: Borrowed | None = getattr(self._thread, "borrowed", None)
         if mine is None:
