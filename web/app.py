@@ -253,11 +253,12 @@ class Member:
 def signed_in(slug: str, request: Request) -> Member:
     """Dependency: the member whose session cookie came with the request, or 401."""
     web = web_of(request)
-    info = web.pot(slug)
     token = request.cookies.get(SESSION_COOKIE)
     found: SignedIn | None = None
-    if token:
-        with web.using() as ledger:
+    # One block: the pot, the session and the member are read in one transaction.
+    with web.using() as ledger:
+        info = web.pot(slug)
+        if token:
             found = ledger.signed_in(info.slug, token)
     if found is None:
         raise NotSignedIn("sign in first")
