@@ -61,18 +61,18 @@ SECURITY_HEADERS = {
 }
 
 
-# Ledgers a worker process keeps on PostgreSQL: a request waiting for the pot's writer turn or for
-# the database does not hold up the process's other requests (16 voters on 4 workers queued up to
-# 11 deep behind one process's single ledger, as the kernel hands connections out unevenly).
-# SQLite keeps one: it has one writer anyway, and a second would only add waits for its lock.
-POSTGRES_LEDGERS = 4
+# Ledgers a worker process keeps on PostgreSQL, each used by one `using` block at a time. Measured
+# (docs/benchmarks.md, issue 19): four let a request waiting for a pot's writer turn leave the others
+# of its worker be, but cost more CPU and GIL waits than they saved, and three times the connections;
+# 16 voters on 4 workers did better with one. SQLite keeps one: it has one writer anyway.
+POSTGRES_LEDGERS = 1
 
 
 class Borrowed:
-    """What one request (or, outside a request, one thread) uses: a ledger of the process, once taken.
+    """What one request (or, outside a request, one thread) uses: a ledger of the process, while it uses it.
 
-    A request keeps the ledger it took until it has been answered, so all its reads catch the
-    views up once (`Ledger.views_once`), and nested `using` blocks share it, as before.
+    The outermost `using` block takes a free ledger and gives it back when it ends, so
+    nested blocks share it and other requests use it between blocks, as with a lock.
     """
 
     def __init__(self) -> None:
@@ -162,34 +162,29 @@ class Web:
 
     @contextmanager
     def using(self) -> Iterator[Ledger]:
-        """A ledger of this process for the request being answered: the one it took already, or a free one.
+        """A ledger of this process for this block: the one the enclosing block took, or a free one.
 
-        A request gives its ledger back once answered (`SecurityHeaders`); outside a
-        request, the outermost `using` of the thread gives it back.
+        Inside a request its reads catch the views up once (`Ledger.views_once`), and a
+        block's reads share one read transaction. `SecurityHeaders` gives back whatever
+        a request still holds once it is answered.
         """
         request = REQUEST.get()
-        if request is not None:
-            ledger = request.take(self._free)
-            request.depth += 1
-            try:
-                with ledger.views_once(request):
-                    yield ledger
-            finally:
-                request.depth -= 1
-                if request.depth == 0:
-                    # Each outermost block's reads share a transaction; held past it, the next block's
-                    # other connections (a writer turn, the sign-in tables) would each open a new one.
-                    ledger.end_scope_reads()
-            return
-        mine: Borrowed | None = getattr(self._thread, "borrowed", None)
+        mine: Borrowed | None = request if request is not None else getattr(self._thread, "borrowed", None)
         if mine is None:
             mine = self._thread.borrowed = Borrowed()
+        ledger = mine.take(self._free)
         mine.depth += 1
         try:
-            yield mine.take(self._free)
+            if request is None:
+                yield ledger
+            else:
+                with ledger.views_once(request):
+                    yield ledger
         finally:
             mine.depth -= 1
             if mine.depth == 0:
+                # Ends the block's read transaction too: held past it, the next block's other
+                # connections (a writer turn, the sign-in tables) would each open a new one.
                 mine.give_back()
 
     def remembered(self, info: PotInfo, what: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
