@@ -76,7 +76,7 @@ def one(part: str, db: str, statement: str | None = None) -> None:
             print(sum(1 for _ in rows))
         elif part == "import-store" and statement is not None:
             ledger.catch_up()
-            ledger.catch_up = lambda *, stored=False: 0  # type: ignore[method-assign]  # the part left out
+            ledger.catch_up = lambda *, stored=False, again=False: 0  # type: ignore[method-assign]  # the part left out
             done = statement_csv.import_csv(ledger, SLUG, actor=CREW[0], path=Path(statement), today=date.today())
             print(done.new)
         else:

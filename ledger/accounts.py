@@ -245,16 +245,21 @@ class Accounts:
             conn.execute(delete(failed_sign_ins).where(failed_sign_ins.c.slug == slug, failed_sign_ins.c.member == key))
             return self._new_session(conn, slug, key)
 
-    def session(self, slug: str, token: str) -> WebSession | None:
-        """The live session behind a cookie, its idle expiry moved on; None if there is none."""
+    def session(self, slug: str, token: str, *, reading: Connection | None = None) -> WebSession | None:
+        """The live session behind a cookie, its idle expiry moved on; None if there is none.
+
+        `reading`: a read transaction already open (a web request's), to look the session up in.
+        """
         digest = _sha256(token)
         now = _now()
-        with self.reader.begin() as conn:
-            row = conn.execute(
-                select(sessions.c.member, sessions.c.csrf_token, sessions.c.expires_at).where(
-                    sessions.c.token_sha256 == digest, sessions.c.slug == slug
-                )
-            ).first()
+        query = select(sessions.c.member, sessions.c.csrf_token, sessions.c.expires_at).where(
+            sessions.c.token_sha256 == digest, sessions.c.slug == slug
+        )
+        if reading is not None:
+            row = reading.execute(query).first()
+        else:
+            with self.reader.begin() as conn:
+                row = conn.execute(query).first()
         if row is None:
             return None
         expires = _aware(row.expires_at)

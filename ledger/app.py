@@ -21,7 +21,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 
 from domain import chain
 from domain.errors import BadInput, Refused, Tampered, UnknownPot
@@ -63,6 +63,11 @@ LOOKUP_CHUNK = 500
 SNAPSHOT_EVERY = 200
 # The longest an invite link may live.
 MAX_INVITE_DAYS = 90
+
+
+# A pot's writer turn on PostgreSQL (`LedgerBase.writer_turn`), built once.
+_ADVISORY_LOCK = text("SELECT pg_advisory_lock(:k)")
+_ADVISORY_UNLOCK = text("SELECT pg_advisory_unlock(:k)")
 
 
 class PotApplication(Application[UUID]):
@@ -124,7 +129,9 @@ class StoredPast:
         writes the views too, and on SQLite would wait for that lock behind itself.
         """
         if not self._caught_up:
-            self._ledger.catch_up()
+            # `again`: a web request may have caught up before this writer turn began, and another
+            # process stored a ref since (in the pot just loaded, but not yet in the refs table).
+            self._ledger.catch_up(again=True)
             self._caught_up = True
 
     def contribution(self, no: int) -> Contribution | None:
@@ -215,12 +222,19 @@ class LedgerBase:
         # last caught up for it (that scope, and the application's save count then).
         self._scope: object | None = None
         self._caught_up_for: tuple[object, int] | None = None
+        # Inside a scope: one read transaction for all its reads (`_read`), begun when its catch-up
+        # found the views current, and ended by its next catch-up or `end_scope_reads`.
+        self._scope_conn: Connection | None = None
         self.projections: list[Projection] = [
             CoreProjection(),
             PledgesProjection(),
             ReflectionsProjection(),
             TrustProjection(),
         ]
+
+    def keep_pots_with(self, other: LedgerBase) -> None:
+        """Share `other`'s kept pots (a server's ledgers in one process): each is taken by one command at a time."""
+        self._kept = other._kept
 
     def close(self) -> None:
         self.engine.dispose()
@@ -236,16 +250,27 @@ class LedgerBase:
         return receipts
 
     # ------------------------------------------------------------------ views
-    def catch_up(self, *, stored: bool = False) -> int:
+    def catch_up(self, *, stored: bool = False, again: bool = False) -> int:
         """Fold every event the views have not seen yet; how many were folded.
 
-        Inside `views_once`, only the first read catches up (and the first after a save).
+        Inside `views_once`, only the first read catches up (and the first after a save),
+        unless `again`: a command's writer turn needs the views as the store now is.
         `stored`: this process has just stored events, so the views are behind without asking.
+        On PostgreSQL that catch-up does not queue behind another process already folding
+        (the pot's other writers, catching up after their own saves): the next read folds
+        whatever that one did not, before it answers, so only what follows a save may skip.
         """
         scope = self._scope
-        if scope is not None and self._caught_up_for == (scope, self.app.saves):
-            return 0
-        folded = self._catch_up(ask_first=not stored)
+        if scope is not None:
+            if not again and self._caught_up_for == (scope, self.app.saves):
+                return 0
+            self.end_scope_reads()  # Its snapshot may predate what this catch-up finds.
+        if stored and self.store.kind == "postgresql":
+            return self._catch_up(ask_first=False, wait=False)  # Not marked caught up: the next read asks.
+        if scope is not None and not stored and self._current_in_scope_read():
+            folded = 0
+        else:
+            folded = self._catch_up(ask_first=scope is None and not stored)
         if scope is not None:
             self._caught_up_for = (scope, self.app.saves)
         return folded
@@ -257,7 +282,12 @@ class LedgerBase:
         A page reads the views several times within a few milliseconds; each catch-up,
         even one that finds nothing to fold, asks the store twice. A save made in this
         process inside makes the next read catch up again, so a page shows its own change.
+        The scope's reads share one read transaction, begun when its catch-up found the
+        views current (so they read the views as that check saw them), until its next
+        catch-up; whoever ends the scope calls `end_scope_reads` (a web request, once answered).
         """
+        if self._caught_up_for is not None and self._caught_up_for[0] is not scope:
+            self.end_scope_reads()  # Left open by another scope: never read in it.
         outer = self._scope
         self._scope = scope
         try:
@@ -265,7 +295,40 @@ class LedgerBase:
         finally:
             self._scope = outer
 
-    def _catch_up(self, *, ask_first: bool = True) -> int:
+    def end_scope_reads(self) -> None:
+        """End the read transaction a scope's reads shared, if one is open (it only read: rolled back)."""
+        conn, self._scope_conn = self._scope_conn, None
+        if conn is not None:
+            conn.close()
+
+    def _scope_read(self) -> Connection:
+        if self._scope_conn is None:
+            conn = self.reader.connect()
+            try:
+                conn.begin()
+            except BaseException:
+                conn.close()
+                raise
+            self._scope_conn = conn
+        return self._scope_conn
+
+    def _current_in_scope_read(self) -> bool:
+        """Whether the views have folded the newest stored event, asked in the scope's read transaction.
+
+        When they have, that transaction stays open for the scope's reads: they read what the
+        check saw. When they have not, it ends, and the caller folds.
+        """
+        newest = self.app.recorder.max_notification_id() or 0
+        try:
+            if caught_up(rows_of(self._scope_read()), newest):
+                return True
+        except BaseException:
+            self.end_scope_reads()
+            raise
+        self.end_scope_reads()
+        return False
+
+    def _catch_up(self, *, ask_first: bool = True, wait: bool = True) -> int:
         if ask_first and self.views_current():
             return 0
 
@@ -273,7 +336,9 @@ class LedgerBase:
             return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
         try:
-            return catch_up_all(views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event)
+            return catch_up_all(
+                views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event, wait=wait
+            )
         except MapperDeserialisationError as e:
             raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
 
@@ -307,8 +372,15 @@ class LedgerBase:
         except Tampered:
             if not even_if_views_fail:
                 raise
-        with self.reader.begin() as conn:
-            yield rows_of(conn)
+        if self._scope is None:
+            with self.reader.begin() as conn:
+                yield rows_of(conn)
+            return
+        try:
+            yield rows_of(self._scope_read())
+        except BaseException:
+            self.end_scope_reads()  # A failed statement leaves PostgreSQL's transaction unusable.
+            raise
 
     # ------------------------------------------------------------------ changes
     def exists(self, slug: str) -> bool:
@@ -418,6 +490,8 @@ class LedgerBase:
         writer that timed out), the save is refused and `run` decides again on
         fresh state.
         """
+        # The scope's reads are done: its connection back in the pool, for the writer turn to take.
+        self.end_scope_reads()
         for _attempt in range(RETRIES):
             with self.writer_turn(slug):
                 pot = self.load(slug)
@@ -485,14 +559,14 @@ class LedgerBase:
                     fcntl.flock(lock, fcntl.LOCK_UN)
             return
         key = int.from_bytes(pot_id(slug).bytes[:8], "big", signed=True)
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            conn.commit()
+        # Autocommit: a session-level lock needs no transaction around it, and each BEGIN or COMMIT
+        # would be one more round trip while every other writer of the pot waits for this one.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(_ADVISORY_LOCK, {"k": key})
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+                conn.execute(_ADVISORY_UNLOCK, {"k": key})
 
 
 class Ledger(Commands, Reads, LedgerBase):
@@ -532,6 +606,8 @@ class Ledger(Commands, Reads, LedgerBase):
         return self._current(self.accounts.accept_invite(slug, token, passphrase))
 
     def _current(self, session: WebSession) -> SignedIn:
+        # The session was stored after this request's reads began: read it in a new transaction.
+        self.end_scope_reads()
         found = self.signed_in(session.slug, session.token)
         if found is None:  # They left the pot: no session, and the same answer as a wrong passphrase.
             from ledger.accounts import SignInRefused
@@ -541,11 +617,12 @@ class Ledger(Commands, Reads, LedgerBase):
 
     def signed_in(self, slug: str, token: str) -> SignedIn | None:
         """The current member behind a session cookie; a member who left loses their sessions."""
-        session = self.accounts.session(slug, token)
-        if session is None:
-            return None
         # A member may still sign in to see `verify` name what is wrong; the views stop where it is.
         with self.read(even_if_views_fail=True) as db:
+            # In a web request, in the same read transaction as the views (one round trip, not four).
+            session = self.accounts.session(slug, token, reading=self._scope_conn)
+            if session is None:
+                return None
             row = current_member_row(db, slug, session.member)
         if row is None:
             self.accounts.end_sessions(slug, session.member)

@@ -114,6 +114,13 @@ class ViewReads:
             raise NotFound(f"there is no proposal {no} in pot {info.slug!r}")
         return found
 
+    def open_proposals(self, info: PotInfo) -> list[ProposalDetail]:
+        """Every open proposal, oldest first, as `proposal` answers each, in one read."""
+        from projections import proposal_queries
+
+        with self.read() as conn:
+            return proposal_queries.open_proposal_details(conn, info)
+
     def rules(self, info: PotInfo, *, as_of: date | None = None) -> RulesReport:
         """The rules in force now, or on `as_of` (SPEC §8): quorum, voting days, signed votes."""
         from projections.rules import rules_as_of

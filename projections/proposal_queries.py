@@ -188,6 +188,17 @@ def proposal_detail(db: Rows, info: PotInfo, no: int) -> ProposalDetail | None:
     return None if r is None else with_rules(db, info.slug, [_detail(db, info, r, Leavers(db, info.slug))])[0]
 
 
+def open_proposal_details(db: Rows, info: PotInfo) -> list[ProposalDetail]:
+    """The open proposals, oldest first, each as `proposal_detail` answers it (the overview's list).
+
+    Who left is read once for them all: `Leavers` reads every decided or cancelled
+    proposal's event, most of a page's time when read once per proposal.
+    """
+    leavers = Leavers(db, info.slug)
+    found = db.dicts(_PROPOSALS + " AND status = ? ORDER BY no", info.slug, "open")
+    return with_rules(db, info.slug, [_detail(db, info, r, leavers) for r in found])
+
+
 def _detail(db: Rows, info: PotInfo, r: dict[str, Any], leavers: Leavers) -> ProposalDetail:
     votes, cast_ballots = _votes(db, info.slug, r["no"], leavers, with_keys=True)
     row = _proposal_row(r, votes, info.digits)

@@ -21,7 +21,20 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Column, Connection, Date, Dialect, Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Dialect,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import Tampered
@@ -59,28 +72,45 @@ def _ensure_position(engine: Engine, name: str) -> None:
                 pass  # Another process inserted it first: same outcome.
 
 
-def catch_up_all(engine: Engine, projections: Sequence[Projection], read: ReadNotifications, decode: Decode) -> int:
+def catch_up_all(
+    engine: Engine, projections: Sequence[Projection], read: ReadNotifications, decode: Decode, *, wait: bool = True
+) -> int:
     """Apply every notification after each projection's position; each batch is read and decoded once for all.
 
     Every position row is locked (in name order, so two processes never deadlock)
     and moved in the same transaction as the rows it covers; a projection that is
     ahead of the others skips what it has already applied. Returns how many
     notifications were applied (each counted once, however many projections applied it).
+
+    `wait=False` (PostgreSQL; SQLite always waits): when another process holds the
+    position rows, it is folding already: apply nothing and return 0 rather than queue
+    behind it. The views may then stay behind until the next read, which catches them up
+    before it answers (`LedgerBase.catch_up`), so only a writer that needs no view may ask it.
     """
     names = sorted(p.name for p in projections)
+    lock = _LOCK_POSITIONS if wait else _TRY_LOCK_POSITIONS
     with _cyclic_gc_paused():
-        return _apply_batches(engine, projections, names, read, decode)
+        return _apply_batches(engine, projections, names, read, decode, lock)
 
 
 def _apply_batches(
-    engine: Engine, projections: Sequence[Projection], names: list[str], read: ReadNotifications, decode: Decode
+    engine: Engine,
+    projections: Sequence[Projection],
+    names: list[str],
+    read: ReadNotifications,
+    decode: Decode,
+    lock: Select[Any],
 ) -> int:
     applied, size = 0, BATCH
     while True:
         events: list[PotEvent] = []
         try:
-            applied_now = _apply_one_batch(engine, projections, names, read, decode, size, events)
-            if applied_now is None:  # A projection with no position row yet (a new store, or reset).
+            applied_now = _apply_one_batch(engine, projections, names, read, decode, size, events, lock)
+            if applied_now is None:
+                if lock is _TRY_LOCK_POSITIONS:
+                    # Rows held by another catch-up (or missing, which a waiting catch-up will add).
+                    return applied
+                # A projection with no position row yet (a new store, or reset).
                 for name in names:
                     _ensure_position(engine, name)
                 continue
@@ -107,13 +137,15 @@ def _apply_one_batch(
     decode: Decode,
     size: int,
     events: list[PotEvent],
+    lock: Select[Any],
 ) -> int | None:
     """Apply up to `size` notifications in one transaction; `events` receives the batch's events.
 
-    None, having applied nothing, when a projection has no position row yet.
+    None, having applied nothing, when a projection has no position row yet, or (`lock`
+    skipping locked rows) when another transaction holds one.
     """
     with engine.begin() as conn:
-        at = {str(name): int(position) for name, position in conn.execute(_LOCK_POSITIONS, {"names": names})}
+        at = {str(name): int(position) for name, position in conn.execute(lock, {"names": names})}
         if len(at) < len(names):
             return None
         start = min(at.values())
@@ -141,6 +173,8 @@ _LOCK_POSITIONS = (
     .order_by(positions.c.projection)
     .with_for_update()
 )
+# The same, leaving out rows another transaction holds (PostgreSQL's SKIP LOCKED; SQLite has no row locks).
+_TRY_LOCK_POSITIONS = _LOCK_POSITIONS.with_for_update(skip_locked=True)
 _MOVE_POSITION = (
     update(positions).where(positions.c.projection == bindparam("name")).values(notification_id=bindparam("to"))
 )

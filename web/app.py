@@ -14,6 +14,7 @@ process calls); the tests run the same thing as a real server.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Hashable, Iterator, MutableMapping
@@ -60,10 +61,45 @@ SECURITY_HEADERS = {
 }
 
 
-# The HTTP request being answered (a fresh object per request, set by `SecurityHeaders`): its reads
+# Ledgers a worker process keeps on PostgreSQL, each used by one `using` block at a time. Measured
+# (docs/benchmarks.md, issue 19): four let a request waiting for a pot's writer turn leave the others
+# of its worker be, but cost more CPU and GIL waits than they saved, and three times the connections;
+# 16 voters on 4 workers did better with one. SQLite keeps one: it has one writer anyway.
+POSTGRES_LEDGERS = 1
+
+
+class Borrowed:
+    """What one request (or, outside a request, one thread) uses: a ledger of the process, while it uses it.
+
+    The outermost `using` block takes a free ledger and gives it back when it ends, so
+    nested blocks share it and other requests use it between blocks, as with a lock.
+    """
+
+    def __init__(self) -> None:
+        self.ledger: Ledger | None = None
+        self.depth = 0
+        self._give_back: Callable[[Ledger], None] | None = None
+
+    def take(self, ledgers: queue.LifoQueue[Ledger]) -> Ledger:
+        if self.ledger is None:
+            self.ledger = ledgers.get()
+            self._give_back = ledgers.put
+        return self.ledger
+
+    def give_back(self) -> None:
+        ledger, give_back = self.ledger, self._give_back
+        self.ledger = self._give_back = None
+        if ledger is not None and give_back is not None:
+            try:
+                ledger.end_scope_reads()  # The request's read transaction (`Ledger.views_once`).
+            finally:
+                give_back(ledger)
+
+
+# The HTTP request being answered (a fresh `Borrowed` per request, set by `SecurityHeaders`): its reads
 # catch the views up once (`Ledger.views_once`). Starlette runs sync routes and dependencies in
 # worker threads with a copy of this context, so they all see the same object.
-REQUEST: ContextVar[object | None] = ContextVar("pot_request", default=None)
+REQUEST: ContextVar[Borrowed | None] = ContextVar("pot_request", default=None)
 
 
 class NotSignedIn(Exception):
@@ -97,15 +133,24 @@ def status_of(error: Exception) -> int:
 
 @dataclass
 class Web:
-    """What every request shares: the store, the address members use, and one lock for the ledger."""
+    """What every request shares: the store's ledgers, the address members use, what pages read."""
 
-    ledger: Ledger
+    # A Ledger folds the views in memory: one request at a time uses each (`using`). Several
+    # ledgers, processes (`--workers`) and the CLI share the store safely through the database itself.
+    ledgers: list[Ledger]
     public_url: str
-    # The Ledger's projections are caught up in memory: one request at a time uses it in this process.
-    # Several processes (`--workers`) and the CLI share the store safely through the database itself.
-    lock: threading.RLock
+    # Guards `_remembered`, which the process's requests share.
+    lock: threading.Lock = field(default_factory=threading.Lock)
     # What pages read from the views, by pot, head and day (`remembered`).
     _remembered: dict[tuple[Hashable, ...], Any] = field(default_factory=dict)
+    # Last in, first out: under light load one ledger (its connections and caches warm) answers everything.
+    _free: queue.LifoQueue[Ledger] = field(default_factory=queue.LifoQueue)
+    # Outside a request (start-up, shutdown): what each thread has taken.
+    _thread: threading.local = field(default_factory=threading.local)
+
+    def __post_init__(self) -> None:
+        for ledger in self.ledgers:
+            self._free.put(ledger)
 
     @property
     def secure_cookies(self) -> bool:
@@ -117,13 +162,30 @@ class Web:
 
     @contextmanager
     def using(self) -> Iterator[Ledger]:
-        with self.lock:
-            request = REQUEST.get()
+        """A ledger of this process for this block: the one the enclosing block took, or a free one.
+
+        Inside a request its reads catch the views up once (`Ledger.views_once`), and a
+        block's reads share one read transaction. `SecurityHeaders` gives back whatever
+        a request still holds once it is answered.
+        """
+        request = REQUEST.get()
+        mine: Borrowed | None = request if request is not None else getattr(self._thread, "borrowed", None)
+        if mine is None:
+            mine = self._thread.borrowed = Borrowed()
+        ledger = mine.take(self._free)
+        mine.depth += 1
+        try:
             if request is None:
-                yield self.ledger
-                return
-            with self.ledger.views_once(request):
-                yield self.ledger
+                yield ledger
+            else:
+                with ledger.views_once(request):
+                    yield ledger
+        finally:
+            mine.depth -= 1
+            if mine.depth == 0:
+                # Ends the block's read transaction too: held past it, the next block's other
+                # connections (a writer turn, the sign-in tables) would each open a new one.
+                mine.give_back()
 
     def remembered(self, info: PotInfo, what: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
         """`compute()`, or what it answered before for this pot at the same head on the same day.
@@ -140,11 +202,13 @@ class Web:
             if key in self._remembered:
                 found: T = self._remembered[key]
                 return found
-            found = compute()
+        # Read outside the lock: two requests may both read the same new head, and keep the same answer.
+        found = compute()
+        with self.lock:
             for old in [k for k in self._remembered if k[0] == info.slug and k[:4] != head]:
                 del self._remembered[old]
             self._remembered[key] = found
-            return found
+        return found
 
     def pot(self, slug: str) -> PotInfo:
         """The pot at /p/{slug}/, by its slug only (404 otherwise)."""
@@ -185,11 +249,12 @@ class Member:
 def signed_in(slug: str, request: Request) -> Member:
     """Dependency: the member whose session cookie came with the request, or 401."""
     web = web_of(request)
-    info = web.pot(slug)
     token = request.cookies.get(SESSION_COOKIE)
     found: SignedIn | None = None
-    if token:
-        with web.using() as ledger:
+    # One block: the pot, the session and the member are read in one transaction.
+    with web.using() as ledger:
+        info = web.pot(slug)
+        if token:
             found = ledger.signed_in(info.slug, token)
     if found is None:
         raise NotSignedIn("sign in first")
@@ -270,7 +335,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        REQUEST.set(object())  # This task's context only: one request.
+        request = Borrowed()
+        REQUEST.set(request)  # This task's context only: one request.
 
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -282,7 +348,10 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            request.give_back()
 
 
 def _error_response(request: Request, error: Exception, status: int) -> Response:
@@ -334,10 +403,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 # --------------------------------------------------------------------------- the application
 def create_app(db: str | None, public_url: str) -> FastAPI:
     """The web app over the store `db` (as `--db` takes it), telling members `public_url`."""
-    ledger = Ledger(resolve(db, create=False), server=True)
-    ledger.accounts  # noqa: B018  (creates the sign-in tables now, not in a member's first request)
+    store = resolve(db, create=False)
+    ledgers = [Ledger(store, server=True) for _ in range(POSTGRES_LEDGERS if store.kind == "postgresql" else 1)]
+    for ledger in ledgers:
+        ledger.keep_pots_with(ledgers[0])
+        ledger.accounts  # noqa: B018  (creates the sign-in tables now, not in a member's first request)
     app = FastAPI(title="commonpot", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = Web(ledger, public_url.rstrip("/"), threading.RLock())
+    app.state.web = Web(ledgers, public_url.rstrip("/"))
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -358,7 +430,8 @@ def create_app(db: str | None, public_url: str) -> FastAPI:
 
     @app.on_event("shutdown")
     def _close() -> None:
-        ledger.close()
+        for ledger in ledgers:
+            ledger.close()
 
     return app
 

@@ -142,7 +142,7 @@ def overview_context(request: Request, member: Member) -> dict[str, Any]:
     def read() -> tuple[BalanceReport, list[ProposalDetail]]:
         with web.using() as ledger:
             report = ledger.balance(member.pot, as_of=None, today=web.today())
-            return report, [ledger.proposal(member.pot, p.no) for p in ledger.proposals(member.pot, status="open")]
+            return report, ledger.open_proposals(member.pot)
 
     report, open_ = web.remembered(member.pot, ("overview",), read)
     # Who each proposal still waits for is the ledger's to say (SPEC §8): a page only asks whether it is me.
