@@ -5,7 +5,7 @@ it undoes, and a `ref` may be recorded only once per pot. Carrying every
 contribution in the pot's state would make its snapshot grow with history, so
 a pot with a million contributions would load in seconds. Instead the pot asks
 its `PastContributions`: the ledger answers from the event store (one event by
-number) and from an indexed table of refs (ledger.app.StoredPast).
+number) and from an indexed table of refs (ledger.stored_past.StoredPast).
 
 A pot keeps what it folded in this process (`RemembersContributions`), so a pot
 built in memory from its first event needs no `PastContributions`; a long import

@@ -11,23 +11,21 @@ read the tables. This module holds the machinery both stand on.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 
 from domain import chain
 from domain.errors import BadInput, Refused, Tampered, UnknownPot
-from domain.events import ContributionRecorded, PotEvent, record_of
-from domain.past import Contribution
+from domain.events import PotEvent, record_of
 from domain.pot import Pot, pot_id
+from ledger.catching_up import KeepsViews
 from ledger.commands import Commands
 from ledger.engines import (
     append_only_sqlite,
@@ -35,18 +33,16 @@ from ledger.engines import (
     laid_out,
     mark_laid_out,
     sqlite_engine,
-    views_engine,
 )
 from ledger.reads import Reads
 from ledger.roles import open_postgres
 from ledger.store import Store, postgres_engine
+from ledger.stored_past import StoredPast
 from projections.core import CoreProjection
 from projections.pledges import PledgesProjection
 from projections.queries import current_member_row
 from projections.reflections import ReflectionsProjection
-from projections.runner import Projection, catch_up_all, reset
-from projections.sql import Rows, caught_up, rows_of
-from projections.tables import refs
+from projections.runner import Projection
 from projections.trust import TrustProjection
 
 if TYPE_CHECKING:  # argon2 loads only when a command signs someone in.
@@ -57,8 +53,6 @@ T = TypeVar("T")
 
 # Attempts at a command when other processes keep saving first.
 RETRIES = 50
-# Refs asked of the database per query (well under SQLite's limit on bound parameters).
-LOOKUP_CHUNK = 500
 # Snapshot a pot every this many events, so loading a long-lived pot stays cheap.
 SNAPSHOT_EVERY = 200
 # The longest an invite link may live.
@@ -103,94 +97,7 @@ class PotApplication(Application[UUID]):
                 self.snapshots.put([Pot.Snapshot.take(aggregate)])
 
 
-class StoredPast:
-    """A loaded pot's past contributions, from the event store and the refs table (domain.past.PastContributions).
-
-    Used inside the pot's writer turn, after the pot is loaded: the views are
-    caught up first, so the refs table holds every ref stored up to that point,
-    and a ref saved later by someone else makes our save conflict and decide again.
-    What a long import stores part by part (`keep`) is not in that table until the
-    import commits: it waits in a private temporary SQLite database, which spills
-    to disk past a small cache, so an import's memory does not grow with its file.
-    """
-
-    def __init__(self, ledger: LedgerBase, slug: str) -> None:
-        self._ledger, self._slug = ledger, slug
-        # Answers already read, None for a ref not recorded: an import asks once per part,
-        # then once per row. Emptied whenever contributions are kept, so it holds one part.
-        self._known: dict[str, Contribution | None] = {}
-        self._caught_up = False
-        self._kept: sqlite3.Connection | None = None
-
-    def catch_up(self) -> None:
-        """Bring the refs table up to the store, once per turn.
-
-        A long write calls this before it takes the store's write lock: the catch-up
-        writes the views too, and on SQLite would wait for that lock behind itself.
-        """
-        if not self._caught_up:
-            # `again`: a web request may have caught up before this writer turn began, and another
-            # process stored a ref since (in the pot just loaded, but not yet in the refs table).
-            self._ledger.catch_up(again=True)
-            self._caught_up = True
-
-    def contribution(self, no: int) -> Contribution | None:
-        if self._kept is not None:
-            row = self._kept.execute("SELECT no, member, amount, day, ref FROM kept WHERE no = ?", (no,)).fetchone()
-            if row is not None:
-                return _kept_contribution(row)
-        stored = list(self._ledger.app.events.get(pot_id(self._slug), gt=no - 1, lte=no))
-        event = stored[0] if stored else None
-        if not isinstance(event, ContributionRecorded):
-            return None
-        return Contribution(event.no, event.member, event.amount_minor, event.on, event.ref)
-
-    def by_refs(self, wanted: Collection[str]) -> dict[str, Contribution]:
-        missing = [ref for ref in wanted if ref not in self._known]
-        if missing:
-            self.catch_up()
-            query = select(refs.c.ref, refs.c.no, refs.c.member, refs.c.amount, refs.c.on)
-            with self._ledger.reader.begin() as conn:
-                for start in range(0, len(missing), LOOKUP_CHUNK):
-                    chunk = missing[start : start + LOOKUP_CHUNK]
-                    self._known.update(dict.fromkeys(chunk))
-                    for ref, no, member, amount, on in conn.execute(
-                        query.where(refs.c.slug == self._slug, refs.c.ref.in_(chunk))
-                    ):
-                        self._known[ref] = Contribution(no, member, amount, on, ref)
-                    if self._kept is not None:
-                        marks = ",".join("?" * len(chunk))
-                        for row in self._kept.execute(
-                            f"SELECT no, member, amount, day, ref FROM kept WHERE ref IN ({marks})", chunk
-                        ):
-                            self._known[row[4]] = _kept_contribution(row)
-        return {ref: c for ref in wanted if (c := self._known.get(ref)) is not None}
-
-    def keep(self, contributions: Iterable[Contribution]) -> None:
-        rows = [(c.no, c.member, c.amount_minor, c.on.isoformat(), c.ref) for c in contributions]
-        if not rows:
-            return
-        if self._kept is None:
-            # "": SQLite's private temporary database, deleted when closed.
-            self._kept = sqlite3.connect("")
-            self._kept.execute(
-                "CREATE TABLE kept (no INTEGER PRIMARY KEY, member TEXT, amount INTEGER, day TEXT, ref TEXT UNIQUE)"
-            )
-        try:
-            self._kept.executemany("INSERT INTO kept VALUES (?, ?, ?, ?, ?)", rows)
-        except sqlite3.IntegrityError as e:
-            # Raised inside the event store's transaction, the library would report a
-            # sqlite3.IntegrityError as a concurrent writer, and the command would retry.
-            raise RuntimeError(f"pot {self._slug!r}: a ref was about to be recorded twice ({e})") from e
-        self._known.clear()
-
-
-def _kept_contribution(row: tuple[int, str, int, str, str | None]) -> Contribution:
-    no, member, amount, day, ref = row
-    return Contribution(no, member, amount, date.fromisoformat(day), ref)
-
-
-class LedgerBase:
+class LedgerBase(KeepsViews):
     """One open store: the event-sourced application, its views, and how a change is made safely."""
 
     def __init__(self, store: Store, *, server: bool = False) -> None:
@@ -248,139 +155,6 @@ class LedgerBase:
         receipts = Receipts(self.engine, self.reader)
         receipts.create_table()
         return receipts
-
-    # ------------------------------------------------------------------ views
-    def catch_up(self, *, stored: bool = False, again: bool = False) -> int:
-        """Fold every event the views have not seen yet; how many were folded.
-
-        Inside `views_once`, only the first read catches up (and the first after a save),
-        unless `again`: a command's writer turn needs the views as the store now is.
-        `stored`: this process has just stored events, so the views are behind without asking.
-        On PostgreSQL that catch-up does not queue behind another process already folding
-        (the pot's other writers, catching up after their own saves): the next read folds
-        whatever that one did not, before it answers, so only what follows a save may skip.
-        """
-        scope = self._scope
-        if scope is not None:
-            if not again and self._caught_up_for == (scope, self.app.saves):
-                return 0
-            self.end_scope_reads()  # Its snapshot may predate what this catch-up finds.
-        if stored and self.store.kind == "postgresql":
-            return self._catch_up(ask_first=False, wait=False)  # Not marked caught up: the next read asks.
-        if scope is not None and not stored and self._current_in_scope_read():
-            folded = 0
-        else:
-            folded = self._catch_up(ask_first=scope is None and not stored)
-        if scope is not None:
-            self._caught_up_for = (scope, self.app.saves)
-        return folded
-
-    @contextmanager
-    def views_once(self, scope: object) -> Iterator[None]:
-        """Reads inside, for `scope` (a web request), catch the views up once rather than before every query.
-
-        A page reads the views several times within a few milliseconds; each catch-up,
-        even one that finds nothing to fold, asks the store twice. A save made in this
-        process inside makes the next read catch up again, so a page shows its own change.
-        The scope's reads share one read transaction, begun when its catch-up found the
-        views current (so they read the views as that check saw them), until its next
-        catch-up; whoever ends the scope calls `end_scope_reads` (a web request, once answered).
-        """
-        if self._caught_up_for is not None and self._caught_up_for[0] is not scope:
-            self.end_scope_reads()  # Left open by another scope: never read in it.
-        outer = self._scope
-        self._scope = scope
-        try:
-            yield
-        finally:
-            self._scope = outer
-
-    def end_scope_reads(self) -> None:
-        """End the read transaction a scope's reads shared, if one is open (it only read: rolled back)."""
-        conn, self._scope_conn = self._scope_conn, None
-        if conn is not None:
-            conn.close()
-
-    def _scope_read(self) -> Connection:
-        if self._scope_conn is None:
-            conn = self.reader.connect()
-            try:
-                conn.begin()
-            except BaseException:
-                conn.close()
-                raise
-            self._scope_conn = conn
-        return self._scope_conn
-
-    def _current_in_scope_read(self) -> bool:
-        """Whether the views have folded the newest stored event, asked in the scope's read transaction.
-
-        When they have, that transaction stays open for the scope's reads: they read what the
-        check saw. When they have not, it ends, and the caller folds.
-        """
-        newest = self.app.recorder.max_notification_id() or 0
-        try:
-            if caught_up(rows_of(self._scope_read()), newest):
-                return True
-        except BaseException:
-            self.end_scope_reads()
-            raise
-        self.end_scope_reads()
-        return False
-
-    def _catch_up(self, *, ask_first: bool = True, wait: bool = True) -> int:
-        if ask_first and self.views_current():
-            return 0
-
-        def read(after: int, limit: int) -> Any:
-            return self.app.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
-
-        try:
-            return catch_up_all(
-                views_engine(self.engine), self.projections, read, self.app.mapper.to_domain_event, wait=wait
-            )
-        except MapperDeserialisationError as e:
-            raise Tampered(f"a stored event cannot be read ({e}); run `pot verify`") from None
-
-    def views_current(self) -> bool:
-        """Whether every view has folded the newest stored event: two cheap reads, no write lock.
-
-        Most reads find the views caught up; asking first spares them the catch-up's
-        locked transaction (on SQLite a BEGIN IMMEDIATE, which waits for any writer).
-        """
-        newest = self.app.recorder.max_notification_id() or 0
-        with self.reader.begin() as conn:
-            return caught_up(rows_of(conn), newest)
-
-    def rebuild(self) -> int:
-        self.projections = [type(p)() for p in self.projections]
-        for projection in self.projections:
-            reset(self.engine, projection)
-        return self.catch_up()
-
-    def read(self, *, even_if_views_fail: bool = False) -> AbstractContextManager[Rows]:
-        """A consistent read of the views, after catching them up; the queries' SQL runs on it (`projections.sql`).
-
-        `even_if_views_fail`: a history the views cannot fold is read as far as they got (`verify` names why).
-        """
-        return self._read(even_if_views_fail)
-
-    @contextmanager
-    def _read(self, even_if_views_fail: bool) -> Iterator[Rows]:
-        try:
-            self.catch_up()
-        except Tampered:
-            if not even_if_views_fail:
-                raise
-        if self._scope is None:
-            with self.reader.begin() as conn:
-                yield rows_of(conn)
-            return
-        try:
-            yield rows_of(self._scope_read())
-        except BaseException:
-            self.end_scope_reads()  # A failed statement leaves PostgreSQL's transaction unusable.
-            raise
 
     # ------------------------------------------------------------------ changes
     def exists(self, slug: str) -> bool:

@@ -29,10 +29,11 @@ from domain.lawful import Unfoldable, follow
 from domain.pot import Pot, pot_id
 from domain.signing import Seen
 from ledger import fileio
-from ledger.app import Ledger, StoredPast
+from ledger.app import Ledger
 from ledger.fileio import Exported, utf8_lines
 from ledger.integrity import DigestCheck, SignatureCheck, stored_events
 from ledger.store import EVENTS_TABLE, SQLITE_COMPANIONS
+from ledger.stored_past import StoredPast
 from projections.verification import VerifyReport, Why
 
 # The keys of one JSON Lines record: the canonical chain record and its digest.

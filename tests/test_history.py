@@ -118,7 +118,7 @@ def test_a_ref_stored_after_the_views_last_caught_up_is_still_refused(long_pot: 
 
 
 def test_a_pot_saving_in_parts_still_knows_the_contributions_of_earlier_parts(long_pot: str) -> None:
-    """A long import hands each stored part's contributions to its past (ledger.app.StoredPast.keep).
+    """A long import hands each stored part's contributions to its past (ledger.stored_past.StoredPast.keep).
 
     They are in the open transaction only: not in the refs table, not visible to
     another connection's read of the event store. The rules must still see them,
