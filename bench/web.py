@@ -3,6 +3,7 @@
     python -m bench.web                      # 100k events, SQLite and PostgreSQL
     python -m bench.web --size 10k --backends sqlite --requests 100   # a quick look
     python -m bench.web --keep /tmp/pot-bench   # grow each pot once, reuse it in later runs
+    python -m bench.web --backends postgresql --workers 2   # pot serve with 2 worker processes (default 4)
 
 For each backend it grows the bench crew's pot (`bench.data`) to the size, signs
 five members in, opens four proposals, starts a real `pot serve` on 127.0.0.1 and
@@ -234,7 +235,14 @@ def load(
     return time.perf_counter() - began, latencies, errors[0]
 
 
-def measure(backend: str, n: int, requests: int, log: Callable[[str], None], keep: Path | None = None) -> list[Row]:
+def measure(
+    backend: str,
+    n: int,
+    requests: int,
+    log: Callable[[str], None],
+    keep: Path | None = None,
+    workers: int | None = None,
+) -> list[Row]:
     rows: list[Row] = []
     schema = f"pot_bench_keep_{n}" if keep is not None else None
     with tempfile.TemporaryDirectory(prefix="pot-bench-web-") as work, store(backend, Path(work), schema) as db:
@@ -255,8 +263,9 @@ def measure(backend: str, n: int, requests: int, log: Callable[[str], None], kee
                 cookies={"pot_session": member.cookie},
             )
 
-        workers = "1" if backend == "sqlite" else "4"
-        with serving([POT, "--db", db, "serve", "--workers", workers], free_port()) as url:
+        # SQLite has one writer anyway; PostgreSQL as the issue serves it, unless told otherwise.
+        processes = str(workers or (1 if backend == "sqlite" else 4))
+        with serving([POT, "--db", db, "serve", "--workers", processes], free_port()) as url:
             for clients in CLIENTS:
                 per = max(1, requests // clients)
                 log(f"[{backend}] overview, {clients} client(s)")
@@ -293,6 +302,9 @@ def main() -> None:
         help="grow each pot once and keep it (SQLite: a file in DIR, copied for each run; PostgreSQL: the schema"
         " pot_bench_keep_N, whose votes add up from run to run)",
     )
+    parser.add_argument(
+        "--workers", type=int, help="pot serve's worker processes (default: 1 on SQLite, 4 on PostgreSQL)"
+    )
     args = parser.parse_args()
 
     def log(text: str) -> None:
@@ -300,8 +312,9 @@ def main() -> None:
 
     rows: list[Row] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        rows += measure(backend, size(args.size), args.requests, log, args.keep)
+        rows += measure(backend, size(args.size), args.requests, log, args.keep, args.workers)
     kept = f" --keep {args.keep}" if args.keep else ""
+    kept += f" --workers {args.workers}" if args.workers else ""
     print(f"Run: `python -m bench.web --size {args.size} --backends {args.backends} --requests {args.requests}{kept}`")
     print(f"on {time.strftime('%Y-%m-%d', time.gmtime())}\n")
     print("| store | request | clients | requests | errors | req/s | p50 ms | p99 ms |")
