@@ -288,6 +288,9 @@ class Terminal:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # pragma: no cover - the child becomes pot, and never returns to pytest
             try:
+                # A person's terminal: Ctrl-C interrupts. Run in the background (`make test &`, CI), this
+                # process ignores SIGINT, and Python would keep that for pot rather than raise KeyboardInterrupt.
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.execv(pot_binary(), [pot_binary(), *args])
             finally:
                 os._exit(127)
