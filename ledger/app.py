@@ -107,11 +107,14 @@ class LedgerBase(KeepsViews):
             self.app = PotApplication(env=store.es_env)
             self.engine = sqlite_engine(store, pooled=server)
             self.reader = self.engine.execution_options(pot_read_only=True)
-            # A store this version laid out has every table, index and trigger the set-up makes: one
-            # PRAGMA instead of a dozen schema queries on each open (every `pot` command opens once).
-            if not laid_out(self.engine):
+            # A store this version laid out has every view table and index: one PRAGMA instead of a
+            # dozen schema queries on each open (every `pot` command opens once). The append-only
+            # guards are checked on every open all the same, and put back if one was dropped.
+            laid = laid_out(self.engine)
+            if not laid:
                 create_view_tables(self.engine)
-                append_only_sqlite(self.engine)
+            append_only_sqlite(self.engine)
+            if not laid:
                 mark_laid_out(self.engine)
         else:
             self.engine = postgres_engine(store)

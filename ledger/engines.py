@@ -72,12 +72,13 @@ def sqlite_engine(store: Store, *, pooled: bool = False) -> Engine:
 
 # The tables the library keeps in a SQLite store: events, and the pot's snapshots (loading trusts them).
 SQLITE_APPEND_ONLY_TABLES = ("stored_events", "stored_snapshots")
-_APPEND_ONLY_SQLITE = tuple(
-    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+# Each guard by its trigger's name.
+_APPEND_ONLY_SQLITE = {
+    f"{table}_no_{verb.lower()}": f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
     f"BEGIN SELECT RAISE(ABORT, '{table.replace('_', ' ')} are append-only'); END"
     for table in SQLITE_APPEND_ONLY_TABLES
     for verb in ("UPDATE", "DELETE")
-)
+}
 
 # PostgreSQL has no `RAISE(ABORT)` in triggers: a trigger function raises instead.
 _APPEND_ONLY_FUNCTION = (
@@ -167,7 +168,15 @@ def mark_laid_out(engine: Engine) -> None:
 
 
 def append_only_sqlite(engine: Engine) -> None:
-    """Make the library's events and snapshots tables refuse UPDATE and DELETE from SQL too."""
-    with engine.begin() as conn:
-        for statement in _APPEND_ONLY_SQLITE:
-            conn.exec_driver_sql(statement)
+    """Make the library's events and snapshots tables refuse UPDATE and DELETE from SQL too.
+
+    Every open asks, in one read, whether each guard is there, and puts back any that
+    was dropped since (by hand, by an older version): only then does it take the write lock.
+    """
+    with engine.execution_options(pot_read_only=True).connect() as conn:
+        found = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
+        missing = _APPEND_ONLY_SQLITE.keys() - set(found)
+    if missing:
+        with engine.begin() as conn:
+            for name in sorted(missing):
+                conn.exec_driver_sql(_APPEND_ONLY_SQLITE[name])

@@ -87,9 +87,9 @@ def like_pattern(text: str) -> str:
 
 # The layout of a SQLite store as this version sets it up when the ledger opens it (view tables,
 # columns, indexes, append-only triggers), kept in its `PRAGMA user_version` once done
-# (`ledger.engines.mark_laid_out`). The ledger runs that set-up only on a store without this mark,
-# and the quick read (`ledger.views`) reads only a store laid out so, handing an older one to the
-# ledger: raise it whenever any of that set-up changes.
+# (`ledger.engines.mark_laid_out`). The ledger makes the tables and indexes only on a store without
+# this mark (the guards it checks on every open), and the quick read (`ledger.views`) reads only a
+# store laid out so, handing an older one to the ledger: raise it whenever any of that set-up changes.
 STORE_LAYOUT = 2
 
 # How a read of the audit trail's rows of a few types orders them by event number: `+no`, an expression,
