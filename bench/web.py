@@ -3,7 +3,7 @@
     python -m bench.web                      # 100k events, SQLite and PostgreSQL
     python -m bench.web --size 10k --backends sqlite --requests 100   # a quick look
     python -m bench.web --keep /tmp/pot-bench   # grow each pot once, reuse it in later runs
-    python -m bench.web --backends postgresql --workers 2   # pot serve with 2 worker processes (default 4)
+    python -m bench.web --backends postgresql --workers 4   # pot serve with 4 worker processes (default: one per core)
 
 For each backend it grows the bench crew's pot (`bench.data`) to the size, signs
 five members in, opens four proposals, starts a real `pot serve` on 127.0.0.1 and
@@ -263,8 +263,9 @@ def measure(
                 cookies={"pot_session": member.cookie},
             )
 
-        # SQLite has one writer anyway; PostgreSQL as the issue serves it, unless told otherwise.
-        processes = str(workers or (1 if backend == "sqlite" else 4))
+        # SQLite has one writer anyway; PostgreSQL one per core, as README advises (docs/benchmarks.md:
+        # on 2 cores, 4 workers beside the database and the load generator doubled the voters' p99).
+        processes = str(workers or (1 if backend == "sqlite" else os.cpu_count() or 1))
         with serving([POT, "--db", db, "serve", "--workers", processes], free_port()) as url:
             for clients in CLIENTS:
                 per = max(1, requests // clients)
@@ -303,7 +304,7 @@ def main() -> None:
         " pot_bench_keep_N, whose votes add up from run to run)",
     )
     parser.add_argument(
-        "--workers", type=int, help="pot serve's worker processes (default: 1 on SQLite, 4 on PostgreSQL)"
+        "--workers", type=int, help="pot serve's worker processes (default: 1 on SQLite, one per core on PostgreSQL)"
     )
     args = parser.parse_args()
 
