@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import cli
 import cli_quick
 from cli_reads import READS
-from tests.conftest import pot
+from tests.conftest import fingerprint, pot
 
 # A fresh interpreter running one entry point on argv; a file is told whether click was loaded.
 PROBE = """
@@ -45,6 +45,7 @@ def run(module: str, args: list[str], env: dict[str, str], marker: Path) -> tupl
         [sys.executable, "-c", PROBE.format(module=module), json.dumps(args)],
         capture_output=True,
         env={**env, "POT_PROBE_MARKER": str(marker)},
+        cwd=env["HOME"],  # a relative --db (missing.sqlite) lands in the scratch home, where it is looked for
         check=False,
     )
     return done.stdout, done.stderr, done.returncode, marker.read_text() if marker.exists() else "none"
@@ -132,8 +133,12 @@ def test_whenever_the_quick_path_answers_it_answers_byte_for_byte_as_click(
     args, extra = data.draw(invocation(str(crew)))
     home = tmp_path_factory.mktemp("home")
     env = environment(home, extra)
+    before = fingerprint(crew)
     quick = run("cli_quick", args, env, home / "marker")
     event(f"answered by {quick[3]}, exit {quick[2]}")
+    # A read, answered or refused, stores nothing and makes no store where there was none.
+    assert fingerprint(crew) == before, args
+    assert not (home / "missing.sqlite").exists(), args
     if quick[3] != "quick":
         return  # declined: click answered (the same code path as `cli`)
     through_click = run("cli", args, env, home / "marker")
