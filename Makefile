@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	# compat: the project folder on the path, not an import hook every `pot` process would load first.
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	# Bytecode now, as a wheel install does: with PYTHONDONTWRITEBYTECODE set, every command would compile it.
-	$(BIN)/python -m compileall -q cli.py cli_shared.py cli_reads.py cli_quick.py cli_commands domain ledger projections web
+	$(BIN)/python -m compileall -q cli.py cli_shared.py cli_reads.py cli_quick.py cli_warm.py cli_warm_server.py cli_commands domain ledger projections web
 	touch $(STAMP)
 
 demo: $(STAMP)

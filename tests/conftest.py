@@ -21,6 +21,10 @@ from cli import main
 
 TODAY = "2026-03-01"
 
+# Every `pot` a test starts runs cold and starts no warm process (cli_warm): a test compares one path at a
+# time, and no test leaves a process behind. tests/test_warm.py turns it on where it is what is tested.
+os.environ["POT_WARM"] = "0"
+
 
 @dataclass
 class Result:
