@@ -9,15 +9,23 @@ Each row times one `pot` command (a whole process, as a person runs it) and its
 anchor in alternating order, `--runs` pairs: the median and min–max of each,
 its peak memory (the child's maxrss), and the ratio computed pair by pair.
 Nothing here asserts a time; the figures are for people to read.
+
+`pot` runs cold here (`POT_WARM=0`: it loads everything itself, as before issue 22),
+except in the rows marked "warm": those run as a crew's second and later commands
+do, handed to a warm `pot` (cli_warm) that the bench starts in its own folder and
+stops at the end. A warm row's peak memory is the client's; the forked child's
+is the warm process's, shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -62,12 +70,12 @@ class Row:
         return [s.seconds / b.seconds for s, b in zip(self.subject, self.base, strict=True)]
 
 
-def run(argv: list[str], prepare: Callable[[], None] | None = None) -> Run:
+def run(argv: list[str], prepare: Callable[[], None] | None = None, env: dict[str, str] | None = None) -> Run:
     """Run one process to the end; its wall time and peak resident memory."""
     if prepare is not None:
         prepare()
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -83,16 +91,17 @@ def pairs(
     anchor: list[str],
     prepare_subject: Callable[[], None] | None = None,
     prepare_anchor: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[list[Run], list[Run]]:
-    """`runs` pairs, alternating which goes first, so drift and caches hit both alike."""
+    """`runs` pairs, alternating which goes first, so drift and caches hit both alike; `env` is the subject's."""
     mine, theirs = [], []
     for i in range(runs):
         if i % 2 == 0:
-            mine.append(run(subject, prepare_subject))
+            mine.append(run(subject, prepare_subject, env))
             theirs.append(run(anchor, prepare_anchor))
         else:
             theirs.append(run(anchor, prepare_anchor))
-            mine.append(run(subject, prepare_subject))
+            mine.append(run(subject, prepare_subject, env))
     return mine, theirs
 
 
@@ -120,47 +129,80 @@ INSTANT_READS = (
 )
 
 
+class WarmPot:
+    """A warm `pot` for the bench's own folder: started by a first cold run, stopped at the end."""
+
+    def __init__(self, work: Path, db: Path) -> None:
+        folder = work / "warm"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self.folder = folder
+        self.env = {**os.environ, "POT_WARM": "1", "POT_WARM_DIR": str(folder), "POT_WARM_IDLE": "3600"}
+        subprocess.run([*POT, "--db", str(db), "balance"], env=self.env, check=True, capture_output=True)
+        deadline = time.monotonic() + 180
+        while not list(folder.glob("pot-*.sock")):
+            if time.monotonic() > deadline:
+                raise SystemExit("the warm pot did not start in 180 s")
+            time.sleep(0.1)
+        run([*POT, "--db", str(db), "balance"], env=self.env)  # its first child
+
+    def stop(self) -> None:
+        for lock in self.folder.glob("pot-*.sock.lock"):
+            pid = lock.read_text().strip()
+            if pid.isdigit():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGTERM)
+
+
 def measure_instant(label: str, db: Path, runs: int, work: Path, log: Callable[[str], None]) -> list[Row]:
-    """Issue 22: a crew's everyday commands against the least a process could do for the same answer."""
+    """Issue 22: a crew's everyday commands against the least a process could do for the same answer,
+    each cold (`pot` loading everything itself) and warm (handed to a warm `pot`)."""
     rows: list[Row] = []
     hledger = shutil.which("hledger")
     journal = work / "instant.journal"
     subprocess.run([*POT, "--db", str(db), "export", "--format", "journal", "-o", str(journal)], check=True)
     run([*POT, "--db", str(db), "balance"])  # the views caught up, as after any command
-    for what, args in INSTANT_READS:
-        log(f"[{label}] pot {what}")
-        argv = [*POT, "--db", str(db), *args]
-        mine, theirs = pairs(runs, argv, [sys.executable, "-c", VIEW_CODE, str(db)])
-        rows.append(Row(label, f"pot {what}", "python+sqlite3 SELECT on the view", mine, theirs))
-        if hledger:
-            mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
-            rows.append(Row(label, f"pot {what}", "hledger bal", mine, theirs))
-    click = [sys.executable, "-c", "import click"]
-    for args in (["--help"], ["vote", "--help"]):
-        log(f"[{label}] pot {' '.join(args)}")
-        mine, theirs = pairs(runs, [*POT, *args], click)
-        rows.append(Row(label, f"pot {' '.join(args)}", 'python -c "import click"', mine, theirs))
-    scratch = work / "insert-floor.sqlite"
-    log(f"[{label}] pot contribute, pot vote")
-    mine, theirs = pairs(
-        runs,
-        [*POT, "--db", str(db), "--as", "Ana", "contribute", "Bo", "10"],
-        [sys.executable, "-c", INSERT_CODE, str(scratch)],
-    )
-    rows.append(Row(label, "pot contribute (one event)", "python+sqlite3 INSERT", mine, theirs))
-    subprocess.run(
-        [*POT, "--db", str(db), "--as", "Bo", "propose", "5", "--purpose", "bench"], check=True, capture_output=True
-    )
-    listed = subprocess.run([*POT, "--db", str(db), "proposals", "--json"], check=True, capture_output=True, text=True)
-    proposal = str(max(p["no"] for p in json.loads(listed.stdout)))
-    # Each vote stores an event: the same vote again would store nothing.
-    positions = iter(["agree", "abstain"] * runs)
-    mine, theirs = [], []
-    for _ in range(runs):
-        vote = [*POT, "--db", str(db), "--as", "Cy", "vote", proposal, next(positions)]
-        mine.append(run(vote))
-        theirs.append(run([sys.executable, "-c", INSERT_CODE, str(scratch)]))
-    rows.append(Row(label, "pot vote (one event)", "python+sqlite3 INSERT", mine, theirs))
+    warm = WarmPot(work, db)
+    modes: list[tuple[str, dict[str, str] | None]] = [("", None), (" (warm)", warm.env)]
+    try:
+        for mark, env in modes:
+            for what, args in INSTANT_READS:
+                log(f"[{label}] pot {what}{mark}")
+                argv = [*POT, "--db", str(db), *args]
+                mine, theirs = pairs(runs, argv, [sys.executable, "-c", VIEW_CODE, str(db)], env=env)
+                rows.append(Row(label, f"pot {what}{mark}", "python+sqlite3 SELECT on the view", mine, theirs))
+                if hledger:
+                    mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"], env=env)
+                    rows.append(Row(label, f"pot {what}{mark}", "hledger bal", mine, theirs))
+        click = [sys.executable, "-c", "import click"]
+        for mark, env in modes:
+            for args in (["--help"], ["vote", "--help"]):
+                log(f"[{label}] pot {' '.join(args)}{mark}")
+                mine, theirs = pairs(runs, [*POT, *args], click, env=env)
+                rows.append(Row(label, f"pot {' '.join(args)}{mark}", 'python -c "import click"', mine, theirs))
+        scratch = work / "insert-floor.sqlite"
+        insert = [sys.executable, "-c", INSERT_CODE, str(scratch)]
+        subprocess.run(
+            [*POT, "--db", str(db), "--as", "Bo", "propose", "5", "--purpose", "bench"], check=True, capture_output=True
+        )
+        listed = subprocess.run(
+            [*POT, "--db", str(db), "proposals", "--json"], check=True, capture_output=True, text=True
+        )
+        proposal = str(max(p["no"] for p in json.loads(listed.stdout)))
+        # Each vote stores an event: the same vote again would store nothing.
+        positions = iter(["agree", "abstain"] * runs * len(modes))
+        for mark, env in modes:
+            log(f"[{label}] pot contribute, pot vote{mark}")
+            contribute = [*POT, "--db", str(db), "--as", "Ana", "contribute", "Bo", "10"]
+            mine, theirs = pairs(runs, contribute, insert, env=env)
+            rows.append(Row(label, f"pot contribute (one event){mark}", "python+sqlite3 INSERT", mine, theirs))
+            mine, theirs = [], []
+            for _ in range(runs):
+                vote = [*POT, "--db", str(db), "--as", "Cy", "vote", proposal, next(positions)]
+                mine.append(run(vote, env=env))
+                theirs.append(run(insert))
+            rows.append(Row(label, f"pot vote (one event){mark}", "python+sqlite3 INSERT", mine, theirs))
+    finally:
+        warm.stop()
     return rows
 
 
@@ -292,6 +334,8 @@ def main() -> None:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    os.environ["POT_WARM"] = "0"  # Cold unless a row says warm (`WarmPot`), and no warm process left behind.
+
     # What an installed `pot` runs: compiled bytecode (pip compiles it on install). A session with
     # PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every timed process.
     root = Path(__file__).resolve().parent.parent
@@ -302,6 +346,8 @@ def main() -> None:
             "cli_shared.py",
             "cli_reads.py",
             "cli_quick.py",
+            "cli_warm.py",
+            "cli_warm_server.py",
             "cli_commands",
             "domain",
             "ledger",
