@@ -52,9 +52,9 @@ def preload() -> None:
 # is then done, and each child starts from there. `demo` records every kind of event.
 WARM_UP = (
     ["demo"],
-    ["--as", "Ana", "contribute", "Bo", "1"],
-    ["--as", "Bo", "propose", "1", "--purpose", "warm-up"],
-    ["--as", "Cy", "vote", "4", "agree"],
+    ["--no-sign", "--as", "Ana", "contribute", "Bo", "1"],
+    ["--no-sign", "--as", "Bo", "propose", "1", "--purpose", "warm-up"],
+    ["--no-sign", "--as", "Cy", "vote", "4", "agree"],
     *([name] for name in ("balance", "members", "proposals", "history", "trust", "pledges", "rules")),
     *([name, "--json"] for name in ("balance", "members", "proposals", "history", "trust", "pledges", "rules")),
     ["proposal", "1"],
@@ -64,7 +64,10 @@ WARM_UP = (
 
 
 def warm_up() -> None:
-    """Run `WARM_UP` on a scratch store that is then deleted; its output goes nowhere."""
+    """Run `WARM_UP` on a scratch store that is then deleted; its output goes nowhere.
+
+    It runs with the scratch folder as its home, so no key, default store or setting of the user's is read.
+    """
     import contextlib
     import io
     import tempfile
@@ -72,12 +75,16 @@ def warm_up() -> None:
     from cli_quick import main
 
     with tempfile.TemporaryDirectory(prefix="pot-warm-") as scratch:
+        own = dict(os.environ)
+        os.environ.update({name: scratch for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")})
         store = os.path.join(scratch, "warm-up.sqlite")
         for args in WARM_UP:
             sys.argv = ["pot", "--db", store, *args]
             quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
             with quiet[0], quiet[1], contextlib.suppress(SystemExit):
                 main()
+        os.environ.clear()
+        os.environ.update(own)
     gc.collect()  # The scratch ledgers' connections are closed before any fork.
 
 

@@ -141,28 +141,33 @@ class Leavers:
 
 
 _BALLOTS = (
-    'SELECT b.member, b.position, b.reason, b."on"{keys} FROM cp_ballots b{join}'
-    " WHERE b.slug = ? AND b.proposal_no = ? ORDER BY b.event_no"
+    'SELECT b.proposal_no, b.member, b.position, b.reason, b."on"{keys} FROM cp_ballots b{join}'
+    " WHERE b.slug = ?{one} ORDER BY b.event_no"
 )
 
 
-def _votes(
-    db: Rows, slug: str, proposal_no: int, leavers: Leavers, *, with_keys: bool = False
-) -> tuple[Votes, list[Ballot]]:
-    """A proposal's tally and ballots; `with_keys`: each ballot's signing key, read from its history row."""
+def _ballots(
+    db: Rows, slug: str, proposal_no: int | None = None, *, with_keys: bool = False
+) -> dict[int, list[Ballot]]:
+    """The ballots cast, by proposal, in the order cast: one proposal's, or (None) every proposal's in one read.
+
+    `with_keys`: each ballot's signing key, read from its history row.
+    """
     join = " JOIN cp_history h ON h.slug = b.slug AND h.no = b.event_no" if with_keys else ""
-    sql = _BALLOTS.format(keys=", h.fields" if with_keys else "", join=join)
-    cast_ballots = [
-        Ballot(
-            member=r["member"],
-            position=r["position"],
-            reason=r["reason"],
-            on=day(r["on"]),
-            key_id=(json.loads(r["fields"]).get("signature") or {}).get("key_id") if with_keys else None,
+    one = " AND b.proposal_no = ?" if proposal_no is not None else ""
+    sql = _BALLOTS.format(keys=", h.fields" if with_keys else "", join=join, one=one)
+    found: dict[int, list[Ballot]] = {}
+    for r in db.dicts(sql, slug, *([] if proposal_no is None else [proposal_no])):
+        found.setdefault(int(r["proposal_no"]), []).append(
+            Ballot(
+                member=r["member"],
+                position=r["position"],
+                reason=r["reason"],
+                on=day(r["on"]),
+                key_id=(json.loads(r["fields"]).get("signature") or {}).get("key_id") if with_keys else None,
+            )
         )
-        for r in db.dicts(sql, slug, proposal_no)
-    ]
-    return votes_of(leavers.counted(proposal_no, cast_ballots)), cast_ballots
+    return found
 
 
 _PROPOSALS = (
@@ -176,9 +181,10 @@ def proposal_rows(db: Rows, info: PotInfo, status: str | None = None) -> list[Pr
     if status is not None:
         sql, params = sql + " AND status = ?", [*params, status]
     leavers = Leavers(db, info.slug)
+    cast = _ballots(db, info.slug)  # every proposal's, in one read: a pot has hundreds of proposals
     rows = []
     for r in db.dicts(sql + " ORDER BY no", *params):
-        votes, _ = _votes(db, info.slug, r["no"], leavers)
+        votes = votes_of(leavers.counted(r["no"], cast.get(r["no"], [])))
         rows.append(_proposal_row(r, votes, info.digits))
     return with_rules(db, info.slug, rows)
 
@@ -200,7 +206,8 @@ def open_proposal_details(db: Rows, info: PotInfo) -> list[ProposalDetail]:
 
 
 def _detail(db: Rows, info: PotInfo, r: dict[str, Any], leavers: Leavers) -> ProposalDetail:
-    votes, cast_ballots = _votes(db, info.slug, r["no"], leavers, with_keys=True)
+    cast_ballots = _ballots(db, info.slug, r["no"], with_keys=True).get(r["no"], [])
+    votes = votes_of(leavers.counted(r["no"], cast_ballots))
     row = _proposal_row(r, votes, info.digits)
     money_back: dict[str, Any] = {}
     if r["status"] == "paid":
