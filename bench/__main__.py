@@ -256,14 +256,21 @@ def measure(label: str, n: int, runs: int, work: Path, log: Callable[[str], None
     )
     rows.append(Row(label, f"pot import ({n:,} rows)", "sqlite3 executemany", mine, theirs))
 
-    for command in ("balance", "trust"):
-        log(f"[{label}] pot {command}")
-        argv = [*POT, "--db", str(full), command, "--json"]
-        mine, theirs = pairs(runs, argv, [*FLOOR, "balance", str(floor)])
-        rows.append(Row(label, f"pot {command} --json", "python+sqlite3 GROUP BY", mine, theirs))
-        if hledger:
-            mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
-            rows.append(Row(label, f"pot {command} --json", "hledger bal", mine, theirs))
+    warm = WarmPot(work, full)
+    try:
+        for command in ("balance", "trust"):
+            log(f"[{label}] pot {command}")
+            argv = [*POT, "--db", str(full), command, "--json"]
+            mine, theirs = pairs(runs, argv, [*FLOOR, "balance", str(floor)])
+            rows.append(Row(label, f"pot {command} --json", "python+sqlite3 GROUP BY", mine, theirs))
+            if hledger:
+                mine, theirs = pairs(runs, argv, [hledger, "-f", str(journal), "bal"])
+                rows.append(Row(label, f"pot {command} --json", "hledger bal", mine, theirs))
+            log(f"[{label}] pot {command} (warm)")
+            mine, theirs = pairs(runs, argv, [*FLOOR, "balance", str(floor)], env=warm.env)
+            rows.append(Row(label, f"pot {command} --json (warm)", "python+sqlite3 GROUP BY", mine, theirs))
+    finally:
+        warm.stop()
 
     log(f"[{label}] pot contribute")
     mine, theirs = pairs(

@@ -42,11 +42,13 @@ def test_harness_writes_every_row_between_the_markers(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| 60 |")]
     reads = ["balance", "members", "proposals", "history --since (a month)", "trust", "pledges"]
     hledger_rows = 2 + 2 * len(reads) if shutil.which("hledger") else 0
-    assert len(rows) == 5 + 2 * (len(reads) + 4) + hledger_rows
+    assert len(rows) == 7 + 2 * (len(reads) + 4) + hledger_rows
     assert [r.split(" | ")[1] for r in rows if "hledger" not in r] == [
         "pot import (60 rows)",
         "pot balance --json",
+        "pot balance --json (warm)",
         "pot trust --json",
+        "pot trust --json (warm)",
         "pot contribute (one event)",
         "pot rebuild (60 events)",
         # Issue 22's rows at a crew's scale, cold and then handed to a warm `pot`.
