@@ -27,15 +27,19 @@ HIDE = {HIDDEN: True}
 
 def as_json(value: Any) -> Any:
     """SPEC §4's JSON of a query result: dates as ISO text, hidden fields left out, names as the SPEC spells them."""
-    if is_dataclass(value) and not isinstance(value, type):
+    kind = type(value)
+    if kind in _AS_THEY_ARE:
+        return value
+    plan = _PLANS.get(kind)
+    if plan is None and is_dataclass(value) and not isinstance(value, type):
+        plan = _PLANS[kind] = _plan(kind)
+    if plan is not None:
         shown: dict[str, Any] = {}
-        for f in fields(value):
-            if f.metadata.get(HIDDEN):
+        for name, json_name, omit_none in plan:
+            item = getattr(value, name)
+            if item is None and omit_none:
                 continue
-            item = getattr(value, f.name)
-            if item is None and f.metadata.get(OMIT_NONE):
-                continue
-            shown[f.metadata.get(JSON_NAME, f.name)] = as_json(item)
+            shown[json_name] = as_json(item)
         return shown
     if isinstance(value, list | tuple):
         return [as_json(v) for v in value]
@@ -44,6 +48,19 @@ def as_json(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
+# A model class -> its shown fields: (attribute, JSON name, left out when None), read off its metadata once.
+_PLANS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _plan(kind: type) -> tuple[tuple[str, str, bool], ...]:
+    return tuple(
+        (f.name, f.metadata.get(JSON_NAME, f.name), bool(f.metadata.get(OMIT_NONE)))
+        for f in fields(kind)
+        if not f.metadata.get(HIDDEN)
+    )
 
 
 def json_dict(value: Any) -> dict[str, Any]:
