@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,6 +238,10 @@ def test_a_changed_code_file_sends_the_next_command_cold_and_a_new_warm_process_
         os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+def _open_to_write(path: Path, opened: list[int]) -> None:
+    opened.append(os.open(path, os.O_WRONLY))
+
+
 def test_ctrl_c_reaches_the_warm_command_which_ends_as_a_cold_one_storing_nothing(
     crew: Path, warm: Warm, tmp_path: Path
 ) -> None:
@@ -246,21 +251,30 @@ def test_ctrl_c_reaches_the_warm_command_which_ends_as_a_cold_one_storing_nothin
         db = tmp_path / f"crew-{env['POT_WARM']}.sqlite"
         shutil.copy(crew, db)
         was = fingerprint(db)
-        # `import` reads its statement from a pipe nobody writes to: it waits until Ctrl-C.
+        # The statement is a pipe: opening it for writing returns once `pot import` has opened it to read,
+        # which it does only inside the command, all loaded; it then waits for a line that never comes.
+        statement = tmp_path / f"statement-{env['POT_WARM']}.csv"
+        os.mkfifo(statement)
         running = subprocess.Popen(
-            [POT, "--db", str(db), "--as", "Ana", "import", "/dev/stdin"],
+            [POT, "--db", str(db), "--as", "Ana", "import", str(statement)],
             env=env,
-            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        time.sleep(3)  # long enough for a cold process to load and start reading
-        running.send_signal(signal.SIGINT)
+        opened: list[int] = []
+        opener = threading.Thread(target=_open_to_write, args=(statement, opened), daemon=True)
+        opener.start()
+        opener.join(90)
+        assert opened, "pot import never opened its statement"
+        time.sleep(0.5)
+        running.send_signal(signal.SIGINT)  # what a terminal sends the foreground process on Ctrl-C
         out, err = running.communicate(timeout=60)
+        os.close(opened[0])
         endings.append((running.returncode, out, err))
         assert fingerprint(db) == was
     assert endings[1] == endings[0]
-    assert endings[0][0] != 0
+    assert endings[0][0] == 1
+    assert endings[0][2].endswith(b"error: aborted\n")
 
 
 # --------------------------------------------------------------------------- nobody else, nothing else
