@@ -107,6 +107,7 @@ def warm_run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> s
 
 
 def unstamped(out: bytes) -> bytes:
+    """Output with the head digest masked: it covers when each event was stored, which two runs never share."""
     return re.sub(rb"head digest [0-9a-f]+", b"head digest ...", out)
 
 
